@@ -1,0 +1,1 @@
+"""ClinLens machine learning: detector, severity grading, training, registry. No Qt."""
