@@ -72,7 +72,7 @@ def scale_from_mapping(name: str, data: dict[str, Any], source: str = "scale") -
         lo, hi, step = float(r["min"]), float(r["max"]), float(r["step"])
         if step <= 0 or hi < lo:
             raise FormatError(f"{source}: scale '{name}' has a bad range")
-        n = int(round((hi - lo) / step)) + 1
+        n = round((hi - lo) / step) + 1
         values = [ScaleValue(round(lo + i * step, 6), f"{lo + i * step:g}") for i in range(n)]
     else:
         for entry in data.get("values", []):
