@@ -1,23 +1,47 @@
 """The project: a folder with a SQLite database (``project.clinlens``), ``models/``, ``exports/``.
 
-Public API skeleton (implementation follows in small commits).
+Durability: WAL journal with ``synchronous=FULL`` and one ``BEGIN IMMEDIATE ... COMMIT``
+per edit, so an edit is on disk when its call returns and a kill at any moment loses at
+most the edit in flight. One writer at a time (``core.store.lock``); readers open the file
+with SQLite's ``mode=ro`` and see each committed edit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from core.annotations import Box, Grade, GradingScale, Label, LabelSet
-from core.store.records import AuditEvent, ImageRecord, NewImage
+from core.annotations import REVIEW_STATUSES, GradingScale, LabelSet
+from core.errors import ProjectError
+from core.store import schema
+from core.store.base import default_author, from_json, to_json
+from core.store.grades import GradesMixin
+from core.store.lock import ProjectLock
+from core.store.records import AuditEvent, now_iso
+from core.store.registry import insert_labels, insert_scale, scale_to_dict
 
 DB_NAME = "project.clinlens"
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-class Project:
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename of a new database durable; not possible (nor needed) on Windows.
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Project(GradesMixin):
     """A ClinLens project. Every edit is one transaction, durable when the call returns.
 
     Open with ``Project.create(...)`` or ``Project.open(...)``; use as a context manager or
@@ -26,9 +50,19 @@ class Project:
     serialised by an internal lock, so a background job may write suggestions.
     """
 
-    folder: Path
-    read_only: bool
-    name: str
+    def __init__(
+        self,
+        folder: Path,
+        conn: sqlite3.Connection,
+        *,
+        read_only: bool,
+        author: str | None,
+        lock: ProjectLock | None,
+    ) -> None:
+        super().__init__(folder, conn, read_only=read_only, author=author)
+        self._write_lock = lock
+        with self._read() as c:
+            self.name = self._meta(c, "name") or folder.name
 
     # --- lifecycle -------------------------------------------------------------------
     @classmethod
@@ -43,9 +77,44 @@ class Project:
     ) -> Project:
         """Create a project in ``folder`` (made if missing; may already hold images).
 
-        Raises ProjectError if the folder already holds a project or cannot be written.
+        The database is built under a temporary name and renamed into place, so a crash
+        during creation never leaves a half-made project. ProjectError if the folder
+        already holds a project or cannot be written.
         """
-        raise NotImplementedError
+        folder = Path(folder)
+        _check_definitions(label_set, scales)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(
+                f"cannot create the project folder '{folder}': {exc.strerror}"
+            ) from exc
+        db = folder / DB_NAME
+        if db.exists():
+            raise ProjectError(f"'{folder}' already holds a ClinLens project")
+        who = (author or "").strip() or default_author()
+        lock = ProjectLock(folder, who)
+        lock.acquire()
+        try:
+            if db.exists():  # created by another process while we waited for the lock
+                raise ProjectError(f"'{folder}' already holds a ClinLens project")
+            tmp = folder / (DB_NAME + ".creating")
+            for leftover in [tmp, *(Path(f"{tmp}{s}") for s in _SIDE_FILES)]:
+                leftover.unlink(missing_ok=True)
+            _build_database(tmp, folder, label_set, scales, name or folder.name, who)
+            os.replace(tmp, db)
+            _fsync_dir(folder)
+            for sub in ("models", "exports"):
+                (folder / sub).mkdir(exist_ok=True)
+            return cls._connect(folder, read_only=False, author=who, lock=lock)
+        except OSError as exc:
+            lock.release()
+            raise ProjectError(
+                f"cannot create a project in '{folder}': {exc.strerror or exc}"
+            ) from exc
+        except BaseException:
+            lock.release()
+            raise
 
     @classmethod
     def open(
@@ -53,15 +122,59 @@ class Project:
     ) -> Project:
         """Open an existing project.
 
-        ProjectError: not a project / damaged / made by a newer ClinLens.
+        ProjectError: not a project, damaged, or made by a newer ClinLens.
         ProjectLockedError: another process writes it (retry with ``read_only=True``).
-        An older schema is migrated (after a backup copy) when opened for writing.
+        An older schema is upgraded (after a backup copy ``project.clinlens.v<N>.bak``)
+        when opened for writing; read-only opening of an older schema is refused.
         """
-        raise NotImplementedError
+        folder = Path(folder)
+        if not (folder / DB_NAME).is_file():
+            raise ProjectError(f"'{folder}' is not a ClinLens project (no {DB_NAME})")
+        if read_only:
+            return cls._connect(folder, read_only=True, author=author, lock=None)
+        lock = ProjectLock(folder, (author or "").strip() or default_author())
+        lock.acquire()
+        try:
+            return cls._connect(folder, read_only=False, author=author, lock=lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _connect(
+        cls, folder: Path, *, read_only: bool, author: str | None, lock: ProjectLock | None
+    ) -> Project:
+        db = folder / DB_NAME
+        try:
+            if read_only:
+                conn = _open_read_only(db, folder)
+            else:
+                conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+                # Durable commits; WAL so readers never block the writer.
+                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                    raise ProjectError(f"'{folder}': cannot switch the project to WAL mode")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 5000")
+            _check_version(conn, folder, read_only)
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(
+                f"'{db}' cannot be opened: it is damaged or not a ClinLens project ({exc})"
+            ) from exc
+        return cls(folder, conn, read_only=read_only, author=author, lock=lock)
 
     def close(self) -> None:
         """Close the database and release the write lock (idempotent)."""
-        raise NotImplementedError
+        with self._mutex:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    if not self.read_only:
+                        conn.execute("PRAGMA optimize")
+                conn.close()
+            if self._write_lock is not None:
+                self._write_lock.release()
+                self._write_lock = None
 
     def __enter__(self) -> Project:
         return self
@@ -75,17 +188,13 @@ class Project:
         self.close()
 
     @property
-    def author(self) -> str:
-        """Who edits: recorded on boxes, grades and audit events (default: the OS user)."""
-        raise NotImplementedError
-
-    @author.setter
-    def author(self, value: str) -> None:
-        raise NotImplementedError
+    def closed(self) -> bool:
+        return self._conn is None
 
     @property
     def schema_version(self) -> int:
-        raise NotImplementedError
+        with self._read() as conn:
+            return schema.read_version(conn)
 
     @property
     def models_dir(self) -> Path:
@@ -99,166 +208,258 @@ class Project:
     def batch(self) -> Iterator[None]:
         """Group several edits into one transaction (all or nothing), e.g. one imported file.
 
-        Nests: an inner ``batch`` is a savepoint. Edits made inside are durable when the
-        outermost ``batch`` exits without an exception.
+        Nests: an inner ``batch`` is a savepoint. The edits become durable when the
+        outermost ``batch`` exits without an exception; an exception undoes them all.
         """
-        raise NotImplementedError
-        yield
-
-    # --- labels and scales -----------------------------------------------------------
-    def label_set(self) -> LabelSet:
-        """The label registry: ids fixed at creation, only appended to."""
-        raise NotImplementedError
-
-    def add_label(self, name: str, color: str | None = None, hotkey: str | None = None) -> Label:
-        """Append a label (next id). ProjectError if the name exists."""
-        raise NotImplementedError
-
-    def scales(self) -> list[GradingScale]:
-        """The project's grading scales, in the order they were added."""
-        raise NotImplementedError
-
-    def add_scale(self, scale: GradingScale) -> None:
-        """Add a grading scale. ProjectError if one with that name exists."""
-        raise NotImplementedError
-
-    # --- images ----------------------------------------------------------------------
-    def add_images(self, items: Iterable[NewImage], *, existing: str = "error") -> list[int]:
-        """Add images in one transaction; return their ids in input order.
-
-        ``existing="error"`` (default) refuses a path already in the project (nothing is
-        added); ``existing="reuse"`` returns the id of the stored image instead.
-        """
-        raise NotImplementedError
-
-    def image(self, image_id: int) -> ImageRecord:
-        """One image. ProjectError if there is no such image."""
-        raise NotImplementedError
-
-    def images(
-        self,
-        *,
-        offset: int = 0,
-        limit: int | None = None,
-        status: str | Sequence[str] | None = None,
-        label: str | None = None,
-        search: str | None = None,
-    ) -> list[ImageRecord]:
-        """A page of the image list, in the order images were added.
-
-        ``status``: a review status or several; ``label``: images with at least one
-        non-rejected box of that label; ``search``: case-insensitive substring of the path.
-        """
-        raise NotImplementedError
-
-    def image_count(
-        self,
-        *,
-        status: str | Sequence[str] | None = None,
-        label: str | None = None,
-        search: str | None = None,
-    ) -> int:
-        """How many images ``images(...)`` would list with the same filters."""
-        raise NotImplementedError
-
-    def image_ids(self) -> list[int]:
-        raise NotImplementedError
-
-    def find_image(
-        self, path: str | Path | None = None, sha256: str | None = None
-    ) -> ImageRecord | None:
-        """The image stored under ``path`` (normalised as on add), else the first with ``sha256``."""
-        raise NotImplementedError
-
-    def image_path(self, record: ImageRecord) -> Path:
-        """Absolute path of an image file."""
-        raise NotImplementedError
-
-    def set_image_error(self, image_id: int, message: str | None) -> None:
-        """Record (or clear with None) why an image cannot be read."""
-        raise NotImplementedError
-
-    # --- boxes -----------------------------------------------------------------------
-    def boxes(self, image_id: int, *, include_rejected: bool = False) -> list[Box]:
-        raise NotImplementedError
-
-    def box(self, box_id: int) -> Box:
-        raise NotImplementedError
-
-    def box_image_id(self, box_id: int) -> int:
-        """The image a box belongs to."""
-        raise NotImplementedError
-
-    def add_box(self, image_id: int, box: Box, *, keep_id: bool = False) -> Box:
-        """Store a box (clamped to the image); return it with its id.
-
-        ``box.author`` defaults to the project author. ``keep_id=True`` reuses ``box.id``
-        (ids are never handed out twice, so a deleted box can come back under its id;
-        used by undo).
-        """
-        raise NotImplementedError
-
-    def add_boxes(self, image_id: int, boxes: Iterable[Box]) -> list[Box]:
-        """Store several boxes in one transaction."""
-        raise NotImplementedError
-
-    def update_box(self, box_id: int, **changes: Any) -> Box:
-        """Change fields of a box (x1, y1, x2, y2, label, difficult, truncated, occluded,
-        pose, status, score, source, model_version, author).
-
-        Changing a model suggestion's geometry or label marks it "edited" unless
-        ``status`` is given. The author becomes the project author unless given.
-        """
-        raise NotImplementedError
-
-    def delete_box(self, box_id: int) -> None:
-        raise NotImplementedError
-
-    # --- grades and review -----------------------------------------------------------
-    def grades(self, image_id: int) -> list[Grade]:
-        raise NotImplementedError
-
-    def set_grade(
-        self,
-        image_id: int,
-        scale: str,
-        value: float,
-        *,
-        source: str = "human",
-        model_version: str | None = None,
-        confidence: float | None = None,
-        author: str | None = None,
-    ) -> Grade:
-        """Set (replace) the human or model grade of an image on a scale (value validated)."""
-        raise NotImplementedError
-
-    def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
-        raise NotImplementedError
-
-    def set_review_status(self, image_id: int, status: str) -> None:
-        """new / in_progress / to_review / done. "done" needs a human grade on every
-        required scale (ProjectError naming the missing scales)."""
-        raise NotImplementedError
+        with self._write():
+            yield
 
     # --- filter settings -------------------------------------------------------------
     def set_filter_settings(self, image_id: int, settings: dict[str, Any] | None) -> None:
-        """Store the display settings (``FilterSettings.to_dict()``) used for an image."""
-        raise NotImplementedError
+        """Store the display settings (``FilterSettings.to_dict()``) used for an image;
+        None forgets them (the project default applies)."""
+        text = _settings_json(settings)
+        with self._write() as conn:
+            image = self._image(conn, image_id)
+            row = conn.execute(
+                "SELECT settings FROM filter_settings WHERE image_id = ?", (image.id,)
+            ).fetchone()
+            before = None if row is None else row[0]
+            if before == text:
+                return
+            if text is None:
+                conn.execute("DELETE FROM filter_settings WHERE image_id = ?", (image.id,))
+            else:
+                conn.execute(
+                    "INSERT INTO filter_settings (image_id, settings, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (image_id) DO UPDATE SET settings = excluded.settings, "
+                    "updated_at = excluded.updated_at",
+                    (image.id, text, now_iso()),
+                )
+            self._audit(
+                conn,
+                "set_filter_settings",
+                "filter_settings",
+                entity_id=image.id,
+                image_id=image.id,
+                before=from_json(before),
+                after=settings,
+            )
 
     def filter_settings(self, image_id: int) -> dict[str, Any] | None:
-        raise NotImplementedError
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT settings FROM filter_settings WHERE image_id = ?", (int(image_id),)
+            ).fetchone()
+        return None if row is None else dict(from_json(row[0]))
 
     def set_default_filter_settings(self, settings: dict[str, Any] | None) -> None:
-        raise NotImplementedError
+        """The project-wide display settings for images without their own."""
+        text = _settings_json(settings)
+        with self._write() as conn:
+            before = self._meta(conn, "default_filter_settings")
+            if before == text:
+                return
+            self._set_meta(conn, "default_filter_settings", text)
+            self._audit(
+                conn,
+                "set_default_filter_settings",
+                "project",
+                before=from_json(before),
+                after=settings,
+            )
 
     def default_filter_settings(self) -> dict[str, Any] | None:
-        raise NotImplementedError
+        with self._read() as conn:
+            text = self._meta(conn, "default_filter_settings")
+        return None if text is None else dict(from_json(text))
 
     # --- audit and stats -------------------------------------------------------------
     def audit_events(self, image_id: int | None = None, limit: int = 100) -> list[AuditEvent]:
-        """The latest audit events, newest first."""
-        raise NotImplementedError
+        """The latest audit events (all, or of one image), newest first."""
+        query = (
+            "SELECT id, at, author, action, image_id, entity, entity_id, before, after FROM audit"
+        )
+        params: tuple[Any, ...] = ()
+        if image_id is not None:
+            query += " WHERE image_id = ?"
+            params = (int(image_id),)
+        with self._read() as conn:
+            rows = conn.execute(
+                query + " ORDER BY id DESC LIMIT ?", (*params, int(limit))
+            ).fetchall()
+        return [AuditEvent(*r[:7], before=from_json(r[7]), after=from_json(r[8])) for r in rows]
 
     def stats(self) -> dict[str, Any]:
-        """images, boxes, boxes_per_label, grades_per_scale, status_counts (+ more)."""
-        raise NotImplementedError
+        """Counts for ``project stats --json`` (rejected boxes are not counted as boxes).
+
+        Keys: name, images, boxes, boxes_per_label (every label, 0 included),
+        boxes_per_status, grades_per_scale (images with a human grade),
+        model_grades_per_scale, status_counts (every review status), images_with_errors.
+        """
+        with self._read() as conn:
+            images = conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+            per_label = dict.fromkeys(
+                (r[0] for r in conn.execute("SELECT name FROM labels ORDER BY id")), 0
+            )
+            for label, count in conn.execute(
+                "SELECT l.name, COUNT(*) FROM boxes b JOIN labels l ON l.id = b.label_id "
+                "WHERE b.status != 'rejected' GROUP BY l.name"
+            ):
+                per_label[label] = count
+            per_status = dict(
+                conn.execute("SELECT status, COUNT(*) FROM boxes GROUP BY status").fetchall()
+            )
+            scale_names = [r[0] for r in conn.execute("SELECT name FROM scales ORDER BY position")]
+            grades: dict[str, dict[str, int]] = {"human": {}, "model": {}}
+            for source in grades:
+                counts = dict(
+                    conn.execute(
+                        "SELECT scale, COUNT(*) FROM grades WHERE source = ? GROUP BY scale",
+                        (source,),
+                    ).fetchall()
+                )
+                grades[source] = {s: int(counts.get(s, 0)) for s in scale_names}
+            statuses = dict.fromkeys(REVIEW_STATUSES, 0)
+            statuses.update(
+                conn.execute(
+                    "SELECT review_status, COUNT(*) FROM images GROUP BY review_status"
+                ).fetchall()
+            )
+            errors = conn.execute("SELECT COUNT(*) FROM images WHERE error IS NOT NULL").fetchone()[
+                0
+            ]
+        return {
+            "name": self.name,
+            "images": int(images),
+            "boxes": int(sum(per_label.values())),
+            "boxes_per_label": per_label,
+            "boxes_per_status": {
+                s: int(per_status.get(s, 0))
+                for s in ("suggested", "accepted", "edited", "rejected")
+            },
+            "grades_per_scale": grades["human"],
+            "model_grades_per_scale": grades["model"],
+            "status_counts": statuses,
+            "images_with_errors": int(errors),
+        }
+
+
+# --- helpers ---------------------------------------------------------------------------
+def _settings_json(settings: dict[str, Any] | None) -> str | None:
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise ProjectError("filter settings must be a mapping (FilterSettings.to_dict())")
+    try:
+        return to_json(settings)
+    except (TypeError, ValueError) as exc:
+        raise ProjectError(f"filter settings cannot be saved: {exc}") from exc
+
+
+def _check_definitions(label_set: LabelSet, scales: Sequence[GradingScale]) -> None:
+    ids = [lab.id for lab in label_set.labels]
+    names = [lab.name for lab in label_set.labels]
+    if len(set(ids)) != len(ids) or any(i < 0 for i in ids):
+        raise ProjectError(f"label set '{label_set.name}' has repeated or negative ids")
+    if len(set(names)) != len(names):
+        raise ProjectError(f"label set '{label_set.name}' has repeated names")
+    scale_names = [s.name for s in scales]
+    if len(set(scale_names)) != len(scale_names):
+        raise ProjectError("a grading scale appears twice")
+
+
+def _build_database(
+    path: Path,
+    folder: Path,
+    label_set: LabelSet,
+    scales: Sequence[GradingScale],
+    name: str,
+    author: str,
+) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        schema.migrate(conn, f"'{folder}'")
+        stamp = now_iso()
+        conn.execute("BEGIN IMMEDIATE")
+        for key, value in (
+            ("name", name),
+            ("created", stamp),
+            ("created_by", author),
+            ("label_set", label_set.name),
+            ("label_set_title", label_set.title or label_set.name),
+        ):
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+        insert_labels(conn, label_set.labels)
+        for scale in scales:
+            insert_scale(conn, scale)
+        conn.execute(
+            "INSERT INTO audit (at, author, action, entity, after) VALUES (?, ?, ?, ?, ?)",
+            (
+                stamp,
+                author,
+                "create_project",
+                "project",
+                to_json(
+                    {
+                        "name": name,
+                        "label_set": label_set.name,
+                        "labels": label_set.names(),
+                        "scales": {s.name: scale_to_dict(s) for s in scales},
+                    }
+                ),
+            ),
+        )
+        conn.execute("COMMIT")
+        # WAL is a property of the file: set once here, before the rename into place.
+        conn.execute("PRAGMA journal_mode = WAL")
+    finally:
+        conn.close()
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _open_read_only(db: Path, folder: Path) -> sqlite3.Connection:
+    uri = db.absolute().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        if os.access(folder, os.W_OK):
+            raise
+        # A WAL database on read-only media (no -shm can be made): read it as immutable,
+        # which is safe because nobody can be writing to a folder nobody can write to.
+        conn = sqlite3.connect(
+            uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+        )
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def _check_version(conn: sqlite3.Connection, folder: Path, read_only: bool) -> None:
+    version = schema.read_version(conn)
+    latest = schema.latest_version()
+    if version == 0:
+        raise ProjectError(
+            f"'{folder}' is not a ClinLens project ({DB_NAME} is empty or unfinished)"
+        )
+    if version > latest:
+        raise ProjectError(
+            f"'{folder}' was saved by a newer ClinLens (project format {version}; this "
+            f"version reads up to {latest}); update ClinLens to open it"
+        )
+    if version < latest:
+        if read_only:
+            raise ProjectError(
+                f"'{folder}' was saved by an older ClinLens (project format {version}); "
+                "open it once for writing to upgrade it"
+            )
+        backup = folder / f"{DB_NAME}.v{version}.bak"
+        target = sqlite3.connect(backup)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+        schema.migrate(conn, f"'{folder}'")

@@ -1,0 +1,186 @@
+"""Image-level grades (one human and at most one model grade per scale) and review status."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sqlite3
+from typing import Any
+
+from core.annotations import REVIEW_STATUSES, Grade
+from core.errors import ProjectError
+from core.store.boxes import BoxesMixin
+from core.store.records import now_iso
+
+_GRADE_SELECT = (
+    "SELECT g.scale, g.value, g.author, g.source, g.model_version, g.confidence, g.id FROM grades g"
+)
+_SOURCES = ("human", "model")
+
+
+def grade_dict(grade: Grade) -> dict[str, Any]:
+    return dataclasses.asdict(grade)
+
+
+class GradesMixin(BoxesMixin):
+    def grades(self, image_id: int) -> list[Grade]:
+        """An image's grades, in the project's scale order, the human grade first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"{_GRADE_SELECT} JOIN scales s ON s.name = g.scale WHERE g.image_id = ? "
+                "ORDER BY s.position, g.source",
+                (int(image_id),),
+            ).fetchall()
+        return [Grade(*r) for r in rows]
+
+    def _grade(
+        self, conn: sqlite3.Connection, image_id: int, scale: str, source: str
+    ) -> Grade | None:
+        row = conn.execute(
+            f"{_GRADE_SELECT} WHERE g.image_id = ? AND g.scale = ? AND g.source = ?",
+            (int(image_id), scale, source),
+        ).fetchone()
+        return None if row is None else Grade(*row)
+
+    def set_grade(
+        self,
+        image_id: int,
+        scale: str,
+        value: float,
+        *,
+        source: str = "human",
+        model_version: str | None = None,
+        confidence: float | None = None,
+        author: str | None = None,
+    ) -> Grade:
+        """Set (replace) the human or model grade of an image on a scale.
+
+        The value must be one of the scale's values (ProjectError listing them).
+        ``author`` defaults to the project author (undo passes the original one).
+        """
+        if source not in _SOURCES:
+            raise ProjectError(f"grade source must be 'human' or 'model', not {source!r}")
+        if confidence is not None and not math.isfinite(float(confidence)):
+            raise ProjectError("grade confidence must be a finite number")
+        with self._write() as conn:
+            image = self._image(conn, image_id)
+            grading = self._scale(conn, scale)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = math.nan
+            if not math.isfinite(number) or not grading.is_valid(number):
+                allowed = ", ".join(f"{v.value:g}" for v in grading.values)
+                raise ProjectError(
+                    f"{value!r} is not a grade on the {grading.title} scale (allowed: {allowed})"
+                )
+            number = float(grading.allowed[abs(grading.allowed - number).argmin()])
+            before = self._grade(conn, image.id, scale, source)
+            grade = Grade(
+                scale=scale,
+                value=number,
+                author=author or self.author,
+                source=source,
+                model_version=model_version,
+                confidence=None if confidence is None else float(confidence),
+            )
+            if before is not None and dataclasses.replace(before, id=None) == grade:
+                return before
+            stamp = now_iso()
+            conn.execute(
+                "INSERT INTO grades (image_id, scale, value, author, source, model_version, "
+                "confidence, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (image_id, scale, source) DO UPDATE SET value = excluded.value, "
+                "author = excluded.author, model_version = excluded.model_version, "
+                "confidence = excluded.confidence, updated_at = excluded.updated_at",
+                (
+                    image.id,
+                    scale,
+                    grade.value,
+                    grade.author,
+                    source,
+                    model_version,
+                    grade.confidence,
+                    stamp,
+                    stamp,
+                ),
+            )
+            stored = self._grade(conn, image.id, scale, source)
+            assert stored is not None
+            self._audit(
+                conn,
+                "set_grade",
+                "grade",
+                entity_id=stored.id,
+                image_id=image.id,
+                before=None if before is None else grade_dict(before),
+                after=grade_dict(stored),
+            )
+        return stored
+
+    def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
+        """Remove a grade (nothing happens if there is none).
+
+        Refused for the human grade of a required scale on an image marked done: set the
+        image back to another status first, so "done" always means "fully graded".
+        """
+        with self._write() as conn:
+            image = self._image(conn, image_id)
+            grading = self._scale(conn, scale)
+            before = self._grade(conn, image.id, scale, source)
+            if before is None:
+                return
+            if image.review_status == "done" and source == "human" and grading.required:
+                raise ProjectError(
+                    f"'{image.path}' is marked done and needs its {grading.title} grade; "
+                    "set it back to 'to review' before clearing the grade"
+                )
+            conn.execute("DELETE FROM grades WHERE id = ?", (before.id,))
+            self._audit(
+                conn,
+                "clear_grade",
+                "grade",
+                entity_id=before.id,
+                image_id=image.id,
+                before=grade_dict(before),
+            )
+
+    def set_review_status(self, image_id: int, status: str) -> None:
+        """new / in_progress / to_review / done. "done" needs a human grade on every
+        required scale (ProjectError naming the missing scales)."""
+        if status not in REVIEW_STATUSES:
+            raise ProjectError(
+                f"unknown review status {status!r} (one of {', '.join(REVIEW_STATUSES)})"
+            )
+        with self._write() as conn:
+            image = self._image(conn, image_id)
+            if image.review_status == status:
+                return
+            if status == "done":
+                missing = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT name FROM scales WHERE required = 1 AND name NOT IN "
+                        "(SELECT scale FROM grades WHERE image_id = ? AND source = 'human') "
+                        "ORDER BY position",
+                        (image.id,),
+                    )
+                ]
+                if missing:
+                    raise ProjectError(
+                        f"'{image.path}' cannot be marked done: it has no grade on "
+                        f"{', '.join(missing)}"
+                    )
+            conn.execute(
+                "UPDATE images SET review_status = ?, updated_at = ? WHERE id = ?",
+                (status, now_iso(), image.id),
+            )
+            self._audit(
+                conn,
+                "set_review_status",
+                "image",
+                entity_id=image.id,
+                image_id=image.id,
+                before={"review_status": image.review_status},
+                after={"review_status": status},
+            )

@@ -1,0 +1,231 @@
+"""Images: adding, listing (paged and filtered for 100,000-image projects), paths."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from core.annotations import REVIEW_STATUSES
+from core.errors import ProjectError
+from core.store.records import ImageRecord, NewImage, now_iso
+from core.store.registry import RegistryMixin
+
+IMAGE_COLUMNS = (
+    "id, path, sha256, width, height, bit_depth, samples_per_pixel, modality, "
+    "review_status, box_count, error, added_at, updated_at"
+)
+
+
+def image_from_row(row: Sequence[Any]) -> ImageRecord:
+    return ImageRecord(*row)
+
+
+def image_dict(record: ImageRecord) -> dict[str, Any]:
+    """What the audit log keeps of an image."""
+    return dataclasses.asdict(record)
+
+
+class ImagesMixin(RegistryMixin):
+    # --- paths -----------------------------------------------------------------------
+    def _stored_path(self, path: str | Path) -> str:
+        """Relative (with /) when the file lies in the project folder, else absolute."""
+        p = Path(os.path.normpath(Path(path).absolute()))
+        root = Path(os.path.normpath(self.folder.absolute()))
+        for candidate, base in ((p, root), (p.resolve(), root.resolve())):
+            try:
+                return candidate.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return str(p)
+
+    def image_path(self, record: ImageRecord) -> Path:
+        """Absolute path of an image file."""
+        stored = Path(record.path)
+        if stored.is_absolute():
+            return stored
+        return self.folder.absolute() / PurePosixPath(record.path)
+
+    # --- adding ----------------------------------------------------------------------
+    def add_images(self, items: Iterable[NewImage], *, existing: str = "error") -> list[int]:
+        """Add images in one transaction; return their ids in input order.
+
+        ``existing="error"`` (default) refuses a path already in the project (then nothing
+        is added); ``existing="reuse"`` returns the stored image's id instead.
+        """
+        if existing not in ("error", "reuse"):
+            raise ValueError("existing must be 'error' or 'reuse'")
+        ids: list[int] = []
+        with self._write() as conn:
+            stamp = now_iso()
+            for item in items:
+                stored = self._stored_path(item.path)
+                _check_new_image(item)
+                row = conn.execute("SELECT id FROM images WHERE path = ?", (stored,)).fetchone()
+                if row is not None:
+                    if existing == "reuse":
+                        ids.append(int(row[0]))
+                        continue
+                    raise ProjectError(
+                        f"'{item.path}' is already in the project; nothing was added"
+                    )
+                cur = conn.execute(
+                    "INSERT INTO images (path, sha256, width, height, bit_depth, "
+                    "samples_per_pixel, modality, error, added_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        stored,
+                        item.sha256,
+                        int(item.width),
+                        int(item.height),
+                        int(item.bit_depth),
+                        int(item.samples_per_pixel),
+                        item.modality,
+                        item.error,
+                        stamp,
+                        stamp,
+                    ),
+                )
+                image_id = int(cur.lastrowid or 0)
+                ids.append(image_id)
+                after = dataclasses.asdict(item) | {"path": stored}
+                self._audit(
+                    conn, "add_image", "image", entity_id=image_id, image_id=image_id, after=after
+                )
+        return ids
+
+    def set_image_error(self, image_id: int, message: str | None) -> None:
+        """Record (or clear with None) why an image cannot be read."""
+        with self._write() as conn:
+            before = self._image(conn, image_id)
+            if before.error == message:
+                return
+            conn.execute(
+                "UPDATE images SET error = ?, updated_at = ? WHERE id = ?",
+                (message, now_iso(), image_id),
+            )
+            self._audit(
+                conn,
+                "set_image_error",
+                "image",
+                entity_id=image_id,
+                image_id=image_id,
+                before={"error": before.error},
+                after={"error": message},
+            )
+
+    # --- reading ---------------------------------------------------------------------
+    def _image(self, conn: sqlite3.Connection, image_id: int) -> ImageRecord:
+        row = conn.execute(
+            f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (int(image_id),)
+        ).fetchone()
+        if row is None:
+            raise ProjectError(f"image #{image_id} is not in the project")
+        return image_from_row(row)
+
+    def image(self, image_id: int) -> ImageRecord:
+        """One image. ProjectError if there is no such image."""
+        with self._read() as conn:
+            return self._image(conn, image_id)
+
+    def images(
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        status: str | Sequence[str] | None = None,
+        label: str | None = None,
+        search: str | None = None,
+    ) -> list[ImageRecord]:
+        """A page of the image list, in the order images were added.
+
+        ``status``: a review status or several; ``label``: images with at least one
+        non-rejected box of that label; ``search``: case-insensitive substring of the path.
+        """
+        with self._read() as conn:
+            where, params = self._filters(conn, status, label, search)
+            rows = conn.execute(
+                f"SELECT {IMAGE_COLUMNS} FROM images{where} ORDER BY id LIMIT ? OFFSET ?",
+                (*params, -1 if limit is None else max(0, int(limit)), max(0, int(offset))),
+            ).fetchall()
+        return [image_from_row(r) for r in rows]
+
+    def image_count(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        label: str | None = None,
+        search: str | None = None,
+    ) -> int:
+        """How many images ``images(...)`` would list with the same filters."""
+        with self._read() as conn:
+            where, params = self._filters(conn, status, label, search)
+            return int(conn.execute(f"SELECT COUNT(*) FROM images{where}", params).fetchone()[0])
+
+    def image_ids(self) -> list[int]:
+        with self._read() as conn:
+            return [int(r[0]) for r in conn.execute("SELECT id FROM images ORDER BY id")]
+
+    def find_image(
+        self, path: str | Path | None = None, sha256: str | None = None
+    ) -> ImageRecord | None:
+        """The image stored under ``path`` (normalised as on add), else the first with ``sha256``."""
+        with self._read() as conn:
+            if path is not None:
+                row = conn.execute(
+                    f"SELECT {IMAGE_COLUMNS} FROM images WHERE path = ?",
+                    (self._stored_path(path),),
+                ).fetchone()
+                if row is not None:
+                    return image_from_row(row)
+            if sha256 is not None:
+                row = conn.execute(
+                    f"SELECT {IMAGE_COLUMNS} FROM images WHERE sha256 = ? ORDER BY id LIMIT 1",
+                    (sha256,),
+                ).fetchone()
+                if row is not None:
+                    return image_from_row(row)
+        return None
+
+    def _filters(
+        self,
+        conn: sqlite3.Connection,
+        status: str | Sequence[str] | None,
+        label: str | None,
+        search: str | None,
+    ) -> tuple[str, tuple[Any, ...]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            bad = [s for s in wanted if s not in REVIEW_STATUSES]
+            if bad:
+                raise ProjectError(
+                    f"unknown review status {', '.join(map(repr, bad))} "
+                    f"(one of {', '.join(REVIEW_STATUSES)})"
+                )
+            clauses.append(f"review_status IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        if label is not None:
+            row = conn.execute("SELECT id FROM labels WHERE name = ?", (label,)).fetchone()
+            # An unknown label matches nothing rather than failing a list view.
+            clauses.append(
+                "id IN (SELECT image_id FROM boxes WHERE label_id = ? AND status != 'rejected')"
+            )
+            params.append(-1 if row is None else int(row[0]))
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("path LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return where, tuple(params)
+
+
+def _check_new_image(item: NewImage) -> None:
+    if int(item.width) < 0 or int(item.height) < 0:
+        raise ProjectError(f"'{item.path}': image size {item.width}x{item.height} is not valid")
+    if int(item.bit_depth) <= 0 or int(item.samples_per_pixel) <= 0:
+        raise ProjectError(f"'{item.path}': bit depth and channels must be positive")

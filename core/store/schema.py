@@ -1,0 +1,219 @@
+"""Database schema and its migrations.
+
+``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1``; a new project applies
+them all from an empty file. The version lives in ``PRAGMA user_version`` (cheap to read
+before anything else) and is mirrored in ``meta.schema_version`` for people reading the file.
+To change the schema: append a migration, never edit a released one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from core.errors import ProjectError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int  # the version the database has after this step
+    description: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+_V1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- Label registry: ids are class ids in exports, so rows are only ever appended.
+CREATE TABLE labels (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    color TEXT NOT NULL,
+    hotkey TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TRIGGER labels_no_delete BEFORE DELETE ON labels
+BEGIN SELECT RAISE(ABORT, 'the label registry is append-only'); END;
+CREATE TRIGGER labels_no_rename BEFORE UPDATE OF id, name ON labels
+BEGIN SELECT RAISE(ABORT, 'the label registry is append-only'); END;
+
+CREATE TABLE scales (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    definition TEXT NOT NULL,          -- JSON: title, values, groups
+    required INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,         -- relative to the project (with /) when inside it
+    sha256 TEXT,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    bit_depth INTEGER NOT NULL,
+    samples_per_pixel INTEGER NOT NULL,
+    modality TEXT,
+    review_status TEXT NOT NULL DEFAULT 'new'
+        CHECK (review_status IN ('new', 'in_progress', 'to_review', 'done')),
+    box_count INTEGER NOT NULL DEFAULT 0,   -- non-rejected boxes, kept by triggers below
+    error TEXT,
+    added_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX images_status ON images (review_status, id);
+CREATE INDEX images_sha256 ON images (sha256);
+
+-- AUTOINCREMENT: a box id is never handed out twice, so undo can restore a deleted box
+-- under its old id.
+CREATE TABLE boxes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    label_id INTEGER NOT NULL REFERENCES labels (id),
+    x1 REAL NOT NULL,
+    y1 REAL NOT NULL,
+    x2 REAL NOT NULL,
+    y2 REAL NOT NULL,
+    difficult INTEGER NOT NULL DEFAULT 0,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    occluded INTEGER NOT NULL DEFAULT 0,
+    pose TEXT NOT NULL DEFAULT 'Unspecified',
+    source TEXT NOT NULL CHECK (source IN ('human', 'model')),
+    model_version TEXT,
+    score REAL,
+    status TEXT NOT NULL CHECK (status IN ('suggested', 'accepted', 'edited', 'rejected')),
+    author TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX boxes_image ON boxes (image_id);
+CREATE INDEX boxes_label ON boxes (label_id, image_id);
+
+CREATE TRIGGER boxes_count_insert AFTER INSERT ON boxes WHEN NEW.status != 'rejected'
+BEGIN UPDATE images SET box_count = box_count + 1 WHERE id = NEW.image_id; END;
+CREATE TRIGGER boxes_count_delete AFTER DELETE ON boxes WHEN OLD.status != 'rejected'
+BEGIN UPDATE images SET box_count = box_count - 1 WHERE id = OLD.image_id; END;
+CREATE TRIGGER boxes_count_update AFTER UPDATE OF status, image_id ON boxes
+BEGIN
+    UPDATE images SET box_count = box_count - (OLD.status != 'rejected') WHERE id = OLD.image_id;
+    UPDATE images SET box_count = box_count + (NEW.status != 'rejected') WHERE id = NEW.image_id;
+END;
+
+-- One human and at most one model grade per image and scale.
+CREATE TABLE grades (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    scale TEXT NOT NULL REFERENCES scales (name),
+    value REAL NOT NULL,
+    author TEXT,
+    source TEXT NOT NULL CHECK (source IN ('human', 'model')),
+    model_version TEXT,
+    confidence REAL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (image_id, scale, source)
+);
+CREATE INDEX grades_scale ON grades (scale, source);
+
+CREATE TABLE filter_settings (
+    image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+    settings TEXT NOT NULL,            -- JSON of FilterSettings.to_dict()
+    updated_at TEXT NOT NULL
+);
+
+-- No foreign key on image_id: the audit trail must outlive what it describes.
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    action TEXT NOT NULL,
+    image_id INTEGER,
+    entity TEXT NOT NULL,
+    entity_id INTEGER,
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX audit_image ON audit (image_id, id);
+"""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in _split(_V1):
+        conn.execute(statement)
+
+
+def _split(script: str) -> list[str]:
+    """Split a DDL script into statements (executescript would commit our transaction)."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines():
+        if line.strip().startswith("--") and not current:
+            continue
+        current.append(line)
+        candidate = "\n".join(current).strip()
+        if candidate and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            current = []
+    if "\n".join(current).strip():
+        raise ValueError("incomplete SQL statement in schema script")
+    return statements
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial schema", _v1),
+]
+
+
+def latest_version(migrations: Sequence[Migration] | None = None) -> int:
+    return len(MIGRATIONS if migrations is None else migrations)
+
+
+def read_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(
+    conn: sqlite3.Connection, where: str, migrations: Sequence[Migration] | None = None
+) -> list[int]:
+    """Bring the database up to the latest version, one transaction per step.
+
+    A step that fails is rolled back: the database stays at the previous version and a
+    ProjectError says so. Returns the versions applied.
+    """
+    steps = list(MIGRATIONS if migrations is None else migrations)
+    applied: list[int] = []
+    for index, step in enumerate(steps):
+        if step.version != index + 1:
+            raise ValueError(f"migration #{index} must lead to version {index + 1}")
+    current = read_version(conn)
+    for step in steps[current:]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step.apply(conn)
+            # PRAGMA user_version is transactional in SQLite (it lives in the file header).
+            conn.execute(f"PRAGMA user_version = {int(step.version)}")
+            if step.version > 1 or _has_meta(conn):
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(step.version),),
+                )
+        except Exception as exc:
+            conn.execute("ROLLBACK")
+            raise ProjectError(
+                f"{where}: could not upgrade the project to schema version {step.version} "
+                f"({step.description}): {exc}. The project was left unchanged."
+            ) from exc
+        conn.execute("COMMIT")
+        applied.append(step.version)
+    return applied
+
+
+def _has_meta(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    return row is not None
