@@ -1,81 +1,266 @@
 """Undo/redo over the project store.
 
-The GUI calls ``history.add_box(...)`` etc. instead of the project directly; each call is
-applied to the store at once (durable) and recorded with what is needed to reverse it.
-``undo()`` / ``redo()`` drive the same store API, so undone edits are audited too.
+The GUI calls ``history.add_box(...)`` etc. instead of the project directly: each call is
+applied to the store at once (durable, audited) and recorded with what is needed to
+reverse it exactly. ``undo()`` / ``redo()`` drive the same store API inside one store
+transaction each, so a step is undone completely or not at all, and undoing is audited too.
+
+Box ids: undoing a delete puts the box back under its old id (the store never hands an id
+out twice). Should the store ever give a different id, the history maps the old id to the
+new one, so older steps still find their box.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.annotations.model import Box, Grade
+from core.errors import ProjectError
 
 if TYPE_CHECKING:
     from core.store import Project
 
+# Every field update_box accepts: restoring all of them (status included) reverses an
+# update exactly and stops the store from re-deriving "edited".
+_BOX_FIELDS = (
+    "x1", "y1", "x2", "y2", "label", "difficult", "truncated", "occluded", "pose",
+    "status", "score", "source", "model_version", "author",
+)  # fmt: skip
 
+
+def _fields(box: Box) -> dict[str, Any]:
+    return {name: getattr(box, name) for name in _BOX_FIELDS}
+
+
+@dataclass
+class _Step:
+    text: str
+    undo: Callable[[], None]
+    redo: Callable[[], None]
+
+
+@dataclass
 class History:
-    """An undo/redo stack of edits on one project (skeleton)."""
+    """An undo/redo stack of edits on one project.
 
-    def __init__(
-        self,
-        project: Project,
-        *,
-        limit: int = 500,
-        on_change: Callable[[], None] | None = None,
-    ) -> None:
-        self.project = project
-        self.limit = limit
-        self.on_change = on_change
+    ``limit`` bounds the number of undo steps (oldest dropped); ``on_change`` is called
+    after every change of the stacks (e.g. to update the Edit menu).
+    """
 
-    # --- edits (same signatures as Project) ------------------------------------------
+    project: Project
+    limit: int = 500
+    on_change: Callable[[], None] | None = None
+    _undo: list[_Step] = field(default_factory=list, init=False, repr=False)
+    _redo: list[_Step] = field(default_factory=list, init=False, repr=False)
+    _ids: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+
+    # --- boxes -----------------------------------------------------------------------
     def add_box(self, image_id: int, box: Box) -> Box:
-        raise NotImplementedError
+        return self.add_boxes(image_id, [box], text="add box")[0]
 
-    def add_boxes(self, image_id: int, boxes: Iterable[Box]) -> list[Box]:
-        """Several boxes as one undo step."""
-        raise NotImplementedError
+    def add_boxes(self, image_id: int, boxes: Iterable[Box], *, text: str = "") -> list[Box]:
+        """Several boxes (e.g. accepted suggestions) as one undo step."""
+        stored = self.project.add_boxes(image_id, boxes)
+        if not stored:
+            return stored
+        ids = [b.id for b in stored]
+
+        def undo() -> None:
+            for box_id in ids:
+                self.project.delete_box(self._resolve(box_id))
+
+        def redo() -> None:
+            for box in stored:
+                self._restore_box(image_id, box)
+
+        self._push(_Step(text or f"add {len(stored)} boxes", undo, redo))
+        return stored
 
     def update_box(self, box_id: int, **changes: Any) -> Box:
-        raise NotImplementedError
+        current = self._resolve(box_id)
+        before = self.project.box(current)
+        after = self.project.update_box(current, **changes)
+        if after == before:
+            return after
+        ref = after.id
+
+        def undo() -> None:
+            self.project.update_box(self._resolve(ref), **_fields(before))
+
+        def redo() -> None:
+            self.project.update_box(self._resolve(ref), **_fields(after))
+
+        self._push(_Step(_update_text(before, after), undo, redo))
+        return after
 
     def delete_box(self, box_id: int) -> None:
-        raise NotImplementedError
+        current = self._resolve(box_id)
+        before = self.project.box(current)
+        image_id = self.project.box_image_id(current)
+        self.project.delete_box(current)
 
+        def undo() -> None:
+            self._restore_box(image_id, before)
+
+        def redo() -> None:
+            self.project.delete_box(self._resolve(current))
+
+        self._push(_Step("delete box", undo, redo))
+
+    def resolve_box_id(self, box_id: int) -> int:
+        """The current id of a box an older step (or the caller) knew as ``box_id``."""
+        return self._resolve(box_id)
+
+    # --- grades and review -----------------------------------------------------------
     def set_grade(self, image_id: int, scale: str, value: float, **kwargs: Any) -> Grade:
-        raise NotImplementedError
+        """Same keywords as ``Project.set_grade`` (source, model_version, confidence)."""
+        source = kwargs.get("source", "human")
+        before = self._grade(image_id, scale, source)
+        after = self.project.set_grade(image_id, scale, value, **kwargs)
+        if before == after:
+            return after
+
+        def undo() -> None:
+            self._put_grade(image_id, scale, source, before)
+
+        def redo() -> None:
+            self._put_grade(image_id, scale, source, after)
+
+        self._push(_Step(f"set {scale} grade", undo, redo))
+        return after
 
     def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
-        raise NotImplementedError
+        before = self._grade(image_id, scale, source)
+        self.project.clear_grade(image_id, scale, source=source)
+        if before is None:
+            return
+
+        def undo() -> None:
+            self._put_grade(image_id, scale, source, before)
+
+        def redo() -> None:
+            self.project.clear_grade(image_id, scale, source=source)
+
+        self._push(_Step(f"clear {scale} grade", undo, redo))
 
     def set_review_status(self, image_id: int, status: str) -> None:
-        raise NotImplementedError
+        before = self.project.image(image_id).review_status
+        self.project.set_review_status(image_id, status)
+        if before == status:
+            return
+        self._push(
+            _Step(
+                f"mark {status.replace('_', ' ')}",
+                lambda: self.project.set_review_status(image_id, before),
+                lambda: self.project.set_review_status(image_id, status),
+            )
+        )
 
     # --- stack -----------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
-        raise NotImplementedError
+        return bool(self._undo)
 
     @property
     def can_redo(self) -> bool:
-        raise NotImplementedError
+        return bool(self._redo)
 
     @property
     def undo_text(self) -> str | None:
         """What undo would reverse (e.g. "add box"), for the Edit menu."""
-        raise NotImplementedError
+        return self._undo[-1].text if self._undo else None
 
     @property
     def redo_text(self) -> str | None:
-        raise NotImplementedError
+        return self._redo[-1].text if self._redo else None
 
     def undo(self) -> None:
-        raise NotImplementedError
+        """Reverse the last step. If the store refuses, the step stays on the undo stack."""
+        if not self._undo:
+            return
+        step = self._undo[-1]
+        with self.project.batch():
+            step.undo()
+        self._redo.append(self._undo.pop())
+        self._changed()
 
     def redo(self) -> None:
-        raise NotImplementedError
+        if not self._redo:
+            return
+        step = self._redo[-1]
+        with self.project.batch():
+            step.redo()
+        self._undo.append(self._redo.pop())
+        self._changed()
 
     def clear(self) -> None:
-        raise NotImplementedError
+        self._undo.clear()
+        self._redo.clear()
+        self._ids.clear()
+        self._changed()
+
+    # --- helpers ---------------------------------------------------------------------
+    def _push(self, step: _Step) -> None:
+        self._undo.append(step)
+        del self._undo[: max(0, len(self._undo) - self.limit)]
+        self._redo.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def _resolve(self, box_id: int | None) -> int:
+        if box_id is None:
+            raise ProjectError("this box was never stored")
+        seen: set[int] = set()
+        while box_id in self._ids and box_id not in seen:
+            seen.add(box_id)
+            box_id = self._ids[box_id]
+        return box_id
+
+    def _restore_box(self, image_id: int, box: Box) -> None:
+        """Put a box back with all its fields, under its old id when the store allows."""
+        old = self._resolve(box.id)
+        try:
+            with self.project.batch():
+                restored = self.project.add_box(
+                    image_id, dataclasses.replace(box, id=old), keep_id=True
+                )
+        except ProjectError:
+            restored = self.project.add_box(image_id, dataclasses.replace(box, id=None))
+        if restored.id != old and restored.id is not None:
+            self._ids[old] = restored.id
+
+    def _grade(self, image_id: int, scale: str, source: str) -> Grade | None:
+        for grade in self.project.grades(image_id):
+            if grade.scale == scale and grade.source == source:
+                return grade
+        return None
+
+    def _put_grade(self, image_id: int, scale: str, source: str, grade: Grade | None) -> None:
+        if grade is None:
+            self.project.clear_grade(image_id, scale, source=source)
+            return
+        self.project.set_grade(
+            image_id,
+            scale,
+            grade.value,
+            source=source,
+            model_version=grade.model_version,
+            confidence=grade.confidence,
+            author=grade.author,
+        )
+
+
+def _update_text(before: Box, after: Box) -> str:
+    if (before.x1, before.y1, before.x2, before.y2) != (after.x1, after.y1, after.x2, after.y2):
+        return "move box"
+    if before.label != after.label:
+        return "relabel box"
+    if before.status != after.status:
+        return {"accepted": "accept box", "rejected": "reject box"}.get(after.status, "edit box")
+    return "edit box"

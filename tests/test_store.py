@@ -1,0 +1,563 @@
+"""core.store.Project: CRUD, clamping, paths, labels, scales, grades, review, audit, stats."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from core.annotations import Box, builtin_label_set, builtin_scale
+from core.annotations.scales import scale_from_mapping
+from core.errors import ProjectError, UnknownLabelError
+from core.store import DB_NAME, NewImage, Project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    proj = Project.create(
+        tmp_path / "proj",
+        label_set=builtin_label_set("xray"),
+        scales=[builtin_scale("acne4"), builtin_scale("hyperpig")],
+        author="dr.a",
+    )
+    yield proj
+    proj.close()
+
+
+def _image(project: Project, name: str = "a.png", w: int = 100, h: int = 80) -> int:
+    return project.add_images([NewImage(str(project.folder / name), w, h)])[0]
+
+
+# --- creation and opening -----------------------------------------------------------------
+def test_create_makes_folder_layout_and_records_meta(project: Project) -> None:
+    assert (project.folder / DB_NAME).is_file()
+    assert project.models_dir.is_dir() and project.exports_dir.is_dir()
+    assert project.name == "proj"
+    assert project.schema_version == 1
+    assert project.label_set().name == "xray"
+    assert [s.name for s in project.scales()] == ["acne4", "hyperpig"]
+    assert project.author == "dr.a"
+    assert not list(project.folder.glob("*.creating"))
+
+
+def test_database_uses_wal_full_sync_and_foreign_keys(project: Project) -> None:
+    conn = project._connection()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    assert meta["schema_version"] == "1" and meta["label_set"] == "xray" and meta["created"]
+
+
+def test_create_refuses_a_folder_that_already_holds_a_project(project: Project) -> None:
+    with pytest.raises(ProjectError, match="already holds a ClinLens project"):
+        Project.create(project.folder, label_set=builtin_label_set("acne"), scales=[])
+
+
+def test_open_a_folder_that_is_not_a_project_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError) as err:
+        Project.open(tmp_path)
+    assert str(err.value) == f"'{tmp_path}' is not a ClinLens project (no project.clinlens)"
+
+
+def test_open_a_garbage_database_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / DB_NAME).write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(ProjectError, match="damaged or not a ClinLens project"):
+        Project.open(tmp_path)
+
+
+def test_open_an_empty_database_file_is_not_a_project(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / DB_NAME).close()
+    with pytest.raises(ProjectError, match="is not a ClinLens project"):
+        Project.open(tmp_path)
+
+
+def test_reopen_keeps_everything(project: Project) -> None:
+    image_id = _image(project)
+    box = project.add_box(image_id, Box(1, 2, 30, 40, "watch"))
+    project.set_grade(image_id, "acne4", 2)
+    folder = project.folder
+    project.close()
+    with Project.open(folder, author="dr.b") as again:
+        assert again.boxes(image_id) == [box]
+        assert again.grades(image_id)[0].value == 2.0
+        assert again.author == "dr.b"
+
+
+def test_closed_project_refuses_calls(project: Project) -> None:
+    project.close()
+    project.close()  # idempotent
+    assert project.closed
+    with pytest.raises(ProjectError, match="closed"):
+        project.image_count()
+
+
+def test_author_defaults_to_the_os_user_and_can_be_set(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("getpass.getuser", lambda: "radiologist7")
+    with Project.create(tmp_path / "p", label_set=builtin_label_set("acne"), scales=[]) as proj:
+        assert proj.author == "radiologist7"
+        proj.author = "dr.c"
+        image_id = _image(proj)
+        assert proj.add_box(image_id, Box(0, 0, 5, 5, "papule")).author == "dr.c"
+        assert proj.audit_events(limit=1)[0].author == "dr.c"
+        with pytest.raises(ProjectError):
+            proj.author = "  "
+
+
+def test_author_falls_back_when_the_os_cannot_tell(tmp_path: Path, monkeypatch) -> None:
+    def fail() -> str:
+        raise OSError("no user")
+
+    monkeypatch.setattr("getpass.getuser", fail)
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.delenv("USERNAME", raising=False)
+    with Project.create(tmp_path / "p", label_set=builtin_label_set("acne"), scales=[]) as proj:
+        assert proj.author == "unknown"
+
+
+# --- images -------------------------------------------------------------------------------
+def test_paths_inside_the_project_are_relative_and_outside_absolute(
+    project: Project, tmp_path: Path
+) -> None:
+    inside = project.folder / "sub" / "x.dcm"
+    outside = tmp_path / "elsewhere" / "y.png"
+    ids = project.add_images([NewImage(str(inside), 10, 10), NewImage(str(outside), 10, 10)])
+    first, second = project.image(ids[0]), project.image(ids[1])
+    assert first.path == "sub/x.dcm"
+    assert second.path == str(outside)
+    assert project.image_path(first) == inside
+    assert project.image_path(second) == outside
+    assert project.find_image(path=inside) == first
+    assert project.find_image(path=str(outside)).id == second.id
+
+
+def test_add_images_records_header_fields_and_finds_by_sha(project: Project) -> None:
+    item = NewImage(
+        str(project.folder / "c.dcm"),
+        2048,
+        1024,
+        bit_depth=16,
+        samples_per_pixel=1,
+        modality="DX",
+        sha256="ab" * 32,
+    )
+    (image_id,) = project.add_images([item])
+    record = project.image(image_id)
+    assert (record.width, record.height, record.bit_depth, record.modality) == (
+        2048,
+        1024,
+        16,
+        "DX",
+    )
+    assert record.review_status == "new" and record.box_count == 0 and record.error is None
+    assert project.find_image(sha256="ab" * 32) == record
+    assert project.find_image(path="nope.png") is None
+
+
+def test_duplicate_path_is_refused_all_or_nothing_or_reused(project: Project) -> None:
+    first = _image(project, "a.png")
+    with pytest.raises(ProjectError, match="already in the project"):
+        project.add_images(
+            [
+                NewImage(str(project.folder / "b.png"), 5, 5),
+                NewImage(str(project.folder / "a.png"), 5, 5),
+            ]
+        )
+    assert project.image_count() == 1  # b.png was rolled back with the batch
+    ids = project.add_images(
+        [
+            NewImage(str(project.folder / "a.png"), 5, 5),
+            NewImage(str(project.folder / "b.png"), 5, 5),
+        ],
+        existing="reuse",
+    )
+    assert ids[0] == first and project.image_count() == 2
+
+
+def test_image_errors_are_recorded_and_cleared(project: Project) -> None:
+    image_id = _image(project)
+    project.set_image_error(image_id, "cannot read: truncated file")
+    assert project.image(image_id).error == "cannot read: truncated file"
+    assert project.stats()["images_with_errors"] == 1
+    project.set_image_error(image_id, None)
+    assert project.image(image_id).error is None
+
+
+def test_missing_image_is_a_project_error(project: Project) -> None:
+    with pytest.raises(ProjectError, match="#999"):
+        project.image(999)
+    with pytest.raises(ProjectError):
+        project.add_box(999, Box(0, 0, 1, 1, "zipper"))
+
+
+def test_image_list_pages_and_filters(project: Project) -> None:
+    ids = project.add_images(
+        NewImage(str(project.folder / f"{'knee' if i % 2 else 'hand'}_{i:03d}.png"), 50, 50)
+        for i in range(30)
+    )
+    assert project.image_count() == 30
+    assert [r.id for r in project.images(offset=10, limit=5)] == ids[10:15]
+    assert len(project.images()) == 30
+    assert project.image_count(search="KNEE") == 15
+    assert all("knee" in r.path for r in project.images(search="knee", limit=100))
+    assert project.image_count(search="%") == 0  # wildcards are literal
+    assert project.image_count(search="_0") == 30
+    project.add_box(ids[3], Box(1, 1, 5, 5, "watch"))
+    rejected = project.add_box(ids[4], Box(1, 1, 5, 5, "watch", source="model", status="suggested"))
+    project.update_box(rejected.id, status="rejected")
+    assert [r.id for r in project.images(label="watch")] == [ids[3]]
+    assert project.image_count(label="watch") == 1
+    assert project.image_count(label="no such label") == 0
+    project.set_review_status(ids[7], "to_review")
+    project.set_review_status(ids[8], "in_progress")
+    assert [r.id for r in project.images(status="to_review")] == [ids[7]]
+    assert project.image_count(status=["to_review", "in_progress"]) == 2
+    assert project.image_count(status="new", search="hand") == 14  # hand_008 is in progress
+    with pytest.raises(ProjectError, match="unknown review status"):
+        project.images(status="finished")
+    assert project.image_ids() == ids
+
+
+def test_image_list_queries_use_indexes(project: Project) -> None:
+    conn = project._connection()
+
+    def plan(sql: str, *params: object) -> str:
+        return " ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+    assert "images_status" in plan(
+        "SELECT id FROM images WHERE review_status IN (?) ORDER BY id LIMIT 100", "new"
+    )
+    assert "boxes_label" in plan(
+        "SELECT id FROM images WHERE id IN (SELECT image_id FROM boxes WHERE label_id = ? "
+        "AND status != 'rejected') ORDER BY id LIMIT 100",
+        1,
+    )
+    assert "boxes_image" in plan("SELECT * FROM boxes WHERE image_id = ?", 1)
+
+
+# --- boxes --------------------------------------------------------------------------------
+def test_box_crud_round_trips_every_field(project: Project) -> None:
+    image_id = _image(project)
+    box = Box(
+        10.25, 20.5, 30.75, 40.0, "glasses", difficult=True, truncated=True, occluded=True,
+        pose="Left", source="model", status="suggested", score=0.875, model_version="det-3",
+    )  # fmt: skip
+    stored = project.add_box(image_id, box)
+    assert stored.id is not None
+    assert stored == dataclasses.replace(box, id=stored.id, author="dr.a")
+    assert project.box(stored.id) == stored
+    assert project.box_image_id(stored.id) == image_id
+    assert project.boxes(image_id) == [stored]
+    assert project.image(image_id).box_count == 1
+    project.delete_box(stored.id)
+    assert project.boxes(image_id) == []
+    assert project.image(image_id).box_count == 0
+    with pytest.raises(ProjectError, match="not in the project"):
+        project.box(stored.id)
+
+
+def test_boxes_are_clamped_and_ordered_on_write(project: Project) -> None:
+    image_id = _image(project, w=100, h=80)
+    stored = project.add_box(image_id, Box(120.0, -5.0, 90.5, 85.0, "zipper"))
+    assert (stored.x1, stored.y1, stored.x2, stored.y2) == (90.5, 0.0, 100.0, 80.0)
+    moved = project.update_box(stored.id, x1=-30.0)
+    assert moved.x1 == 0.0
+
+
+def test_box_without_area_inside_the_image_is_refused(project: Project) -> None:
+    image_id = _image(project, w=100, h=80)
+    with pytest.raises(ProjectError, match="no area"):
+        project.add_box(image_id, Box(150, 10, 200, 20, "zipper"))
+    with pytest.raises(ProjectError, match="finite"):
+        project.add_box(image_id, Box(float("nan"), 10, 20, 20, "zipper"))
+    assert project.boxes(image_id) == []
+
+
+def test_box_on_image_of_unknown_size_is_not_clamped(project: Project) -> None:
+    (image_id,) = project.add_images([NewImage("/data/broken.dcm", 0, 0, error="unreadable")])
+    stored = project.add_box(image_id, Box(500, 600, 10, 20, "key"))
+    assert (stored.x1, stored.y1, stored.x2, stored.y2) == (10, 20, 500, 600)
+
+
+def test_unknown_label_is_refused_with_its_name(project: Project) -> None:
+    image_id = _image(project)
+    with pytest.raises(UnknownLabelError, match="'tattoo'") as err:
+        project.add_box(image_id, Box(0, 0, 5, 5, "tattoo"))
+    assert err.value.labels == ["tattoo"]
+
+
+def test_bad_source_or_status_is_refused(project: Project) -> None:
+    image_id = _image(project)
+    with pytest.raises(ProjectError, match="source"):
+        project.add_box(image_id, Box(0, 0, 5, 5, "key", source="robot"))
+    with pytest.raises(ProjectError, match="status"):
+        project.add_box(image_id, Box(0, 0, 5, 5, "key", status="maybe"))
+    box = project.add_box(image_id, Box(0, 0, 5, 5, "key"))
+    with pytest.raises(TypeError, match="colour"):
+        project.update_box(box.id, colour="red")
+
+
+def test_add_boxes_is_all_or_nothing(project: Project) -> None:
+    image_id = _image(project)
+    with pytest.raises(UnknownLabelError):
+        project.add_boxes(image_id, [Box(0, 0, 5, 5, "key"), Box(0, 0, 5, 5, "nope")])
+    assert project.boxes(image_id) == []
+    stored = project.add_boxes(image_id, [Box(0, 0, 5, 5, "key"), Box(1, 1, 6, 6, "bra")])
+    assert [b.label for b in project.boxes(image_id)] == ["key", "bra"]
+    assert len({b.id for b in stored}) == 2
+
+
+def test_editing_a_suggestion_marks_it_edited(project: Project) -> None:
+    image_id = _image(project)
+    suggestion = project.add_box(
+        image_id, Box(10, 10, 20, 20, "watch", source="model", status="suggested", score=0.4)
+    )
+    project.author = "dr.b"
+    moved = project.update_box(suggestion.id, x2=25)
+    assert moved.status == "edited" and moved.author == "dr.b" and moved.source == "model"
+    other = project.add_box(
+        image_id, Box(30, 30, 40, 40, "watch", source="model", status="suggested")
+    )
+    assert project.update_box(other.id, label="key").status == "edited"
+    third = project.add_box(
+        image_id, Box(30, 30, 40, 40, "watch", source="model", status="suggested")
+    )
+    assert project.update_box(third.id, status="accepted").status == "accepted"
+    assert project.update_box(third.id, x1=31, status="accepted").status == "accepted"
+    human = project.add_box(image_id, Box(1, 1, 5, 5, "key"))
+    assert project.update_box(human.id, x2=6).status == "accepted"
+
+
+def test_rejected_boxes_are_hidden_and_not_counted(project: Project) -> None:
+    image_id = _image(project)
+    box = project.add_box(image_id, Box(1, 1, 5, 5, "key", source="model", status="suggested"))
+    assert project.image(image_id).box_count == 1
+    project.update_box(box.id, status="rejected")
+    assert project.boxes(image_id) == []
+    assert [b.id for b in project.boxes(image_id, include_rejected=True)] == [box.id]
+    assert project.image(image_id).box_count == 0
+    project.update_box(box.id, status="accepted")
+    assert project.image(image_id).box_count == 1
+
+
+def test_update_without_change_writes_nothing(project: Project) -> None:
+    image_id = _image(project)
+    box = project.add_box(image_id, Box(1, 1, 5, 5, "key"))
+    events = len(project.audit_events(limit=1000))
+    assert project.update_box(box.id, x1=1.0, label="key") == box
+    assert len(project.audit_events(limit=1000)) == events
+
+
+def test_keep_id_restores_a_deleted_box_under_its_id(project: Project) -> None:
+    image_id = _image(project)
+    box = project.add_box(image_id, Box(1, 1, 5, 5, "key"))
+    project.delete_box(box.id)
+    newer = project.add_box(image_id, Box(2, 2, 6, 6, "bra"))
+    assert newer.id != box.id  # ids are never reused
+    assert project.add_box(image_id, box, keep_id=True) == box
+    with pytest.raises(ProjectError):
+        project.add_box(image_id, box, keep_id=True)  # that id is taken now
+
+
+# --- labels and scales --------------------------------------------------------------------
+def test_label_registry_is_append_only_with_stable_ids(project: Project) -> None:
+    before = project.label_set()
+    assert [lab.id for lab in before.labels] == list(range(18))
+    assert before.by_name("zipper").id == 0 and before.by_name("pants button").id == 17
+    added = project.add_label("tattoo", color="#123456")
+    assert added.id == 18 and added.color == "#123456"
+    after = project.label_set()
+    assert after.labels[:18] == before.labels
+    assert after.labels[18] == added
+    with pytest.raises(ProjectError, match="already has a label"):
+        project.add_label("zipper")
+    with pytest.raises(ProjectError, match="#rrggbb"):
+        project.add_label("x", color="red")
+    conn = project._connection()
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM labels WHERE id = 3")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE labels SET name = 'z' WHERE id = 0")
+
+
+def test_first_nine_labels_get_hotkeys(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p", label_set=builtin_label_set("acne"), scales=[]) as proj:
+        labels = proj.label_set().labels
+        assert labels[0].hotkey == "1"
+        new = proj.add_label("scar")
+        assert new.hotkey == (str(new.id + 1) if new.id < 9 else None)
+
+
+def test_scales_round_trip_and_can_be_added(project: Project) -> None:
+    assert project.scales() == [builtin_scale("acne4"), builtin_scale("hyperpig")]
+    custom = scale_from_mapping(
+        "pain",
+        {
+            "title": "Pain",
+            "values": [{"value": 0, "label": "none"}, {"value": 1, "label": "some"}],
+            "required": False,
+        },
+    )
+    project.add_scale(custom)
+    assert project.scales()[-1] == custom
+    with pytest.raises(ProjectError, match="already has a grading scale"):
+        project.add_scale(custom)
+
+
+# --- grades and review --------------------------------------------------------------------
+def test_grades_one_human_and_one_model_per_scale(project: Project) -> None:
+    image_id = _image(project)
+    human = project.set_grade(image_id, "acne4", 1)
+    model = project.set_grade(
+        image_id, "acne4", 2, source="model", model_version="sev-1", confidence=0.8
+    )
+    replaced = project.set_grade(image_id, "acne4", 3)
+    assert replaced.id == human.id and replaced.value == 3.0
+    grades = project.grades(image_id)
+    assert [(g.source, g.value) for g in grades] == [("human", 3.0), ("model", 2.0)]
+    assert grades[1] == model and model.model_version == "sev-1" and model.confidence == 0.8
+    project.set_grade(image_id, "hyperpig", 4.5)
+    assert [g.scale for g in project.grades(image_id)] == ["acne4", "acne4", "hyperpig"]
+    project.clear_grade(image_id, "acne4", source="model")
+    assert [(g.scale, g.source) for g in project.grades(image_id)] == [
+        ("acne4", "human"),
+        ("hyperpig", "human"),
+    ]
+    project.clear_grade(image_id, "acne4", source="model")  # nothing to clear: no error
+
+
+def test_grade_values_are_validated_against_the_scale(project: Project) -> None:
+    image_id = _image(project)
+    with pytest.raises(ProjectError, match=r"allowed: 0, 1, 2, 3"):
+        project.set_grade(image_id, "acne4", 4)
+    with pytest.raises(ProjectError, match="allowed"):
+        project.set_grade(image_id, "hyperpig", 0.25)
+    with pytest.raises(ProjectError, match="not used in this project"):
+        project.set_grade(image_id, "iga5", 1)
+    with pytest.raises(ProjectError, match="source"):
+        project.set_grade(image_id, "acne4", 1, source="guess")
+    assert project.grades(image_id) == []
+
+
+def test_done_is_refused_without_the_required_grades(project: Project) -> None:
+    image_id = _image(project)
+    with pytest.raises(ProjectError, match="acne4, hyperpig"):
+        project.set_review_status(image_id, "done")
+    project.set_grade(image_id, "acne4", 0)
+    project.set_grade(image_id, "hyperpig", 1, source="model")  # a model grade is not enough
+    with pytest.raises(ProjectError, match=r"no grade on hyperpig$"):
+        project.set_review_status(image_id, "done")
+    project.set_grade(image_id, "hyperpig", 1)
+    project.set_review_status(image_id, "done")
+    assert project.image(image_id).review_status == "done"
+    with pytest.raises(ProjectError, match="marked done"):
+        project.clear_grade(image_id, "acne4")
+    project.set_review_status(image_id, "to_review")
+    project.clear_grade(image_id, "acne4")
+    with pytest.raises(ProjectError, match="unknown review status"):
+        project.set_review_status(image_id, "finished")
+
+
+def test_optional_scales_do_not_block_done(tmp_path: Path) -> None:
+    optional = dataclasses.replace(builtin_scale("iga5"), required=False)
+    with Project.create(
+        tmp_path / "p", label_set=builtin_label_set("acne"), scales=[optional]
+    ) as proj:
+        image_id = _image(proj)
+        proj.set_review_status(image_id, "done")
+        assert proj.image(image_id).review_status == "done"
+
+
+# --- filter settings ------------------------------------------------------------------------
+def test_filter_settings_per_image_and_project_default(project: Project) -> None:
+    image_id = _image(project)
+    assert project.filter_settings(image_id) is None and project.default_filter_settings() is None
+    settings = {"window_center": 1200.0, "window_width": 400.0, "clahe": True, "preset": None}
+    project.set_filter_settings(image_id, settings)
+    assert project.filter_settings(image_id) == settings
+    project.set_default_filter_settings({"preset": "bone"})
+    assert project.default_filter_settings() == {"preset": "bone"}
+    project.set_filter_settings(image_id, None)
+    assert project.filter_settings(image_id) is None
+    with pytest.raises(ProjectError, match="mapping"):
+        project.set_filter_settings(image_id, [1, 2])  # type: ignore[arg-type]
+    with pytest.raises(ProjectError, match="cannot be saved"):
+        project.set_filter_settings(image_id, {"gamma": float("nan")})
+
+
+# --- audit and stats ----------------------------------------------------------------------
+def test_every_edit_writes_an_audit_event_with_before_and_after(project: Project) -> None:
+    image_id = _image(project)
+    box = project.add_box(image_id, Box(1, 1, 5, 5, "key"))
+    project.update_box(box.id, label="bra")
+    project.delete_box(box.id)
+    project.set_grade(image_id, "acne4", 1)
+    project.set_grade(image_id, "acne4", 2)
+    project.clear_grade(image_id, "acne4")
+    project.set_review_status(image_id, "in_progress")
+    project.set_filter_settings(image_id, {"gamma": 1.2})
+    events = project.audit_events(image_id=image_id)
+    assert [e.action for e in reversed(events)] == [
+        "add_image", "add_box", "update_box", "delete_box", "set_grade", "set_grade",
+        "clear_grade", "set_review_status", "set_filter_settings",
+    ]  # fmt: skip
+    by_action = {e.action: e for e in events}
+    assert by_action["add_box"].before is None and by_action["add_box"].after["label"] == "key"
+    update = by_action["update_box"]
+    assert (update.before["label"], update.after["label"]) == ("key", "bra")
+    assert (
+        by_action["delete_box"].before["label"] == "bra" and by_action["delete_box"].after is None
+    )
+    assert by_action["clear_grade"].before["value"] == 2.0
+    assert by_action["set_review_status"].after == {"review_status": "in_progress"}
+    assert all(e.author == "dr.a" and e.at for e in events)
+    assert all(e.entity_id is not None for e in events)
+    project.add_label("tattoo")
+    assert project.audit_events(limit=1)[0].action == "add_label"
+    assert project.audit_events(limit=1000)[-1].action == "create_project"
+
+
+def test_stats_counts(project: Project) -> None:
+    a, b = _image(project, "a.png"), _image(project, "b.png")
+    project.add_boxes(a, [Box(1, 1, 5, 5, "key"), Box(1, 1, 5, 5, "key"), Box(2, 2, 4, 4, "bra")])
+    rej = project.add_box(b, Box(1, 1, 5, 5, "key", source="model", status="suggested"))
+    project.update_box(rej.id, status="rejected")
+    project.set_grade(a, "acne4", 1)
+    project.set_grade(a, "hyperpig", 2)
+    project.set_review_status(a, "done")
+    stats = project.stats()
+    assert stats["images"] == 2 and stats["boxes"] == 3
+    assert stats["boxes_per_label"]["key"] == 2 and stats["boxes_per_label"]["bra"] == 1
+    assert stats["boxes_per_label"]["watch"] == 0
+    assert stats["boxes_per_status"] == {"suggested": 0, "accepted": 3, "edited": 0, "rejected": 1}
+    assert stats["grades_per_scale"] == {"acne4": 1, "hyperpig": 1}
+    assert stats["status_counts"] == {"new": 1, "in_progress": 0, "to_review": 0, "done": 1}
+    json.dumps(stats)  # the CLI prints it as JSON
+
+
+# --- transactions -------------------------------------------------------------------------
+def test_batch_groups_edits_and_rolls_back_on_error(project: Project) -> None:
+    image_id = _image(project)
+    with pytest.raises(RuntimeError), project.batch():
+        project.add_box(image_id, Box(1, 1, 5, 5, "key"))
+        project.set_grade(image_id, "acne4", 1)
+        raise RuntimeError("import failed half way")
+    assert project.boxes(image_id) == [] and project.grades(image_id) == []
+    with project.batch():
+        project.add_box(image_id, Box(1, 1, 5, 5, "key"))
+        with pytest.raises(UnknownLabelError), project.batch():
+            project.add_box(image_id, Box(1, 1, 5, 5, "bra"))
+            project.add_box(image_id, Box(1, 1, 5, 5, "nope"))
+    assert [b.label for b in project.boxes(image_id)] == ["key"]
+
+
+def test_a_failed_edit_leaves_the_connection_usable(project: Project) -> None:
+    image_id = _image(project)
+    with pytest.raises(ProjectError):
+        project.set_grade(image_id, "acne4", 9)
+    assert not project._connection().in_transaction
+    project.set_grade(image_id, "acne4", 1)
+    assert len(project.grades(image_id)) == 1
