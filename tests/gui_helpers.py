@@ -38,3 +38,61 @@ def runner_fixture(qtbot):  # type: ignore[no-untyped-def]
     assert r.wait_for_done(10000), "a background job was still running at the end of the test"
     # Let queued outcome signals land so no job is left half-reported.
     qtbot.waitUntil(lambda: not r.active_jobs, timeout=5000)
+
+
+# --- synthetic input (works offscreen and under xcb) ---------------------------------------
+def _mouse_event(kind, pos, button, buttons, modifiers=None):  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+
+    local = QPointF(pos)
+    return QMouseEvent(
+        kind,
+        local,
+        local,
+        button,
+        buttons,
+        modifiers if modifiers is not None else Qt.KeyboardModifier.NoModifier,
+    )
+
+
+def drag(widget, start, end, button=None, steps: int = 5, modifiers=None) -> None:  # type: ignore[no-untyped-def]
+    """Press at ``start``, move in ``steps`` to ``end``, release (widget coordinates)."""
+    from PySide6.QtCore import QEvent, QPoint, Qt
+    from PySide6.QtWidgets import QApplication
+
+    button = button if button is not None else Qt.MouseButton.LeftButton
+    none = Qt.MouseButton.NoButton
+    start, end = QPoint(start), QPoint(end)
+    QApplication.sendEvent(
+        widget, _mouse_event(QEvent.Type.MouseButtonPress, start, button, button, modifiers)
+    )
+    for i in range(1, steps + 1):
+        p = start + (end - start) * (i / steps)
+        QApplication.sendEvent(
+            widget, _mouse_event(QEvent.Type.MouseMove, p, none, button, modifiers)
+        )
+    QApplication.sendEvent(
+        widget, _mouse_event(QEvent.Type.MouseButtonRelease, end, button, none, modifiers)
+    )
+
+
+def click(widget, pos, button=None) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QEvent, QPoint, Qt
+    from PySide6.QtWidgets import QApplication
+
+    button = button if button is not None else Qt.MouseButton.LeftButton
+    p = QPoint(pos)
+    QApplication.sendEvent(widget, _mouse_event(QEvent.Type.MouseButtonPress, p, button, button))
+    QApplication.sendEvent(
+        widget,
+        _mouse_event(QEvent.Type.MouseButtonRelease, p, button, Qt.MouseButton.NoButton),
+    )
+
+
+def gray_frame(width: int, height: int, value: int = 128):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from app.canvas import Frame, to_bgra
+
+    return Frame(to_bgra(np.full((height, width), value, np.uint8)))

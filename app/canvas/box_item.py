@@ -1,0 +1,159 @@
+"""One annotation box on the canvas: outline in the class colour, label text, handles.
+
+The item only draws; the canvas does the mouse work (select, move, resize) so that clamping
+and the single "commit on release" live in one place. Geometry is in scene units = image
+pixels (continuous coordinates, see ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+HANDLE_PX = 8.0  # handle size on screen, whatever the zoom
+
+# Handle order: corners then edge midpoints. Each handle moves (left, top, right, bottom).
+HANDLES: tuple[tuple[bool, bool, bool, bool], ...] = (
+    (True, True, False, False),  # top-left
+    (False, True, True, False),  # top-right
+    (False, False, True, True),  # bottom-right
+    (True, False, False, True),  # bottom-left
+    (False, True, False, False),  # top
+    (False, False, True, False),  # right
+    (False, False, False, True),  # bottom
+    (True, False, False, False),  # left
+)
+
+
+@dataclass(frozen=True)
+class BoxView:
+    """What the canvas needs to draw a stored box."""
+
+    id: int
+    rect: QRectF
+    label: str
+    color: str
+    suggested: bool = False  # a model suggestion not yet accepted: dashed, with its score
+    score: float | None = None
+    difficult: bool = False
+    truncated: bool = False
+    status: str = "accepted"
+
+
+def handle_points(rect: QRectF) -> list[QPointF]:
+    r = rect
+    return [
+        r.topLeft(),
+        r.topRight(),
+        r.bottomRight(),
+        r.bottomLeft(),
+        QPointF(r.center().x(), r.top()),
+        QPointF(r.right(), r.center().y()),
+        QPointF(r.center().x(), r.bottom()),
+        QPointF(r.left(), r.center().y()),
+    ]
+
+
+class BoxItem(QGraphicsItem):
+    def __init__(self, view: BoxView, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self._rect = QRectF(view.rect)
+        self._selected = False
+        self.setZValue(10)
+        self.setAcceptHoverEvents(False)
+        self.caption = QGraphicsSimpleTextItem(self)
+        # Text stays the same size on screen at any zoom.
+        self.caption.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        font = QFont()
+        font.setPointSizeF(9.0)
+        font.setBold(True)
+        self.caption.setFont(font)
+        self.caption.setBrush(QBrush(QColor(view.color)))
+        self._update_caption()
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def box_id(self) -> int:
+        return self.view.id
+
+    def rect(self) -> QRectF:
+        return QRectF(self._rect)
+
+    def set_rect(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect.normalized())
+        self._update_caption()
+        self.update()
+
+    def set_selected(self, selected: bool) -> None:
+        if selected != self._selected:
+            self._selected = selected
+            self.setZValue(20 if selected else 10)
+            self.update()
+
+    def is_selected(self) -> bool:
+        return self._selected
+
+    def _update_caption(self) -> None:
+        v = self.view
+        text = v.label
+        if v.suggested and v.score is not None:
+            text = f"{text} {v.score:.2f}"
+        flags = [f for f, on in (("difficult", v.difficult), ("truncated", v.truncated)) if on]
+        if flags:
+            text = f"{text} ({', '.join(flags)})"
+        self.caption.setText(text)
+        self.caption.setPos(self._rect.topLeft())
+
+    # --- painting -------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        # Room for handles: generous in scene units at low zoom is harmless.
+        pad = 2 * HANDLE_PX / max(self._scale_hint(), 1e-3)
+        return self._rect.adjusted(-pad, -pad, pad, pad)
+
+    def _scale_hint(self) -> float:
+        scene = self.scene()
+        if scene is not None and scene.views():
+            return float(scene.views()[0].transform().m11())
+        return 1.0
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        v = self.view
+        colour = QColor(v.color)
+        pen = QPen(colour)
+        pen.setCosmetic(True)  # width in screen pixels, crisp at any zoom and DPI
+        pen.setWidthF(3.0 if self._selected else 2.0)
+        if v.suggested:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        if self._selected:
+            fill = QColor(colour)
+            fill.setAlpha(40)
+            painter.setBrush(fill)
+        else:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(self._rect)
+        if self._selected:
+            lod = option.levelOfDetailFromTransform(painter.worldTransform())  # type: ignore[attr-defined]
+            size = HANDLE_PX / max(lod, 1e-6)
+            hpen = QPen(QColor("white"))
+            hpen.setCosmetic(True)
+            hpen.setWidthF(1.0)
+            painter.setPen(hpen)
+            painter.setBrush(colour)
+            for p in handle_points(self._rect):
+                painter.drawRect(QRectF(p.x() - size / 2, p.y() - size / 2, size, size))
