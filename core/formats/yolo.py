@@ -1,0 +1,184 @@
+"""YOLO labels (ultralytics layout): one ``class cx cy w h`` line per box, normalised.
+
+Export writes normalised centre/size from the continuous store coordinates with six
+decimals (what ultralytics writes); import checks field counts, numbers and the [0, 1]
+range line by line so a bad file is refused with its name and line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from core.errors import FormatError
+from core.formats.common import ParsedAnnotation, ParsedBox, read_text_lines
+
+# Values may exceed [0, 1] by this much (float printing); beyond it the line is refused.
+_RANGE_EPS = 1e-6
+CLASS_FILE_NAMES = ("data.yaml", "data.yml", "dataset.yaml", "classes.txt", "_classes.txt")
+
+
+def yolo_line(
+    class_id: int, x1: float, y1: float, x2: float, y2: float, width: int, height: int
+) -> str:
+    """``"c cx cy w h"`` for a box in continuous pixel coordinates (clamped into [0, 1])."""
+    cx = min(max((x1 + x2) / 2.0 / width, 0.0), 1.0)
+    cy = min(max((y1 + y2) / 2.0 / height, 0.0), 1.0)
+    w = min(max((x2 - x1) / width, 0.0), 1.0)
+    h = min(max((y2 - y1) / height, 0.0), 1.0)
+    return f"{class_id} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
+
+
+@dataclass(frozen=True)
+class YoloRow:
+    line: int
+    class_id: int
+    cx: float
+    cy: float
+    w: float
+    h: float
+
+
+def parse_yolo_text(lines: Sequence[str], source: str) -> list[YoloRow]:
+    """Check and parse label lines; blank lines are allowed (ultralytics skips them)."""
+    rows: list[YoloRow] = []
+    for i, raw in enumerate(lines, start=1):
+        fields = raw.split()
+        if not fields:
+            continue
+        if len(fields) != 5:
+            kind = " (a segmentation polygon?)" if len(fields) > 6 else ""
+            raise FormatError(
+                f"{source}, line {i}: expected 5 fields 'class cx cy w h', found "
+                f"{len(fields)}{kind}"
+            )
+        try:
+            cls_f = float(fields[0])
+            values = [float(f) for f in fields[1:]]
+        except ValueError:
+            raise FormatError(
+                f"{source}, line {i}: '{raw.strip()}' has a field that is not a number"
+            ) from None
+        if not cls_f.is_integer() or cls_f < 0:
+            raise FormatError(f"{source}, line {i}: class '{fields[0]}' is not a whole number >= 0")
+        for v in values:
+            if not math.isfinite(v) or v < -_RANGE_EPS or v > 1.0 + _RANGE_EPS:
+                raise FormatError(
+                    f"{source}, line {i}: value {v:g} is outside [0, 1] (YOLO coordinates are "
+                    "fractions of the image size)"
+                )
+        cx, cy, w, h = (min(max(v, 0.0), 1.0) for v in values)
+        rows.append(YoloRow(i, int(cls_f), cx, cy, w, h))
+    return rows
+
+
+def read_yolo_labels(path: Path) -> list[YoloRow]:
+    return parse_yolo_text(read_text_lines(path), str(path))
+
+
+def rows_to_annotation(
+    rows: Sequence[YoloRow],
+    names: Mapping[int, str],
+    width: int,
+    height: int,
+    source: str,
+) -> ParsedAnnotation:
+    """Normalised rows -> continuous pixel boxes for an image of the given size."""
+    ann = ParsedAnnotation(source=source)
+    for r in rows:
+        if r.class_id not in names:
+            raise FormatError(
+                f"{source}, line {r.line}: class {r.class_id} is not in the class list "
+                f"(0-{max(names) if names else -1})"
+            )
+        ann.boxes.append(
+            ParsedBox(
+                label=names[r.class_id],
+                x1=(r.cx - r.w / 2.0) * width,
+                y1=(r.cy - r.h / 2.0) * height,
+                x2=(r.cx + r.w / 2.0) * width,
+                y2=(r.cy + r.h / 2.0) * height,
+                line=r.line,
+            )
+        )
+    return ann
+
+
+# --- class names ----------------------------------------------------------------------------
+def read_class_names(path: Path) -> dict[int, str]:
+    """Class names from an ultralytics ``data.yaml`` (list or dict) or a ``classes.txt``."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _names_from_yaml(path)
+    names = [ln.strip() for ln in read_text_lines(path, max_bytes=1024 * 1024)]
+    while names and not names[-1]:
+        names.pop()
+    for i, n in enumerate(names, start=1):
+        if not n:
+            raise FormatError(f"{path}, line {i}: empty class name")
+    if not names:
+        raise FormatError(f"{path}: no class names in the file")
+    return dict(enumerate(names))
+
+
+def _names_from_yaml(path: Path) -> dict[int, str]:
+    try:
+        if path.stat().st_size > 1024 * 1024:
+            raise FormatError(f"{path}: dataset YAML is larger than 1 MB")
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise FormatError(
+            f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise FormatError(f"{path}{where}: malformed YAML") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{path}: not UTF-8 text") from None
+    raw = data.get("names") if isinstance(data, dict) else None
+    if isinstance(raw, list):
+        names = {i: str(n).strip() for i, n in enumerate(raw)}
+    elif isinstance(raw, dict):
+        try:
+            names = {int(k): str(v).strip() for k, v in raw.items()}
+        except (TypeError, ValueError):
+            raise FormatError(f"{path}: 'names' keys must be class numbers") from None
+    else:
+        raise FormatError(f"{path}: no 'names' list or mapping (the class names)")
+    if not names or sorted(names) != list(range(len(names))):
+        raise FormatError(f"{path}: class numbers in 'names' must run 0..N-1 without gaps")
+    if any(not n for n in names.values()):
+        raise FormatError(f"{path}: a class in 'names' has an empty name")
+    return names
+
+
+def find_class_file(folders: Sequence[Path]) -> Path | None:
+    """The first data.yaml / classes.txt in the folders, then one level up (Roboflow layout)."""
+    candidates: list[Path] = []
+    for folder in folders:
+        candidates.extend([folder, folder.parent])
+    seen: set[Path] = set()
+    for folder in candidates:
+        if folder in seen or not folder.is_dir():
+            continue
+        seen.add(folder)
+        for name in CLASS_FILE_NAMES:
+            p = folder / name
+            if p.is_file():
+                return p
+    return None
+
+
+def data_yaml_text(root: Path, splits: Sequence[str], names: Mapping[int, str]) -> str:
+    """ultralytics data.yaml. ``path`` is absolute because ultralytics resolves a relative
+    one against the working directory, not against the YAML file."""
+    data: dict[str, object] = {"path": str(root.resolve())}
+    for split in ("train", "val", "test"):
+        if split in splits:
+            data[split] = f"images/{split}"
+    data["names"] = {int(k): str(v) for k, v in sorted(names.items())}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
