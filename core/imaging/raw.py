@@ -71,7 +71,7 @@ class RawImage:
     modality_lut: tuple[np.ndarray, int] | None = None
     voi_windows: tuple[VoiWindow, ...] = ()
     voi_lut_function: str = "LINEAR"  # LINEAR | LINEAR_EXACT | SIGMOID
-    voi_lut: tuple[np.ndarray, int] | None = None
+    voi_lut: tuple[np.ndarray, int, int] | None = None  # (table, first mapped, bits)
     pixel_spacing: tuple[float, float] | None = None  # (row mm, column mm)
     frame_index: int = 0
     frame_count: int = 1

@@ -1,0 +1,35 @@
+"""Which compressed DICOM transfer syntaxes can be decoded here, and a clear error if not."""
+
+from __future__ import annotations
+
+from pydicom.pixels import get_decoder
+from pydicom.uid import UID
+
+from core.errors import MissingCodecError
+
+
+def describe(ts: UID | None) -> str:
+    if ts is None:
+        return "no transfer syntax (assumed uncompressed)"
+    name = ts.name if ts.name != str(ts) else "an unknown compression"
+    return f"{name} (transfer syntax {ts})"
+
+
+def check_decoder(ts: UID | None, name: str) -> None:
+    """Raise MissingCodecError naming the compression and what to install for it."""
+    if ts is None:
+        return
+    try:
+        decoder = get_decoder(ts)
+    except NotImplementedError:
+        raise MissingCodecError(
+            f"'{name}' is compressed with {describe(ts)}, for which no DICOM decoder exists "
+            "in this installation; ask the sender for an uncompressed or JPEG 2000 copy."
+        ) from None
+    if decoder.is_available:
+        return
+    needs = "; ".join(decoder.missing_dependencies) or "a pydicom pixel-data plugin"
+    raise MissingCodecError(
+        f"'{name}' is compressed with {describe(ts)}, but the decoder for it is not "
+        f"installed. Install one of: {needs}."
+    )

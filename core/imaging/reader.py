@@ -1,0 +1,43 @@
+"""Dispatch by content: one ``read``/``read_header`` for every supported format."""
+
+from __future__ import annotations
+
+import os
+
+from core.errors import ImageReadError
+from core.imaging.dicom import read_dicom, read_dicom_header
+from core.imaging.header import ImageHeader
+from core.imaging.photo import read_photo, read_photo_header
+from core.imaging.raw import RawImage
+from core.imaging.sniff import DICOM, TIFF, display_name, sniff
+from core.imaging.tiff import read_tiff, read_tiff_header
+
+PathLike = str | os.PathLike[str]
+
+
+def read(path: PathLike, frame: int = 0) -> RawImage:
+    """Decode one frame (DICOM) or page (TIFF) at full bit depth; photos ignore ``frame``
+    other than 0. Raises core.errors.ImageReadError subclasses with a readable message."""
+    if not isinstance(frame, int) or isinstance(frame, bool):
+        raise TypeError("frame must be an int")
+    fmt = sniff(path)
+    if fmt == DICOM:
+        return read_dicom(path, frame)
+    if fmt == TIFF:
+        return read_tiff(path, frame)
+    if frame != 0:
+        raise ImageReadError(
+            f"'{display_name(path)}' is a single image; frame {frame} does not exist "
+            "(only frame 0)."
+        )
+    return read_photo(path, fmt)
+
+
+def read_header(path: PathLike) -> ImageHeader:
+    """Size, depth, modality and the default window without decoding the pixels."""
+    fmt = sniff(path)
+    if fmt == DICOM:
+        return read_dicom_header(path)
+    if fmt == TIFF:
+        return read_tiff_header(path)
+    return read_photo_header(path, fmt)
