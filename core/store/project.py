@@ -23,22 +23,16 @@ from core.store import schema
 from core.store.base import default_author, from_json, to_json
 from core.store.grades import GradesMixin
 from core.store.lock import ProjectLock
+from core.store.opening import (
+    DB_NAME,
+    SIDE_FILES,
+    build_database,
+    check_definitions,
+    check_version,
+    fsync_dir,
+    open_read_only,
+)
 from core.store.records import AuditEvent, now_iso
-from core.store.registry import insert_labels, insert_scale, scale_to_dict
-
-DB_NAME = "project.clinlens"
-_SIDE_FILES = ("-wal", "-shm", "-journal")
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename of a new database durable; not possible (nor needed) on Windows.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Project(GradesMixin):
@@ -82,7 +76,7 @@ class Project(GradesMixin):
         already holds a project or cannot be written.
         """
         folder = Path(folder)
-        _check_definitions(label_set, scales)
+        check_definitions(label_set, scales)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -99,11 +93,11 @@ class Project(GradesMixin):
             if db.exists():  # created by another process while we waited for the lock
                 raise ProjectError(f"'{folder}' already holds a ClinLens project")
             tmp = folder / (DB_NAME + ".creating")
-            for leftover in [tmp, *(Path(f"{tmp}{s}") for s in _SIDE_FILES)]:
+            for leftover in [tmp, *(Path(f"{tmp}{s}") for s in SIDE_FILES)]:
                 leftover.unlink(missing_ok=True)
-            _build_database(tmp, folder, label_set, scales, name or folder.name, who)
+            build_database(tmp, folder, label_set, scales, name or folder.name, who)
             os.replace(tmp, db)
-            _fsync_dir(folder)
+            fsync_dir(folder)
             for sub in ("models", "exports"):
                 (folder / sub).mkdir(exist_ok=True)
             return cls._connect(folder, read_only=False, author=who, lock=lock)
@@ -147,7 +141,7 @@ class Project(GradesMixin):
         db = folder / DB_NAME
         try:
             if read_only:
-                conn = _open_read_only(db, folder)
+                conn = open_read_only(db, folder)
             else:
                 conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
                 # Durable commits; WAL so readers never block the writer.
@@ -156,7 +150,7 @@ class Project(GradesMixin):
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 5000")
-            _check_version(conn, folder, read_only)
+            check_version(conn, folder, read_only)
         except sqlite3.DatabaseError as exc:
             raise ProjectError(
                 f"'{db}' cannot be opened: it is damaged or not a ClinLens project ({exc})"
@@ -288,7 +282,20 @@ class Project(GradesMixin):
             rows = conn.execute(
                 query + " ORDER BY id DESC LIMIT ?", (*params, int(limit))
             ).fetchall()
-        return [AuditEvent(*r[:7], before=from_json(r[7]), after=from_json(r[8])) for r in rows]
+        return [
+            AuditEvent(
+                id=r[0],
+                at=r[1],
+                author=r[2],
+                action=r[3],
+                image_id=r[4],
+                entity=r[5],
+                entity_id=r[6],
+                before=from_json(r[7]),
+                after=from_json(r[8]),
+            )
+            for r in rows
+        ]
 
     def stats(self) -> dict[str, Any]:
         """Counts for ``project stats --json`` (rejected boxes are not counted as boxes).
@@ -355,111 +362,3 @@ def _settings_json(settings: dict[str, Any] | None) -> str | None:
         return to_json(settings)
     except (TypeError, ValueError) as exc:
         raise ProjectError(f"filter settings cannot be saved: {exc}") from exc
-
-
-def _check_definitions(label_set: LabelSet, scales: Sequence[GradingScale]) -> None:
-    ids = [lab.id for lab in label_set.labels]
-    names = [lab.name for lab in label_set.labels]
-    if len(set(ids)) != len(ids) or any(i < 0 for i in ids):
-        raise ProjectError(f"label set '{label_set.name}' has repeated or negative ids")
-    if len(set(names)) != len(names):
-        raise ProjectError(f"label set '{label_set.name}' has repeated names")
-    scale_names = [s.name for s in scales]
-    if len(set(scale_names)) != len(scale_names):
-        raise ProjectError("a grading scale appears twice")
-
-
-def _build_database(
-    path: Path,
-    folder: Path,
-    label_set: LabelSet,
-    scales: Sequence[GradingScale],
-    name: str,
-    author: str,
-) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        schema.migrate(conn, f"'{folder}'")
-        stamp = now_iso()
-        conn.execute("BEGIN IMMEDIATE")
-        for key, value in (
-            ("name", name),
-            ("created", stamp),
-            ("created_by", author),
-            ("label_set", label_set.name),
-            ("label_set_title", label_set.title or label_set.name),
-        ):
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
-        insert_labels(conn, label_set.labels)
-        for scale in scales:
-            insert_scale(conn, scale)
-        conn.execute(
-            "INSERT INTO audit (at, author, action, entity, after) VALUES (?, ?, ?, ?, ?)",
-            (
-                stamp,
-                author,
-                "create_project",
-                "project",
-                to_json(
-                    {
-                        "name": name,
-                        "label_set": label_set.name,
-                        "labels": label_set.names(),
-                        "scales": {s.name: scale_to_dict(s) for s in scales},
-                    }
-                ),
-            ),
-        )
-        conn.execute("COMMIT")
-        # WAL is a property of the file: set once here, before the rename into place.
-        conn.execute("PRAGMA journal_mode = WAL")
-    finally:
-        conn.close()
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _open_read_only(db: Path, folder: Path) -> sqlite3.Connection:
-    uri = db.absolute().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError:
-        conn.close()
-        if os.access(folder, os.W_OK):
-            raise
-        # A WAL database on read-only media (no -shm can be made): read it as immutable,
-        # which is safe because nobody can be writing to a folder nobody can write to.
-        conn = sqlite3.connect(
-            uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
-        )
-    conn.execute("PRAGMA query_only = ON")
-    return conn
-
-
-def _check_version(conn: sqlite3.Connection, folder: Path, read_only: bool) -> None:
-    version = schema.read_version(conn)
-    latest = schema.latest_version()
-    if version == 0:
-        raise ProjectError(
-            f"'{folder}' is not a ClinLens project ({DB_NAME} is empty or unfinished)"
-        )
-    if version > latest:
-        raise ProjectError(
-            f"'{folder}' was saved by a newer ClinLens (project format {version}; this "
-            f"version reads up to {latest}); update ClinLens to open it"
-        )
-    if version < latest:
-        if read_only:
-            raise ProjectError(
-                f"'{folder}' was saved by an older ClinLens (project format {version}); "
-                "open it once for writing to upgrade it"
-            )
-        backup = folder / f"{DB_NAME}.v{version}.bak"
-        target = sqlite3.connect(backup)
-        try:
-            conn.backup(target)
-        finally:
-            target.close()
-        schema.migrate(conn, f"'{folder}'")
