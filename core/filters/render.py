@@ -92,7 +92,7 @@ def _grey(raw: RawImage, pixels: np.ndarray, settings: FilterSettings) -> np.nda
             return apply_lut(px, display_lut(raw, px.dtype, voi, settings, invert))
         levels = apply_lut(px, window_lut(raw, px.dtype, voi))
     else:
-        v = apply_voi(voi, modality_of(raw, px))
+        v = apply_voi(raw, voi, modality_of(raw, px))
         if not settings.clahe:
             return to_u8(tone(v, settings, invert))
         levels = to_clahe_levels(v)

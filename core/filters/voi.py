@@ -18,6 +18,16 @@ import cv2
 import numpy as np
 
 from core.filters.settings import FilterSettings
+from core.imaging import apply_voi as imaging_apply_voi
+from core.imaging import (
+    apply_window,
+    has_voi,
+    modality_range,
+    to_modality,
+    voi_count,
+    voi_labels,
+    voi_window,
+)
 from core.imaging.raw import RawImage
 
 # Percentiles and histograms use ~256k samples: enough for a stable 0.5 % tail, and a few
@@ -64,20 +74,11 @@ def stored_max(raw: RawImage) -> float:
 
 
 def modality_of(raw: RawImage, stored: np.ndarray) -> np.ndarray:
-    """Stored values -> modality values (float64). Photos: unchanged."""
+    """Stored values -> modality values (float32), exactly as core.imaging (and pydicom's
+    apply_modality_lut) define them. Photos: unchanged (their L channel is passed here)."""
     if is_color(raw):
-        return stored.astype(np.float64)
-    if raw.modality_lut is not None:
-        lut, first = raw.modality_lut[0], int(raw.modality_lut[1])
-        lut = np.asarray(lut)
-        idx = np.clip(stored.astype(np.int64) - first, 0, len(lut) - 1)
-        return lut[idx].astype(np.float64)
-    out = stored.astype(np.float64)
-    if raw.rescale_slope != 1.0:
-        out *= raw.rescale_slope
-    if raw.rescale_intercept != 0.0:
-        out += raw.rescale_intercept
-    return out
+        return np.asarray(stored, dtype=np.float32)
+    return to_modality(raw, stored)
 
 
 def subsample(pixels: np.ndarray, target: int = SUBSAMPLE_TARGET) -> np.ndarray:
@@ -140,11 +141,9 @@ class Window:
 
 @dataclass(frozen=True)
 class VoiLut:
-    """The file's VOI LUT Sequence (identity-keyed by the image it came from)."""
+    """The file's VOI LUT Sequence, applied by core.imaging (choice ``index``)."""
 
-    lut: np.ndarray
-    first: int
-    bits: int
+    index: int
 
 
 Voi = Window | VoiLut
@@ -168,36 +167,30 @@ def _range_window(lo: float, hi: float, function: str) -> Window:
 
 
 def _file_voi_options(raw: RawImage) -> list[Voi]:
+    """The file's own VOI choices in core.imaging's order: VOI LUT first, then windows."""
+    if is_color(raw) or not has_voi(raw):
+        return []
+    fn = _function(raw)
     options: list[Voi] = []
-    if raw.voi_lut is not None and not is_color(raw):
-        lut = np.asarray(raw.voi_lut[0])
-        first = int(raw.voi_lut[1])
-        if len(raw.voi_lut) > 2:
-            bits = int(raw.voi_lut[2])  # type: ignore[misc]
-        else:  # descriptor bits unknown: the smallest power of two holding the LUT
-            bits = max(1, int(lut.max()).bit_length()) if lut.size else 8
-        options.append(VoiLut(lut=lut, first=first, bits=max(1, min(bits, 32))))
-    fn = (raw.voi_lut_function or "LINEAR").upper()
-    for w in raw.voi_windows:
-        if w.width > 0 and math.isfinite(w.center) and math.isfinite(w.width):
+    for i in range(voi_count(raw)):
+        w = voi_window(raw, i)
+        if w is None:
+            options.append(VoiLut(i))
+        elif w.width > 0 and math.isfinite(w.center) and math.isfinite(w.width):
             options.append(Window(float(w.center), float(w.width), fn))
+        else:  # a broken window in the file: keep the numbering, show robust percentiles
+            options.append(_auto_range(raw, FilterSettings(), fn))
     return options
 
 
 def voi_options(raw: RawImage) -> list[str]:
     """Human-readable list of the file's own VOI choices (index = ``voi_index``)."""
-    names: list[str] = []
-    for opt in _file_voi_options(raw):
-        if isinstance(opt, VoiLut):
-            names.append("VOI LUT")
-        else:
-            names.append(f"W {opt.width:g} / L {opt.center:g}")
-    expl = [w.explanation for w in raw.voi_windows if w.width > 0]
-    offset = len(names) - len(expl)
-    for i, e in enumerate(expl):
-        if e:
-            names[offset + i] += f" ({e})"
-    return names
+    return [] if is_color(raw) else voi_labels(raw)
+
+
+def _function(raw: RawImage) -> str:
+    fn = "LINEAR" if is_color(raw) else (raw.voi_lut_function or "LINEAR").upper()
+    return fn if fn in ("LINEAR", "LINEAR_EXACT", "SIGMOID") else "LINEAR"
 
 
 def _auto_range(raw: RawImage, settings: FilterSettings, fn: str) -> Window:
@@ -206,10 +199,12 @@ def _auto_range(raw: RawImage, settings: FilterSettings, fn: str) -> Window:
         return _range_window(lo, hi, fn)
     if settings.normalise == "percentile":
         lo_pct, hi_pct = settings.norm_low_pct, settings.norm_high_pct
-    elif raw.pixels.dtype.itemsize == 1 or is_color(raw):
-        # 8-bit data (and photos) are display-referred already: show the full range.
-        top = stored_max(raw)
-        return _range_window(0.0, top, fn) if top > 1 else _range_window(0.0, 1.0, fn)
+    elif is_color(raw):
+        return _range_window(0.0, stored_max(raw), fn)  # photos: no windowing
+    elif raw.pixels.dtype.itemsize == 1:
+        # 8-bit grey is display-referred already: show its full range.
+        lo, hi = modality_range(raw)
+        return _range_window(lo, hi, fn)
     else:
         lo_pct, hi_pct = 0.5, 99.5
     if shows_inverted(raw):
@@ -222,9 +217,7 @@ def _auto_range(raw: RawImage, settings: FilterSettings, fn: str) -> Window:
 
 def resolve_voi(raw: RawImage, settings: FilterSettings) -> Voi:
     """The VOI that ``settings`` selects for ``raw`` (see FilterSettings for the order)."""
-    fn = "LINEAR" if is_color(raw) else (raw.voi_lut_function or "LINEAR").upper()
-    if fn not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
-        fn = "LINEAR"
+    fn = _function(raw)
     c, w = settings.window_center, settings.window_width
     if c is not None and w is not None:
         return Window(c, w, fn)
@@ -252,19 +245,12 @@ def resolve_window(raw: RawImage, settings: FilterSettings) -> tuple[float, floa
     return (voi.center, voi.width) if isinstance(voi, Window) else None
 
 
-# --- window functions (DICOM PS3.3 C.11.2.1.2), output 0..1 ---------------------------------
-def apply_voi(voi: Voi, m: np.ndarray) -> np.ndarray:
-    """Modality values -> 0..1 (float64) through ``voi``."""
+# --- window functions (DICOM PS3.3 C.11.2.1.2, implemented in core.imaging) ----------------
+def apply_voi(raw: RawImage, voi: Voi, m: np.ndarray) -> np.ndarray:
+    """Modality values -> 0..1 (float32) through ``voi``."""
     if isinstance(voi, VoiLut):
-        idx = np.clip(np.rint(m).astype(np.int64) - voi.first, 0, len(voi.lut) - 1)
-        top = float(2**voi.bits - 1)
-        return np.clip(voi.lut[idx].astype(np.float64) / top, 0.0, 1.0)
-    c, w = voi.center, voi.width
-    if voi.function == "SIGMOID":
-        with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-4.0 * (m - c) / w))
-    if voi.function == "LINEAR_EXACT":
-        return np.clip((m - c) / w + 0.5, 0.0, 1.0)
-    if w <= 1.0:  # LINEAR with width 1 is a threshold at c - 0.5
-        return (m > c - 0.5).astype(np.float64)
-    return np.clip((m - (c - 0.5)) / (w - 1.0) + 0.5, 0.0, 1.0)
+        return imaging_apply_voi(raw, m, voi.index)
+    width = voi.width
+    if voi.function == "LINEAR":
+        width = max(width, 1.0)  # LINEAR is defined for width >= 1 (1 = a threshold)
+    return apply_window(m, voi.center, width, voi.function)
