@@ -1,0 +1,238 @@
+"""``model import``, ``model list`` and ``predict``: the project's models from the command line.
+
+    python main.py model import DIR FILE.pt --kind detector [--name NAME]
+    python main.py model list DIR [--json]
+    python main.py predict DIR [--model NAME] [--all | IMAGE...] [--conf C]
+                           [--device auto|cpu|cuda] [--json]
+
+``predict --json`` prints ``{"images": N, "suggestions": M, "seconds": S, "device": "..."}``
+plus ``model``, ``skipped`` (unreadable images, each with its reason) and ``notes``.
+torch and ultralytics are imported only inside the commands, so ``--help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import ClinLensError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    model = subparsers.add_parser(
+        "model",
+        help="import or list a project's models (detectors, severity graders)",
+        description="Manage the models registered in a project's models/ folder.",
+    )
+    actions = model.add_subparsers(dest="model_action", metavar="ACTION")
+    imp = actions.add_parser(
+        "import",
+        help="copy a model file into the project and record its checksum",
+        description="Copy a model into DIR/models and register it. A .pt file can run code "
+        "when loaded: import only files you trust. ClinLens refuses to load it later if the "
+        "file changes.",
+    )
+    imp.add_argument("project", metavar="DIR", help="project folder")
+    imp.add_argument("file", metavar="FILE", help="model file (.pt for detectors)")
+    imp.add_argument("--kind", required=True, choices=("detector", "severity"))
+    imp.add_argument("--name", help="model name (default: the file name)")
+    imp.add_argument(
+        "--tiling",
+        choices=("tiles", "whole"),
+        help="how the model was trained: on tiles cut from images (default) or whole images",
+    )
+    imp.add_argument(
+        "--tile", type=int, metavar="PX", help="tile / input size (default: the model's)"
+    )
+    imp.add_argument("--overlap", type=int, metavar="PX", help="tile overlap (default: tile/4)")
+    imp.add_argument("--scale", type=float, help="image scale before tiling (default 1)")
+    imp.add_argument("--json", action="store_true", help="print the registry entry as JSON")
+    imp.set_defaults(func=run_import)
+
+    lst = actions.add_parser("list", help="list the registered models", description="List models.")
+    lst.add_argument("project", metavar="DIR", help="project folder")
+    lst.add_argument("--kind", choices=("detector", "severity"), help="only this kind")
+    lst.add_argument("--json", action="store_true", help="print a JSON object")
+    lst.set_defaults(func=run_list)
+    model.set_defaults(func=lambda _args: _usage(model))
+
+    pred = subparsers.add_parser(
+        "predict",
+        help="suggest boxes with the project's detector and store them for review",
+        description="Run the project's detector and store its boxes as suggestions "
+        "(status 'suggested'). Pending suggestions of the same model are replaced; accepted, "
+        "edited, rejected and human boxes are never touched.",
+    )
+    pred.add_argument("project", metavar="DIR", help="project folder")
+    pred.add_argument(
+        "images", nargs="*", metavar="IMAGE", help="image ids or paths in the project"
+    )
+    pred.add_argument("--all", action="store_true", help="every image of the project")
+    pred.add_argument(
+        "--model", metavar="NAME", help="model name or NAME:VERSION (default: active)"
+    )
+    pred.add_argument(
+        "--conf", type=float, metavar="C", help="confidence threshold 0..1 (default 0.25)"
+    )
+    pred.add_argument(
+        "--device", choices=DEVICES, default="auto", help="where to run (default auto)"
+    )
+    pred.add_argument("--json", action="store_true", help="print one JSON summary")
+    pred.set_defaults(func=run_predict)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _open_project(folder: str, *, read_only: bool) -> Any:
+    from core.store import Project
+
+    return Project.open(Path(folder), read_only=read_only)
+
+
+# --- model import -------------------------------------------------------------------------
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from ml import registry
+
+    metadata: dict[str, Any] = {}
+    tiling = _tiling_from_args(args)
+    if tiling is not None:
+        metadata["tiling"] = tiling
+    with _open_project(args.project, read_only=True) as project:
+        label_set = project.label_set()
+        info = registry.import_model(
+            project.folder, args.file, args.kind, args.name, metadata=metadata or None
+        )
+    notes = _class_notes(info, label_set) if info.kind == "detector" else []
+    if args.json:
+        sys.stdout.write(json.dumps({**info.to_dict(), "notes": notes}, default=str) + "\n")
+    else:
+        classes = f", {len(info.classes)} classes" if info.classes else ""
+        sys.stdout.write(f"registered {info.ref} ({info.kind}{classes}) as models/{info.file}\n")
+        sys.stdout.write(f"sha256 {info.sha256}\n")
+        for note in notes:
+            sys.stderr.write(f"note: {note}\n")
+    return 0
+
+
+def _tiling_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.tiling is None and args.tile is None and args.overlap is None and args.scale is None:
+        return None
+    from ml.detector.tiling import TilingSpec
+
+    spec = TilingSpec(
+        tile=args.tile or 512,
+        overlap=args.overlap,
+        scale=args.scale if args.scale is not None else 1.0,
+        mode=args.tiling or "tiles",
+    )
+    return spec.to_dict()
+
+
+def _class_notes(info: Any, label_set: Any) -> list[str]:
+    from ml.detector.classmap import map_classes
+
+    if not info.classes:
+        return []
+    try:
+        cmap = map_classes(list(info.classes), label_set, model_label=f"model '{info.ref}'")
+    except ClinLensError as exc:  # imported anyway: labels can still be added to the project
+        return [str(exc)]
+    return list(cmap.notes)
+
+
+# --- model list ---------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ml import registry
+
+    folder = Path(args.project)
+    with _open_project(args.project, read_only=True):
+        models = registry.list_models(folder, args.kind)
+        stray = registry.unregistered_files(folder)
+    if args.json:
+        payload = {"models": [m.to_dict() for m in models], "unregistered": stray}
+        sys.stdout.write(json.dumps(payload, default=str) + "\n")
+        return 0
+    if not models:
+        sys.stdout.write(
+            "no models yet: import one with 'model import DIR FILE.pt --kind detector' or train one\n"
+        )
+    for m in models:
+        classes = f"{len(m.classes)} classes" if m.classes else ""
+        sys.stdout.write(f"{m.ref:<28} {m.kind:<9} {m.status:<9} {m.created}  {classes}\n")
+    for name in stray:
+        sys.stdout.write(f"{name:<28} (not registered: never loaded)\n")
+    return 0
+
+
+# --- predict ------------------------------------------------------------------------------
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    if args.all and args.images:
+        raise ClinLensError("give either --all or image ids/paths, not both")
+    if not args.all and not args.images:
+        raise ClinLensError("say which images: give image ids or paths, or --all")
+    if args.conf is not None and not 0.0 <= args.conf <= 1.0:
+        raise ClinLensError(f"--conf must be between 0 and 1, not {args.conf}")
+    from ml.suggest import load_detector, suggest_images
+
+    with _open_project(args.project, read_only=False) as project:
+        ids = project.image_ids() if args.all else _resolve_images(project, args.images)
+        # Load before anything else so "no model yet" is the first and only message.
+        detector = load_detector(project, args.model, device=args.device, conf=args.conf)
+        progress = None if args.json else _print_progress
+        summary = suggest_images(project, ids, detector, progress=progress)
+    if args.json:
+        sys.stdout.write(json.dumps(summary.to_json_dict(), default=str) + "\n")
+    else:
+        sys.stdout.write(
+            f"{summary.suggestions} suggestion(s) on {summary.images} image(s) in "
+            f"{summary.seconds:.1f} s on {summary.device} with {summary.model}\n"
+        )
+        for skipped in summary.skipped:
+            sys.stderr.write(f"skipped {skipped['path']}: {skipped['error']}\n")
+        for note in summary.notes:
+            sys.stderr.write(f"note: {note}\n")
+    return 0
+
+
+def _print_progress(done: int, total: int | None = None, message: str = "") -> None:
+    if done and total:
+        sys.stdout.write(f"[{done}/{total}] {message}\n")
+        sys.stdout.flush()
+
+
+def _resolve_images(project: Any, items: list[str]) -> list[int]:
+    known = set(project.image_ids())
+    ids: list[int] = []
+    missing: list[str] = []
+    for item in items:
+        if item.isdigit() and int(item) in known:
+            ids.append(int(item))
+            continue
+        # As typed (relative to the current folder), then relative to the project folder.
+        record = project.find_image(path=item)
+        if record is None and not Path(item).is_absolute():
+            record = project.find_image(path=Path(project.folder) / item)
+        if record is None:
+            missing.append(item)
+        else:
+            ids.append(record.id)
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise ClinLensError(f"not images of this project: {shown}")
+    return list(dict.fromkeys(ids))

@@ -1,0 +1,120 @@
+"""Load an ultralytics YOLO detection checkpoint, turning every failure into a ModelError.
+
+A corrupt, truncated, foreign or non-detection ``.pt`` must give the user one clear line,
+never a traceback. Callers load only registry-verified files (see ``ml.registry``), except
+tests and benchmarks that build their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ModelError
+from ml import offline
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_TASKS = ("detect",)
+
+
+@dataclass
+class LoadedDetector:
+    """The torch module and what the checkpoint says about itself."""
+
+    model: Any  # ultralytics DetectionModel (torch.nn.Module), eval mode, on the CPU
+    names: dict[int, str]
+    imgsz: int | None
+    stride: int
+    end2end: bool
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _imgsz(train_args: dict[str, Any]) -> int | None:
+    value = train_args.get("imgsz")
+    if isinstance(value, (list, tuple)) and value:
+        value = max(int(v) for v in value)
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def load_detector_checkpoint(
+    path: str | Path, *, display_name: str | None = None
+) -> LoadedDetector:
+    """Read a YOLO detection checkpoint onto the CPU (float32, eval, Conv+BN fused)."""
+    offline.configure()
+    import torch
+
+    p = Path(path)
+    shown = display_name or p.name
+    if not p.is_file():
+        raise ModelError(f"model file {shown} does not exist")
+    if p.stat().st_size == 0:
+        raise ModelError(f"model file {shown} is empty")
+    try:
+        from ultralytics.nn.tasks import load_checkpoint
+
+        # Ultralytics prints its own warnings on bad files; keep the console for our message.
+        with contextlib.redirect_stdout(io.StringIO()):
+            model, ckpt = load_checkpoint(str(p), device="cpu", fuse=False)
+    except ModelError:
+        raise
+    except Exception as exc:
+        log.info("loading %s failed: %r", shown, exc)
+        raise ModelError(
+            f"{shown} is not a YOLO model ClinLens can load: the file is damaged, truncated, "
+            f"or was made by an incompatible program ({exc.__class__.__name__})"
+        ) from exc
+    task = getattr(model, "task", None)
+    if task not in SUPPORTED_TASKS:
+        raise ModelError(
+            f"{shown} is a YOLO '{task}' model; ClinLens suggestions need a detection model"
+        )
+    names = getattr(model, "names", None)
+    if isinstance(names, (list, tuple)):
+        names = dict(enumerate(names))
+    if not isinstance(names, dict) or not names:
+        raise ModelError(f"{shown} does not list its classes; it cannot make suggestions")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            model = model.fuse(verbose=False) if hasattr(model, "fuse") else model
+    except Exception as exc:  # fusing is only a speed-up; run unfused rather than fail
+        log.info("could not fuse %s: %r", shown, exc)
+    model.eval()
+    for prm in model.parameters():
+        prm.requires_grad_(False)
+    train_args = (ckpt.get("train_args") or {}) if isinstance(ckpt, dict) else {}
+    stride = int(torch.as_tensor(getattr(model, "stride", 32)).max())
+    yaml_cfg = getattr(model, "yaml", None)
+    architecture = (
+        Path(str(yaml_cfg.get("yaml_file", ""))).stem if isinstance(yaml_cfg, dict) else ""
+    )
+    info = {
+        "task": task,
+        "ultralytics_version": ckpt.get("version") if isinstance(ckpt, dict) else None,
+        "architecture": architecture or None,
+    }
+    return LoadedDetector(
+        model=model,
+        names={int(k): str(v) for k, v in names.items()},
+        imgsz=_imgsz(train_args),
+        stride=max(32, stride),
+        end2end=bool(getattr(model, "end2end", False)),
+        info=info,
+    )
+
+
+def inspect_detector(path: Path) -> dict[str, Any]:
+    """Registry inspector for kind ``detector``: validates the file, returns its metadata."""
+    loaded = load_detector_checkpoint(path)
+    meta: dict[str, Any] = {"classes": [loaded.names[k] for k in sorted(loaded.names)]}
+    if loaded.imgsz:
+        meta["imgsz"] = loaded.imgsz
+    meta["extra"] = {k: v for k, v in loaded.info.items() if v is not None}
+    return meta

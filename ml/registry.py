@@ -1,0 +1,406 @@
+"""The model registry: the project's ``models/`` folder, one metadata JSON per model file.
+
+A ``.pt`` file can run code when it is loaded, so ClinLens loads only files registered
+here, and only while their SHA-256 still matches the one recorded at import. A file dropped
+into ``models/`` by hand is ignored (and listed as unregistered); a registered file that
+changed is refused with a clear message.
+
+Layout: ``models/<name>-v<version><suffix>`` plus ``models/<that file name>.json``. The
+registry is generic: detectors (``.pt``) and severity models (``.joblib`` or anything) share
+it. Each kind may have an *inspector* that reads a file at import to fill in metadata (the
+detector's reads classes and image size from the checkpoint) and rejects unusable files.
+
+Status: ``active`` models are used when no name is given (newest first); ``candidate`` ones
+(e.g. a retrained model that did not beat the current one) are kept aside until promoted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.errors import ModelError
+
+MODELS_DIR = "models"
+META_SUFFIX = ".json"
+MARKER = "clinlens_model"  # key that identifies our metadata files
+KINDS = ("detector", "severity")
+STATUSES = ("active", "candidate", "retired")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$")
+
+Inspector = Callable[[Path], dict[str, Any]]
+_INSPECTORS: dict[str, Inspector] = {}
+
+
+class NoModelError(ModelError):
+    """The project has no (active) model of the requested kind yet."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registered model. ``file`` is relative to the project's ``models/`` folder."""
+
+    name: str
+    version: int
+    kind: str
+    file: str
+    sha256: str
+    size: int
+    created: str
+    source: str = ""  # original file name, or "trained"
+    status: str = "active"
+    classes: tuple[str, ...] = ()
+    imgsz: int | None = None
+    tiling: dict[str, Any] | None = None
+    filter_settings: dict[str, Any] | None = None
+    training: dict[str, Any] | None = None  # data summary: images, boxes per label, split...
+    metrics: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """What suggestions record as their model version, e.g. ``xray-detector:3``."""
+        return f"{self.name}:{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["classes"] = list(self.classes)
+        d["ref"] = self.ref
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
+        return cls(
+            name=str(d["name"]),
+            version=int(d["version"]),
+            kind=str(d["kind"]),
+            file=str(d["file"]),
+            sha256=str(d["sha256"]),
+            size=int(d.get("size", 0)),
+            created=str(d.get("created", "")),
+            source=str(d.get("source", "")),
+            status=str(d.get("status", "active")),
+            classes=tuple(str(c) for c in d.get("classes") or ()),
+            imgsz=int(d["imgsz"]) if d.get("imgsz") else None,
+            tiling=d.get("tiling"),
+            filter_settings=d.get("filter_settings"),
+            training=d.get("training"),
+            metrics=d.get("metrics"),
+            extra=dict(d.get("extra") or {}),
+        )
+
+
+# --- paths and hashing ------------------------------------------------------------------
+
+
+def models_dir(project_dir: str | Path) -> Path:
+    return Path(project_dir) / MODELS_DIR
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot read model file {Path(path).name}: {exc.strerror or exc}"
+        ) from exc
+    return h.hexdigest()
+
+
+def model_path(project_dir: str | Path, info: ModelInfo) -> Path:
+    return models_dir(project_dir) / info.file
+
+
+def _meta_path(project_dir: str | Path, file: str) -> Path:
+    return models_dir(project_dir) / f"{file}{META_SUFFIX}"
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any], *, exclusive: bool = False) -> None:
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    if exclusive:  # claim the name: fails if another import took this version meanwhile
+        with open(path, "x", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --- inspectors -------------------------------------------------------------------------
+
+
+def set_inspector(kind: str, inspector: Inspector | None) -> None:
+    """Register the function that checks and describes files of ``kind`` at import."""
+    if inspector is None:
+        _INSPECTORS.pop(kind, None)
+    else:
+        _INSPECTORS[kind] = inspector
+
+
+def _inspector_for(kind: str) -> Inspector | None:
+    if kind not in _INSPECTORS and kind == "detector":
+        from ml.detector.checkpoint import inspect_detector  # lazy: imports torch
+
+        _INSPECTORS["detector"] = inspect_detector
+    return _INSPECTORS.get(kind)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def list_models(project_dir: str | Path, kind: str | None = None) -> list[ModelInfo]:
+    """Registered models (newest version last within a name). Broken metadata is skipped."""
+    folder = models_dir(project_dir)
+    if not folder.is_dir():
+        return []
+    out: list[ModelInfo] = []
+    for meta in sorted(folder.glob(f"*{META_SUFFIX}")):
+        info = _read_meta(meta)
+        if info is not None and (kind is None or info.kind == kind):
+            out.append(info)
+    out.sort(key=lambda m: (m.kind, m.name, m.version))
+    return out
+
+
+def _read_meta(meta: Path) -> ModelInfo | None:
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not data.get(MARKER):
+            return None
+        info = ModelInfo.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # The metadata must describe the file it sits beside, not some other path.
+    if f"{info.file}{META_SUFFIX}" != meta.name or "/" in info.file or "\\" in info.file:
+        return None
+    return info
+
+
+def unregistered_files(project_dir: str | Path) -> list[str]:
+    """Files in ``models/`` that no metadata describes (never loaded)."""
+    folder = models_dir(project_dir)
+    if not folder.is_dir():
+        return []
+    known = {m.file for m in list_models(project_dir)}
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.name not in known
+        and not p.name.endswith((META_SUFFIX, ".tmp"))
+        and not p.name.startswith(".")
+    )
+
+
+def find_model(
+    project_dir: str | Path, kind: str, name: str | None = None, version: int | None = None
+) -> ModelInfo:
+    """The model to use: by name (``name`` or ``name:version``), else the newest active one."""
+    models = list_models(project_dir, kind)
+    if name and version is None and ":" in name:
+        base, _, ver = name.rpartition(":")
+        if ver.isdigit():
+            name, version = base, int(ver)
+    if name:
+        matches = [
+            m for m in models if m.name == name and (version is None or m.version == version)
+        ]
+        if not matches:
+            known = ", ".join(sorted({m.ref for m in models})) or "none"
+            wanted = f"{name}:{version}" if version is not None else name
+            raise ModelError(
+                f"no {kind} model named '{wanted}' in this project (registered: {known})"
+            )
+        return matches[-1]
+    active = [m for m in models if m.status == "active"]
+    if not active:
+        hint = f" ({len(models)} kept aside as candidates; promote one)" if models else ""
+        raise NoModelError(
+            f"this project has no {kind} model yet{hint}: import one with "
+            f"'python main.py model import PROJECT FILE.pt --kind {kind}' or train one"
+        )
+    return max(active, key=lambda m: (m.created, m.version))
+
+
+def verified_path(project_dir: str | Path, info: ModelInfo) -> Path:
+    """The model file, after checking it is still the file that was registered."""
+    path = model_path(project_dir, info)
+    if not path.is_file():
+        raise ModelError(f"model file models/{info.file} is missing; re-import the model")
+    if file_sha256(path) != info.sha256:
+        raise ModelError(
+            f"model file models/{info.file} has changed since it was imported (its checksum "
+            f"no longer matches), so ClinLens will not load it; re-import it if you trust it"
+        )
+    return path
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not _NAME_RE.match(name):
+        raise ModelError(
+            f"invalid model name '{name}': use letters, digits, spaces, '.', '_' or '-' "
+            "(at most 64 characters)"
+        )
+    return name
+
+
+def _default_name(file: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "-", file.stem).strip(" .-_") or "model"
+    return stem[:64]
+
+
+def import_model(
+    project_dir: str | Path,
+    file: str | Path,
+    kind: str,
+    name: str | None = None,
+    *,
+    metadata: dict[str, Any] | None = None,
+    status: str = "active",
+    source: str | None = None,
+    inspect: bool = True,
+) -> ModelInfo:
+    """Copy ``file`` into the project's ``models/`` and record it (hash, metadata).
+
+    The GUI asks the user to confirm before calling this for an outside file. ``metadata``
+    fills fields such as ``tiling``, ``filter_settings``, ``training``, ``metrics``. If the
+    same bytes are already registered for this kind, that entry is returned unchanged.
+    """
+    src = Path(file)
+    if kind not in KINDS:
+        raise ModelError(f"unknown model kind '{kind}': use one of {', '.join(KINDS)}")
+    if status not in STATUSES:
+        raise ModelError(f"unknown model status '{status}': use one of {', '.join(STATUSES)}")
+    if not src.is_file():
+        raise ModelError(f"model file {src} does not exist")
+    name = check_name(name) if name else _default_name(src)
+    folder = models_dir(project_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
+
+    sha = file_sha256(src)
+    for existing in list_models(project_dir, kind):
+        if existing.sha256 == sha and model_path(project_dir, existing).is_file():
+            return existing
+
+    tmp = folder / f".import-{os.getpid()}-{sha[:12]}{src.suffix}"
+    try:
+        shutil.copyfile(src, tmp)
+        if file_sha256(tmp) != sha:
+            raise ModelError(f"{src.name} changed while it was being copied; try again")
+        described = _inspect(kind, tmp, src.name) if inspect else {}
+        info = _claim_version(
+            project_dir, name, kind, src, sha, described, metadata, status, source
+        )
+        os.replace(tmp, folder / info.file)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return info
+
+
+def _inspect(kind: str, path: Path, display_name: str) -> dict[str, Any]:
+    inspector = _inspector_for(kind)
+    if inspector is None:
+        return {}
+    try:
+        return dict(inspector(path))
+    except ModelError as exc:
+        raise ModelError(str(exc).replace(path.name, display_name)) from exc
+    except Exception as exc:  # an inspector must never let a traceback reach the user
+        raise ModelError(
+            f"{display_name} is not a usable {kind} model ({exc.__class__.__name__})"
+        ) from exc
+
+
+_FIELDS = ("classes", "imgsz", "tiling", "filter_settings", "training", "metrics", "extra")
+
+
+def _claim_version(
+    project_dir: str | Path,
+    name: str,
+    kind: str,
+    src: Path,
+    sha: str,
+    described: dict[str, Any],
+    metadata: dict[str, Any] | None,
+    status: str,
+    source: str | None,
+) -> ModelInfo:
+    merged = {**described, **(metadata or {})}
+    unknown = set(merged) - set(_FIELDS)
+    extra = dict(merged.get("extra") or {})
+    for key in unknown:  # keep what callers add; it is still metadata
+        extra[key] = merged[key]
+    base = re.sub(r"\s+", "_", name)
+    for _ in range(1000):
+        taken = [m.version for m in list_models(project_dir) if m.name == name]
+        version = max(taken, default=0) + 1
+        info = ModelInfo(
+            name=name,
+            version=version,
+            kind=kind,
+            file=f"{base}-v{version}{src.suffix.lower()}",
+            sha256=sha,
+            size=src.stat().st_size,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            source=source if source is not None else src.name,
+            status=status,
+            classes=tuple(str(c) for c in merged.get("classes") or ()),
+            imgsz=int(merged["imgsz"]) if merged.get("imgsz") else None,
+            tiling=merged.get("tiling"),
+            filter_settings=merged.get("filter_settings"),
+            training=merged.get("training"),
+            metrics=merged.get("metrics"),
+            extra=extra,
+        )
+        try:
+            _write_json_atomic(_meta_path(project_dir, info.file), _meta_dict(info), exclusive=True)
+        except FileExistsError:
+            continue
+        return info
+    raise ModelError(f"cannot find a free version number for model '{name}'")
+
+
+def _meta_dict(info: ModelInfo) -> dict[str, Any]:
+    return {MARKER: 1, **info.to_dict()}
+
+
+def update_model(project_dir: str | Path, info: ModelInfo, **changes: Any) -> ModelInfo:
+    """Change metadata (metrics, status, tiling, ...); the file and its hash stay as they are."""
+    forbidden = {"name", "version", "kind", "file", "sha256", "size"} & set(changes)
+    if forbidden:
+        raise ModelError(f"cannot change {', '.join(sorted(forbidden))} of a registered model")
+    if "status" in changes and changes["status"] not in STATUSES:
+        raise ModelError(f"unknown model status '{changes['status']}'")
+    if "classes" in changes:
+        changes["classes"] = tuple(changes["classes"])
+    new = replace(info, **changes)
+    _write_json_atomic(_meta_path(project_dir, info.file), _meta_dict(new))
+    return new
+
+
+def promote(project_dir: str | Path, info: ModelInfo) -> ModelInfo:
+    """Make ``info`` the active model of its kind; other active ones become candidates."""
+    for other in list_models(project_dir, info.kind):
+        if other.status == "active" and other.file != info.file:
+            update_model(project_dir, other, status="candidate")
+    return update_model(project_dir, info, status="active")
