@@ -561,3 +561,54 @@ def test_a_failed_edit_leaves_the_connection_usable(project: Project) -> None:
     assert not project._connection().in_transaction
     project.set_grade(image_id, "acne4", 1)
     assert len(project.grades(image_id)) == 1
+
+
+def test_paths_through_a_symlinked_project_folder_stay_relative(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    with Project.create(real, label_set=builtin_label_set("acne"), scales=[]) as proj:
+        proj.close()
+    link = tmp_path / "link"
+    try:
+        link.symlink_to(real, target_is_directory=True)
+    except OSError:
+        pytest.skip("symlinks not available")
+    with Project.open(link) as proj:
+        (image_id,) = proj.add_images([NewImage(str(real / "img" / "face.jpg"), 10, 10)])
+        assert proj.image(image_id).path == "img/face.jpg"
+
+
+def test_edits_from_two_threads_are_serialised(project: Project) -> None:
+    import threading
+
+    image_id = _image(project)
+    errors: list[BaseException] = []
+
+    def work(label: str) -> None:
+        try:
+            for i in range(40):
+                project.add_box(image_id, Box(i, i, i + 5, i + 5, label))
+        except BaseException as exc:  # reported below: a thread must not fail silently
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("key", "bra")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert project.image(image_id).box_count == 80
+
+
+def test_a_creation_that_fails_leaves_no_project(tmp_path: Path, monkeypatch) -> None:
+    import core.store.project as project_module
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(project_module.os, "replace", crash)
+    with pytest.raises(ProjectError, match=r"cannot create a project .*No space left"):
+        Project.create(tmp_path / "p", label_set=builtin_label_set("acne"), scales=[])
+    assert not (tmp_path / "p" / DB_NAME).exists()
+    monkeypatch.undo()
+    with Project.create(tmp_path / "p", label_set=builtin_label_set("acne"), scales=[]) as proj:
+        assert proj.image_count() == 0  # the lock was released and leftovers cleaned
