@@ -612,3 +612,21 @@ def test_a_creation_that_fails_leaves_no_project(tmp_path: Path, monkeypatch) ->
     monkeypatch.undo()
     with Project.create(tmp_path / "p", label_set=builtin_label_set("acne"), scales=[]) as proj:
         assert proj.image_count() == 0  # the lock was released and leftovers cleaned
+
+
+def test_find_image_accepts_a_project_relative_path(project: Project) -> None:
+    image_id = _image(project, "scans/a.png")
+    assert project.find_image(path="scans/a.png").id == image_id  # cwd is elsewhere
+
+
+def test_relocate_image_keeps_annotations_and_is_audited(project: Project, tmp_path: Path) -> None:
+    image_id = _image(project, "a.png")
+    box = project.add_box(image_id, Box(1, 1, 5, 5, "key"))
+    moved = project.relocate_image(image_id, tmp_path / "moved" / "a.png", sha256="cd" * 32)
+    assert moved.path == str(tmp_path / "moved" / "a.png") and moved.sha256 == "cd" * 32
+    assert project.boxes(image_id) == [box]
+    event = project.audit_events(image_id=image_id, limit=1)[0]
+    assert event.action == "relocate_image" and event.before["path"] == "a.png"
+    other = _image(project, "b.png")
+    with pytest.raises(ProjectError, match="already in the project"):
+        project.relocate_image(other, tmp_path / "moved" / "a.png")

@@ -175,15 +175,23 @@ class ImagesMixin(RegistryMixin):
     def find_image(
         self, path: str | Path | None = None, sha256: str | None = None
     ) -> ImageRecord | None:
-        """The image stored under ``path`` (normalised as on add), else the first with ``sha256``."""
+        """The image stored under ``path``, else the first with ``sha256`` (a moved file).
+
+        ``path`` is normalised as on add (relative paths against the current directory);
+        a relative path not found that way is also tried as stored, i.e. relative to the
+        project folder.
+        """
         with self._read() as conn:
             if path is not None:
-                row = conn.execute(
-                    f"SELECT {IMAGE_COLUMNS} FROM images WHERE path = ?",
-                    (self._stored_path(path),),
-                ).fetchone()
-                if row is not None:
-                    return image_from_row(row)
+                candidates = [self._stored_path(path)]
+                if not Path(path).is_absolute():
+                    candidates.append(Path(path).as_posix())
+                for stored in candidates:
+                    row = conn.execute(
+                        f"SELECT {IMAGE_COLUMNS} FROM images WHERE path = ?", (stored,)
+                    ).fetchone()
+                    if row is not None:
+                        return image_from_row(row)
             if sha256 is not None:
                 row = conn.execute(
                     f"SELECT {IMAGE_COLUMNS} FROM images WHERE sha256 = ? ORDER BY id LIMIT 1",
@@ -192,6 +200,33 @@ class ImagesMixin(RegistryMixin):
                 if row is not None:
                     return image_from_row(row)
         return None
+
+    def relocate_image(
+        self, image_id: int, path: str | Path, *, sha256: str | None = None
+    ) -> ImageRecord:
+        """Point an image at its file's new place (found e.g. by ``find_image(sha256=...)``
+        or picked by the user); annotations stay. ProjectError if another image has it."""
+        with self._write() as conn:
+            before = self._image(conn, image_id)
+            stored = self._stored_path(path)
+            other = conn.execute("SELECT id FROM images WHERE path = ?", (stored,)).fetchone()
+            if other is not None and int(other[0]) != before.id:
+                raise ProjectError(f"'{path}' is already in the project as another image")
+            new_sha = before.sha256 if sha256 is None else sha256
+            conn.execute(
+                "UPDATE images SET path = ?, sha256 = ?, updated_at = ? WHERE id = ?",
+                (stored, new_sha, now_iso(), before.id),
+            )
+            self._audit(
+                conn,
+                "relocate_image",
+                "image",
+                entity_id=before.id,
+                image_id=before.id,
+                before={"path": before.path, "sha256": before.sha256},
+                after={"path": stored, "sha256": new_sha},
+            )
+            return self._image(conn, before.id)
 
     def _filters(
         self,
