@@ -8,6 +8,7 @@ any decoder runs. Only the requested frame is decoded (``pydicom.pixels.pixel_ar
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,11 @@ def _pixel_element(ds: Dataset) -> Any:
 
 
 def _raise_no_pixels(path: PathLike, ds: Dataset, name: str) -> None:
+    if "Rows" not in ds:
+        # pydicom returns an empty data set when encapsulated pixel data is cut short;
+        # the header up to the pixels still tells whether an image was meant to follow.
+        with contextlib.suppress(Exception):
+            ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     if "Rows" in ds and _contains_pixel_tag(path):
         raise ImageReadError(
             f"'{name}' is truncated: the file ends inside its image data (incomplete copy?)."

@@ -128,8 +128,7 @@ def _check_frame(name: str, frame: int, n_pages: int) -> None:
 
 def _page(tif: tifffile.TiffFile, index: int, name: str) -> tifffile.TiffPage:
     try:
-        page = tif.pages[index]
-        return page.aspage() if hasattr(page, "aspage") else page
+        return tif.pages[index].aspage()  # a TiffFrame (light page) becomes a full TiffPage
     except Exception as exc:
         raise ImageReadError(
             f"'{name}' is damaged: page {index} cannot be read ({_detail(exc)})."
@@ -221,7 +220,7 @@ def _apply_colormap(index: np.ndarray, colormap: np.ndarray | None) -> np.ndarra
 
 def _decode_cv2(path: PathLike, frame: int, name: str, page: tifffile.TiffPage) -> np.ndarray:
     data = np.fromfile(path, dtype=np.uint8)
-    ok, mats = cv2.imdecodemulti(data, cv2.IMREAD_UNCHANGED, None, cv2.Range(frame, frame + 1))
+    ok, mats = cv2.imdecodemulti(data, cv2.IMREAD_UNCHANGED, None, (frame, frame + 1))
     if not ok or not mats:
         compression = getattr(page.compression, "name", str(page.compression))
         raise MissingCodecError(

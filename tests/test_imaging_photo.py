@@ -1,0 +1,128 @@
+"""PNG and JPEG reading: bit depth kept, grey/RGB, EXIF orientation applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from core.imaging import SUPPORTED_SUFFIXES, modality_values, read, read_header
+
+
+def gradient(h: int = 40, w: int = 64, dtype: type = np.uint16) -> np.ndarray:
+    top = np.iinfo(dtype).max
+    ramp = np.linspace(0, top, h * w, dtype=np.float64).reshape(h, w)
+    return ramp.astype(dtype)
+
+
+def asymmetric_rgb(h: int = 30, w: int = 50) -> np.ndarray:
+    """Distinct colours in each corner so any flip or rotation is detectable."""
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[: h // 2, : w // 2] = (255, 0, 0)
+    arr[: h // 2, w // 2 :] = (0, 255, 0)
+    arr[h // 2 :, : w // 2] = (0, 0, 255)
+    arr[h // 2 :, w // 2 :] = (255, 255, 0)
+    arr[0, 0] = (10, 20, 30)
+    return arr
+
+
+def test_supported_suffixes_are_lower_case_with_dot() -> None:
+    assert {".dcm", ".tif", ".tiff", ".png", ".jpg", ".jpeg"} <= SUPPORTED_SUFFIXES
+    assert all(s.startswith(".") and s == s.lower() for s in SUPPORTED_SUFFIXES)
+
+
+def test_16bit_grey_png_stays_16bit(tmp_path: Path) -> None:
+    arr = gradient()
+    path = tmp_path / "xray.png"
+    assert cv2.imwrite(str(path), arr)
+    raw = read(path)
+    assert raw.pixels.dtype == np.uint16 and raw.bits_stored == 16
+    assert raw.photometric == "MONOCHROME2" and raw.source_format == "png"
+    np.testing.assert_array_equal(raw.pixels, arr)
+    np.testing.assert_array_equal(modality_values(raw), arr.astype(np.float32))
+
+
+def test_16bit_rgb_png_stays_16bit_and_rgb_ordered(tmp_path: Path) -> None:
+    g = gradient()
+    rgb = np.dstack([g, g // 2, g // 3])
+    path = tmp_path / "rgb48.png"
+    assert cv2.imwrite(str(path), rgb[:, :, ::-1])  # OpenCV writes BGR
+    raw = read(path)
+    assert raw.pixels.dtype == np.uint16 and raw.photometric == "RGB"
+    np.testing.assert_array_equal(raw.pixels, rgb)
+    header = read_header(path)
+    assert (header.bits_stored, header.samples_per_pixel) == (16, 3)
+
+
+def test_8bit_grey_and_rgba_png(tmp_path: Path) -> None:
+    grey = gradient(dtype=np.uint8)
+    Image.fromarray(grey).save(tmp_path / "g.png")
+    raw = read(tmp_path / "g.png")
+    assert raw.pixels.dtype == np.uint8 and raw.pixels.ndim == 2 and raw.bits_stored == 8
+    np.testing.assert_array_equal(raw.pixels, grey)
+
+    rgba = np.dstack([asymmetric_rgb(), np.full((30, 50), 128, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    raw = read(tmp_path / "a.png")
+    assert raw.pixels.shape == (30, 50, 3)  # alpha dropped
+    np.testing.assert_array_equal(raw.pixels, rgba[:, :, :3])
+
+
+def test_grey_palette_png_reads_as_grey(tmp_path: Path) -> None:
+    Image.fromarray(gradient(dtype=np.uint8)).convert("P").save(tmp_path / "p.png")
+    raw = read(tmp_path / "p.png")
+    assert raw.pixels.ndim == 2 and raw.photometric == "MONOCHROME2"
+
+
+def test_jpeg_rgb_and_grey(tmp_path: Path) -> None:
+    Image.fromarray(asymmetric_rgb()).save(tmp_path / "c.jpg", quality=95)
+    raw = read(tmp_path / "c.jpg")
+    assert raw.source_format == "jpeg" and raw.photometric == "RGB"
+    assert raw.pixels.shape == (30, 50, 3) and raw.pixels.dtype == np.uint8
+    Image.fromarray(gradient(dtype=np.uint8)).save(tmp_path / "g.jpeg")
+    assert read(tmp_path / "g.jpeg").pixels.ndim == 2
+
+
+def test_content_decides_not_the_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "really_a_jpeg.png"
+    Image.fromarray(asymmetric_rgb()).save(path, format="JPEG")
+    assert read(path).source_format == "jpeg"
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_pillow(tmp_path: Path, orientation: int) -> None:
+    pixels = asymmetric_rgb()
+    im = Image.fromarray(pixels)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    im.save(path, quality=100, subsampling=0, exif=exif)
+
+    with Image.open(path) as reference:
+        expected = np.asarray(ImageOps.exif_transpose(reference))
+    raw = read(path)
+    assert raw.extra["exif_orientation"] == orientation
+    assert raw.pixels.shape == expected.shape
+    np.testing.assert_array_equal(raw.pixels, expected)
+    header = read_header(path)
+    assert (header.width, header.height) == (raw.width, raw.height)
+
+
+def test_rotated_photo_has_swapped_size(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # camera held upright: stored landscape, shown portrait
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(asymmetric_rgb(30, 50)).save(path, exif=exif)
+    raw = read(path)
+    assert (raw.width, raw.height) == (30, 50)
+
+
+def test_photo_header_reports_size_depth_and_channels(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "g16.png"), gradient(20, 30))
+    header = read_header(tmp_path / "g16.png")
+    assert (header.width, header.height, header.bits_stored) == (30, 20, 16)
+    assert header.samples_per_pixel == 1 and header.photometric == "MONOCHROME2"
+    assert header.window_center is None and header.modality is None
