@@ -96,3 +96,64 @@ def gray_frame(width: int, height: int, value: int = 128):  # type: ignore[no-un
     from app.canvas import Frame, to_bgra
 
     return Frame(to_bgra(np.full((height, width), value, np.uint8)))
+
+
+# --- small projects ------------------------------------------------------------------------
+def write_xray(path, width: int = 240, height: int = 180, seed: int = 0):  # type: ignore[no-untyped-def]
+    """A 16-bit grey PNG with a bright square (so filters visibly change it)."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    img = rng.integers(8000, 12000, size=(height, width), dtype=np.uint16)
+    img[height // 4 : height // 2, width // 4 : width // 2] = 50000
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), img)
+    return path
+
+
+def make_project(
+    folder, n_images: int = 3, scales=("acne4",), required: bool = True, size=(240, 180)
+):  # type: ignore[no-untyped-def]
+    """A project with ``n_images`` small 16-bit images (imported through core)."""
+    import dataclasses
+
+    from core.annotations import builtin_label_set, builtin_scale
+    from core.project_import import import_images
+    from core.store import Project
+
+    project = Project.create(
+        folder,
+        label_set=builtin_label_set("xray"),
+        scales=[dataclasses.replace(builtin_scale(s), required=required) for s in scales],
+        name="test project",
+        author="tester",
+    )
+    paths = [
+        write_xray(folder / "images" / f"img_{i:03d}.png", *size, seed=i) for i in range(n_images)
+    ]
+    import_images(project, paths)
+    return project
+
+
+@pytest.fixture(name="window")
+def window_fixture(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+    """A main window on a fresh 3-image project, first image on screen."""
+    from app.main_window import MainWindow
+
+    project = make_project(tmp_path / "proj")
+    project.close()
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    with qtbot.waitSignal(w.image_shown, timeout=10000):
+        assert w.open_project(tmp_path / "proj")
+    yield w
+    w.close()
+
+
+def image_point(window, x: float, y: float):  # type: ignore[no-untyped-def]
+    """Viewport coordinates of image point (x, y) on the window's canvas."""
+    return window.canvas.map_image_to_view(x, y)

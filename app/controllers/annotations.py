@@ -1,0 +1,411 @@
+"""Boxes, grades and review status of the current image, saved at once through History.
+
+The canvas and the panels only emit what the user did; this controller turns it into
+``History`` calls on the project (durable when the call returns, undoable), then shows what
+the store now holds. A refused edit (read-only project, a grade the scale lacks, "done"
+without its grades) becomes a readable message and the display is re-read from the store,
+so the screen never shows an edit that was not saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRectF, Signal
+
+from app.canvas import BoxView, Canvas
+from app.docks.grade_panel import GradePanel
+from app.docks.label_panel import LabelPanel
+from core.annotations import Box
+from core.errors import ClinLensError, ReadOnlyProjectError
+
+log = logging.getLogger("clinlens.annotations")
+
+DUPLICATE_OFFSET = 10.0  # image pixels: a duplicate lands beside its original
+
+
+class AnnotationController(QObject):
+    image_changed = Signal(int)  # status / box count / grades of this image changed
+    message = Signal(str, int)  # text, milliseconds to show (0 = until replaced)
+    error = Signal(str)  # a refused edit: the main window shows it
+    history_changed = Signal()
+    navigate_to = Signal(int)  # undo/redo touched another image: show it
+
+    def __init__(
+        self,
+        canvas: Canvas,
+        labels: LabelPanel,
+        grades: GradePanel,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.canvas = canvas
+        self.labels = labels
+        self.grades = grades
+        self.project: Any = None
+        self.history: Any = None
+        self.record: Any = None  # ImageRecord of the image on screen
+        self.boxes: dict[int, Box] = {}
+        self._edit_image: int | None = None
+        self._undo_images: list[int] = []
+        self._redo_images: list[int] = []
+        self._undoing: str | None = None
+        canvas.box_drawn.connect(self.add_box_from_rect)
+        canvas.box_changed.connect(self.move_box)
+        canvas.space_tapped.connect(self.toggle_done)
+        labels.label_chosen.connect(self.relabel_selected)
+        labels.current_changed.connect(lambda name: canvas.set_draw_color(labels.colour(name)))
+        grades.grade_requested.connect(self.set_grade)
+        grades.accept_suggestion.connect(self.accept_grade_suggestion)
+
+    # --- project / image ------------------------------------------------------------------
+    def set_project(self, project: Any) -> None:
+        from core.annotations.history import History
+
+        self.project = project
+        self.record = None
+        self.boxes = {}
+        self._undo_images.clear()
+        self._redo_images.clear()
+        self.history = History(project, on_change=self._on_history_change) if project else None
+        if project is not None:
+            self.labels.set_labels(project.label_set())
+            self.grades.set_scales(project.scales())
+            self.canvas.read_only = bool(project.read_only)
+        self.history_changed.emit()
+
+    @property
+    def image_id(self) -> int | None:
+        return self.record.id if self.record is not None else None
+
+    @property
+    def read_only(self) -> bool:
+        return self.project is None or bool(self.project.read_only)
+
+    def set_image(self, record: Any) -> None:
+        """The image now on screen (its boxes are drawn once the canvas has the image)."""
+        self.canvas.flush_nudge()
+        self.record = record
+        self.refresh()
+
+    def refresh(self, select: int | None = None) -> None:
+        """Re-read boxes and grades of the current image from the store and show them."""
+        if self.project is None or self.record is None:
+            self.boxes = {}
+            self.canvas.set_boxes([])
+            return
+        try:
+            self.record = self.project.image(self.record.id)
+            boxes = self.project.boxes(self.record.id)
+            grades = self.project.grades(self.record.id)
+        except ClinLensError as exc:
+            self.error.emit(str(exc))
+            return
+        self.boxes = {b.id: b for b in boxes if b.id is not None}
+        self.canvas.set_boxes([self._view(b) for b in boxes if b.id is not None])
+        if select is not None:
+            self.canvas.select_box(select)
+        self.grades.set_grades(grades)
+
+    def _view(self, box: Box) -> BoxView:
+        suggested = box.source == "model" and box.status == "suggested"
+        return BoxView(
+            id=int(box.id),  # type: ignore[arg-type]
+            rect=QRectF(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1),
+            label=box.label,
+            color=self.labels.colour(box.label),
+            suggested=suggested,
+            score=box.score,
+            difficult=box.difficult,
+            truncated=box.truncated,
+            status=box.status,
+        )
+
+    # --- the edit wrapper -----------------------------------------------------------------
+    def _edit(self, what: str, fn: Callable[[], Any], select: int | None = None) -> Any:
+        """Run one History edit on the current image; refuse/explain instead of raising."""
+        if self.project is None or self.record is None:
+            return None
+        if self.project.read_only:
+            self.error.emit(
+                "This project is open read-only: changes cannot be saved. "
+                "Close the other ClinLens window or copy the project to edit it."
+            )
+            self.refresh()
+            return None
+        image_id = self.record.id
+        self._edit_image = image_id
+        try:
+            result = fn()
+        except ReadOnlyProjectError as exc:
+            self.error.emit(str(exc))
+            result = None
+        except ClinLensError as exc:
+            self.error.emit(f"Could not {what}: {exc}")
+            result = None
+        finally:
+            self._edit_image = None
+        if result is not None or what in ("delete box", "mark done", "clear grade"):
+            self._mark_in_progress(image_id)
+        self.refresh(select=select)
+        self.image_changed.emit(image_id)
+        return result
+
+    def _mark_in_progress(self, image_id: int) -> None:
+        # A first edit moves a "new" image to "in progress" (status only, not an undo step).
+        try:
+            if self.project.image(image_id).review_status == "new":
+                self.project.set_review_status(image_id, "in_progress")
+        except ClinLensError:
+            pass
+
+    def _on_history_change(self) -> None:
+        if self._undoing == "undo":
+            if self._undo_images:
+                self._redo_images.append(self._undo_images.pop())
+        elif self._undoing == "redo":
+            if self._redo_images:
+                self._undo_images.append(self._redo_images.pop())
+        elif self._edit_image is not None:
+            self._undo_images.append(self._edit_image)
+            del self._undo_images[: max(0, len(self._undo_images) - self.history.limit)]
+            self._redo_images.clear()
+        elif self.history is not None and not self.history.can_undo:
+            self._undo_images.clear()
+            self._redo_images.clear()
+        self.history_changed.emit()
+
+    # --- boxes ----------------------------------------------------------------------------
+    @property
+    def current_label(self) -> str | None:
+        return self.labels.current()
+
+    def add_box_from_rect(self, rect: QRectF) -> Box | None:
+        label = self.current_label
+        if label is None:
+            self.error.emit("Add a label to the project first (label dock → Add label…).")
+            return None
+        box = Box(rect.left(), rect.top(), rect.right(), rect.bottom(), label=label)
+        stored = self._edit("add box", lambda: self.history.add_box(self.record.id, box))
+        if stored is not None:
+            self.canvas.select_box(stored.id)
+            self.message.emit(f"Box '{label}' saved", 2000)
+        return stored
+
+    def move_box(self, box_id: int, rect: QRectF) -> None:
+        self._edit(
+            "move box",
+            lambda: self.history.update_box(
+                box_id, x1=rect.left(), y1=rect.top(), x2=rect.right(), y2=rect.bottom()
+            ),
+            select=box_id,
+        )
+
+    def selected_box(self) -> Box | None:
+        sid = self.canvas.selected_id
+        return self.boxes.get(sid) if sid is not None else None
+
+    def delete_selected(self) -> None:
+        box = self.selected_box()
+        if box is None:
+            self.message.emit("Select a box first (click it)", 3000)
+            return
+        self._edit("delete box", lambda: self.history.delete_box(box.id))
+
+    def duplicate_selected(self) -> None:
+        box = self.selected_box()
+        if box is None:
+            self.message.emit("Select a box to duplicate", 3000)
+            return
+        w, h = self.record.width, self.record.height
+        dx = DUPLICATE_OFFSET if box.x2 + DUPLICATE_OFFSET <= w or not w else -DUPLICATE_OFFSET
+        dy = DUPLICATE_OFFSET if box.y2 + DUPLICATE_OFFSET <= h or not h else -DUPLICATE_OFFSET
+        copy = dataclasses.replace(
+            box.with_coords(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy),
+            id=None,
+            source="human",
+            status="accepted",
+            score=None,
+            model_version=None,
+            author=None,
+        )
+        stored = self._edit("duplicate box", lambda: self.history.add_box(self.record.id, copy))
+        if stored is not None:
+            self.canvas.select_box(stored.id)
+
+    def relabel_selected(self, label: str) -> None:
+        box = self.selected_box()
+        if box is None or box.label == label:
+            return
+        self._edit(
+            "change the label",
+            lambda: self.history.update_box(box.id, label=label),
+            select=box.id,
+        )
+
+    def toggle_flag(self, flag: str) -> None:
+        """difficult / truncated on the selected box."""
+        box = self.selected_box()
+        if box is None:
+            self.message.emit("Select a box first", 3000)
+            return
+        value = not getattr(box, flag)
+        self._edit(
+            f"mark the box {flag}",
+            lambda: self.history.update_box(box.id, **{flag: value}),
+            select=box.id,
+        )
+
+    def copy_from(self, source_image_id: int | None) -> int:
+        """Copy the boxes of another image (the previous one) onto this one: one undo step."""
+        if source_image_id is None or self.record is None:
+            self.message.emit("There is no previous image to copy boxes from", 3000)
+            return 0
+        try:
+            source = self.project.boxes(source_image_id)
+        except ClinLensError as exc:
+            self.error.emit(str(exc))
+            return 0
+        copies = [
+            dataclasses.replace(
+                b,
+                id=None,
+                source="human",
+                status="accepted",
+                score=None,
+                model_version=None,
+                author=None,
+            )
+            for b in source
+            if not (b.source == "model" and b.status == "suggested")
+        ]
+        if not copies:
+            self.message.emit("The previous image has no boxes to copy", 3000)
+            return 0
+        stored = self._edit(
+            "copy boxes",
+            lambda: self.history.add_boxes(self.record.id, copies, text="copy boxes"),
+        )
+        n = len(stored or [])
+        if n:
+            self.message.emit(f"Copied {n} box" + ("" if n == 1 else "es"), 3000)
+        return n
+
+    # --- suggestions (issue 5) -------------------------------------------------------------
+    def accept_selected(self) -> None:
+        box = self.selected_box()
+        if box is None or box.status != "suggested":
+            self.message.emit("Select a suggested (dashed) box to accept it", 3000)
+            return
+        self._edit(
+            "accept the suggestion",
+            lambda: self.history.update_box(box.id, status="accepted"),
+            select=box.id,
+        )
+
+    def reject_selected(self) -> None:
+        box = self.selected_box()
+        if box is None or box.status != "suggested":
+            self.message.emit("Select a suggested (dashed) box to reject it", 3000)
+            return
+        self._edit(
+            "reject the suggestion", lambda: self.history.update_box(box.id, status="rejected")
+        )
+
+    def accept_all_above(self, threshold: float) -> int:
+        chosen = [
+            b
+            for b in self.boxes.values()
+            if b.status == "suggested" and (b.score is None or b.score >= threshold)
+        ]
+        if not chosen:
+            self.message.emit(f"No suggestion scores {threshold:.2f} or more", 3000)
+            return 0
+
+        def accept_all() -> int:
+            with self.project.batch():
+                for b in chosen:
+                    self.history.update_box(b.id, status="accepted")
+            return len(chosen)
+
+        return int(self._edit("accept the suggestions", accept_all) or 0)
+
+    # --- grades and review ----------------------------------------------------------------
+    def set_grade(self, scale: str, value: float | None) -> None:
+        if value is None:
+            self._edit("clear grade", lambda: self.history.clear_grade(self.record.id, scale))
+        else:
+            self._edit(
+                "set the grade", lambda: self.history.set_grade(self.record.id, scale, value)
+            )
+
+    def accept_grade_suggestion(self, scale: str) -> None:
+        if self.record is None:
+            return
+        model = [
+            g
+            for g in self.project.grades(self.record.id)
+            if g.scale == scale and g.source != "human"
+        ]
+        if model:
+            self.set_grade(scale, model[0].value)
+
+    def toggle_done(self) -> None:
+        """Space: mark done (refused with the missing grades named), or back to in progress."""
+        if self.record is None:
+            return
+        target = "in_progress" if self.record.review_status == "done" else "done"
+        if target == "done":
+            missing = self.grades.missing_required()
+            if missing:
+                titles = ", ".join(self.grades.rows[m].scale.title for m in missing)
+                text = f"Not marked done: grade {titles} first."
+                self.grades.show_refusal(text)
+                self.error.emit(text)
+                return
+        done = self._edit(
+            "mark done",
+            lambda: self.history.set_review_status(self.record.id, target) or True,
+        )
+        if done:
+            self.grades.clear_message()
+            self.message.emit("Marked done" if target == "done" else "Marked in progress", 3000)
+
+    # --- undo / redo ----------------------------------------------------------------------
+    def undo(self) -> None:
+        self._step("undo")
+
+    def redo(self) -> None:
+        self._step("redo")
+
+    def _step(self, which: str) -> None:
+        if self.history is None:
+            return
+        self.canvas.flush_nudge()
+        can = self.history.can_undo if which == "undo" else self.history.can_redo
+        if not can:
+            self.message.emit(f"Nothing to {which}", 2000)
+            return
+        if self.project.read_only:
+            self.error.emit("This project is open read-only: nothing can be undone.")
+            return
+        stack = self._undo_images if which == "undo" else self._redo_images
+        target = stack[-1] if stack else self.image_id
+        text = self.history.undo_text if which == "undo" else self.history.redo_text
+        self._undoing = which
+        try:
+            getattr(self.history, which)()
+        except ClinLensError as exc:
+            self.error.emit(f"Could not {which} {text}: {exc}")
+        finally:
+            self._undoing = None
+        self.message.emit(f"{which.capitalize()}: {text}", 3000)
+        if target is not None:
+            self.image_changed.emit(target)
+        if target is not None and target != self.image_id:
+            self.navigate_to.emit(target)
+        else:
+            self.refresh()

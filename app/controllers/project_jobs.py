@@ -1,0 +1,61 @@
+"""Long project work as job callables for the runner: import images, export a dataset.
+
+Each factory returns ``fn(progress, cancel)``; the runner calls it on a worker thread (the
+store serialises its own calls, so the GUI keeps reading while a job writes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.errors import ClinLensError
+
+JobFn = Callable[[Any, Any], Any]
+
+
+def import_job(project: Any, paths: Sequence[str | Path]) -> JobFn:
+    """Import files/folders; unreadable images are kept in the list with their reason."""
+    roots = [Path(p) for p in paths]
+
+    def run(progress: Any, cancel: Any) -> Any:
+        from core.project_import import import_images
+
+        report = import_images(project, roots, progress=progress, cancel=cancel)
+        _keep_unreadable(project, roots, report)
+        return report
+
+    return run
+
+
+def _keep_unreadable(project: Any, roots: list[Path], report: Any) -> None:
+    """Add files the importer skipped as unreadable, with the reason, so the list shows them
+    with an error badge instead of silently leaving them out."""
+    from core.project_import import collect_image_files
+    from core.store import NewImage
+
+    if not report.skipped:
+        return
+    files, _others = collect_image_files(roots, project.folder)
+    by_text = sorted((str(f) for f in files), key=len, reverse=True)
+    items = []
+    for entry in report.skipped:
+        path = next((f for f in by_text if entry.startswith(f + ": ")), None)
+        if path is None or project.find_image(path=path) is not None:
+            continue
+        reason = entry[len(path) + 2 :]
+        items.append(NewImage(path=path, width=0, height=0, error=reason))
+    if items:
+        with contextlib.suppress(ClinLensError):  # the report already names them
+            project.add_images(items, existing="reuse")
+
+
+def export_job(project: Any, options: Any) -> JobFn:
+    def run(progress: Any, cancel: Any) -> Any:
+        from core.project_export import export_project
+
+        return export_project(project, options, progress=progress, cancel=cancel)
+
+    return run

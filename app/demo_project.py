@@ -1,0 +1,106 @@
+"""The demo project a new user sees on first start: phantom X-rays + the face photo.
+
+Built once under ``<app data>/demo-project`` from ``core.demo.make_demo_files``: about half
+of the X-rays come pre-annotated with their ground truth (accepted boxes, "in progress")
+so the user sees boxes at once; the others are new. The project has a required "image
+quality" grade (so "done" shows how required grades work) and the optional acne grade
+for the face photo.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from core.paths import app_data_dir
+
+DEMO_DIR_NAME = "demo-project"
+DEMO_NAME = "ClinLens demo"
+
+# A grade that fits every image of the demo (radiographs and the photo alike).
+QUALITY_SCALE = {
+    "title": "Image quality",
+    "values": [
+        {"value": 1, "label": "Non-diagnostic"},
+        {"value": 2, "label": "Limited"},
+        {"value": 3, "label": "Good"},
+        {"value": 4, "label": "Excellent"},
+    ],
+    "required": True,
+}
+
+
+def demo_project_dir() -> Path:
+    return app_data_dir() / DEMO_DIR_NAME
+
+
+def demo_exists(folder: Path | None = None) -> bool:
+    from core.store import DB_NAME
+
+    return ((folder or demo_project_dir()) / DB_NAME).is_file()
+
+
+def build_demo_project(
+    folder: Path | None = None,
+    *,
+    n_xrays: int = 6,
+    large: bool = True,
+    progress: Any = None,
+    cancel: Any = None,
+) -> Path:
+    """Create the demo project (idempotent); returns its folder.
+
+    Built in a scratch folder and renamed into place, so an interrupted first start never
+    leaves a half-made demo that would be opened next time.
+    """
+    import dataclasses
+
+    from core.annotations import builtin_label_set, builtin_scale
+    from core.annotations.scales import scale_from_mapping
+    from core.demo import ground_truth_boxes, make_demo_files
+    from core.errors import JobCancelled
+    from core.project_import import import_images
+    from core.store import Project
+
+    folder = folder or demo_project_dir()
+    if demo_exists(folder):
+        return folder
+    scratch = folder.parent / f".{folder.name}.building"
+    shutil.rmtree(scratch, ignore_errors=True)
+    images = scratch / "images"
+    if progress:
+        progress(0, 4, "making demo X-rays")
+    items = make_demo_files(images, n_xrays=n_xrays, large=large)
+    if cancel is not None and cancel.is_set():
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise JobCancelled("demo project not built")
+    if progress:
+        progress(2, 4, "importing them")
+    scales = [
+        scale_from_mapping("quality", QUALITY_SCALE, "demo"),
+        dataclasses.replace(builtin_scale("acne4"), required=False),
+    ]
+    with Project.create(
+        scratch, label_set=builtin_label_set("xray"), scales=scales, name=DEMO_NAME, author="demo"
+    ) as project:
+        import_images(project, [images])
+        xrays = [it for it in items if it.kind == "xray"]
+        for i, item in enumerate(xrays):
+            if i % 2:
+                continue  # every other X-ray stays new, for the user to annotate
+            record = project.find_image(path=item.path)
+            boxes = ground_truth_boxes(item.path)
+            if record is None or not boxes:
+                continue
+            human = [
+                dataclasses.replace(b, source="human", status="accepted", author="demo")
+                for b in boxes
+            ]
+            project.add_boxes(record.id, human)
+            project.set_review_status(record.id, "in_progress")
+    if progress:
+        progress(4, 4, "done")
+    shutil.rmtree(folder, ignore_errors=True)
+    scratch.rename(folder)
+    return folder

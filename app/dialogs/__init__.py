@@ -1,0 +1,1 @@
+"""Dialogs: new-project wizard, export, settings, shortcut cheat-sheet."""

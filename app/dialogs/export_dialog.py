@@ -1,0 +1,171 @@
+"""Export dialog: VOC or YOLO with the CLI's options (split, seed, remap, tiles, no-images).
+
+The dialog only gathers ``ExportOptions``; the main window runs ``core.project_export``
+in the job runner, with progress and cancel in the jobs panel and status bar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+REMAPS = (
+    ("none", "Keep every label"),
+    ("agnostic", "One class (anomaly)"),
+    ("sizes", "By object size"),
+)
+
+
+class ExportDialog(QDialog):
+    def __init__(self, default_out: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export annotations")
+        self.fmt = QComboBox()
+        self.fmt.addItem("PASCAL VOC (XML per image)", "voc")
+        self.fmt.addItem("YOLO (txt per image + data.yaml)", "yolo")
+        self.out = QLineEdit(str(default_out))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out, 1)
+        out_row.addWidget(browse)
+        self.train = self._fraction(0.8)
+        self.val = self._fraction(0.1)
+        self.test = self._fraction(0.1)
+        split_row = QHBoxLayout()
+        for text, spin in (("train", self.train), ("val", self.val), ("test", self.test)):
+            split_row.addWidget(QLabel(text))
+            split_row.addWidget(spin)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.remap = QComboBox()
+        for key, text in REMAPS:
+            self.remap.addItem(text, key)
+        self.remap.addItem("From a map file…", "__file__")
+        self.remap_file: str | None = None
+        self.remap.activated.connect(self._maybe_pick_map)
+        self.tiles = QSpinBox()
+        self.tiles.setRange(0, 1000)
+        self.tiles.setToolTip("Random positive tiles per image (YOLO only); 0 = whole images")
+        self.tile_grid = QCheckBox("Fixed tile grid")
+        self.tile_size = QSpinBox()
+        self.tile_size.setRange(32, 8192)
+        self.tile_size.setValue(640)
+        self.no_images = QCheckBox("Annotations only (no image files)")
+        self.done_only = QCheckBox("Only images marked done")
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #d32f2f;")
+        self.error.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("Format", self.fmt)
+        form.addRow("Folder", out_row)
+        form.addRow("Split", split_row)
+        form.addRow("Seed", self.seed)
+        form.addRow("Classes", self.remap)
+        tiles_row = QHBoxLayout()
+        tiles_row.addWidget(self.tiles)
+        tiles_row.addWidget(self.tile_grid)
+        tiles_row.addWidget(QLabel("size"))
+        tiles_row.addWidget(self.tile_size)
+        form.addRow("Tiles", tiles_row)
+        form.addRow(self.no_images)
+        form.addRow(self.done_only)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.fmt.currentIndexChanged.connect(self._sync)
+        self._sync()
+        self.options: Any = None
+
+    @staticmethod
+    def _fraction(value: float) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(0.0, 1.0)
+        spin.setSingleStep(0.05)
+        spin.setDecimals(2)
+        spin.setValue(value)
+        return spin
+
+    def _sync(self) -> None:
+        yolo = self.fmt.currentData() == "yolo"
+        for w in (self.tiles, self.tile_grid, self.tile_size):
+            w.setEnabled(yolo)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Export into", str(Path(self.out.text()).parent)
+        )
+        if folder:
+            self.out.setText(str(Path(folder) / Path(self.out.text()).name))
+
+    def _maybe_pick_map(self, index: int) -> None:
+        if self.remap.itemData(index) != "__file__":
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Class map", "", "Map files (*.yaml *.yml *.txt *.csv)"
+        )
+        if path:
+            self.remap_file = path
+            self.remap.setItemText(index, f"Map: {Path(path).name}")
+        else:
+            self.remap.setCurrentIndex(0)
+
+    def build_options(self) -> Any:
+        from core.errors import ClinLensError
+        from core.project_export import ExportOptions
+
+        out = self.out.text().strip()
+        if not out:
+            raise ClinLensError("Choose a folder to export into.")
+        split = (self.train.value(), self.val.value(), self.test.value())
+        if abs(sum(split) - 1.0) > 1e-6:
+            raise ClinLensError(f"The split fractions must add up to 1 (now {sum(split):g}).")
+        remap = self.remap.currentData()
+        if remap == "__file__":
+            if not self.remap_file:
+                raise ClinLensError("Choose the class map file.")
+            remap = self.remap_file
+        yolo = self.fmt.currentData() == "yolo"
+        return ExportOptions(
+            fmt=str(self.fmt.currentData()),
+            out=Path(out).expanduser(),
+            split=split,
+            seed=int(self.seed.value()),
+            remap=str(remap),
+            tiles=int(self.tiles.value()) if yolo else 0,
+            tile_grid=bool(self.tile_grid.isChecked()) if yolo else False,
+            tile_size=int(self.tile_size.value()),
+            images=not self.no_images.isChecked(),
+            statuses=("done",) if self.done_only.isChecked() else None,
+        )
+
+    def _accept(self) -> None:
+        from core.errors import ClinLensError
+
+        try:
+            self.options = self.build_options()
+        except ClinLensError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()

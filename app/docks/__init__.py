@@ -1,0 +1,1 @@
+"""Dock widgets of the annotator: image list, filters, labels, grades."""

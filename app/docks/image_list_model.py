@@ -1,0 +1,219 @@
+"""The image list as a lazy Qt model over ``Project.images(offset, limit, filters)``.
+
+Only the pages the view actually shows are fetched (256 rows each, a few kept), so a
+100,000-image project opens as fast as a 10-image one. Edits refresh just their row; a row
+that no longer matches the filter (an image marked done while the list shows "new") stays
+until the user changes the filter, so the list never jumps under the pointer.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from pathlib import PurePosixPath
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+PAGE_SIZE = 256
+MAX_PAGES = 16
+
+RecordRole = Qt.ItemDataRole.UserRole + 1
+ImageIdRole = Qt.ItemDataRole.UserRole + 2
+SummaryRole = Qt.ItemDataRole.UserRole + 3
+ErrorRole = Qt.ItemDataRole.UserRole + 4
+
+STATUS_COLOURS = {
+    "new": "#9e9e9e",
+    "in_progress": "#1e88e5",
+    "to_review": "#fb8c00",
+    "done": "#43a047",
+}
+STATUS_TEXT = {
+    "new": "new",
+    "in_progress": "in progress",
+    "to_review": "to review",
+    "done": "done",
+}
+
+_ICONS: dict[str, QIcon] = {}
+
+
+def status_icon(status: str, error: bool = False) -> QIcon:
+    """A round badge per review status; a red one with "!" for an unreadable file."""
+    key = "error" if error else status
+    if key not in _ICONS:
+        pix = QPixmap(16, 16)
+        pix.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pix)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = QColor("#e53935") if error else QColor(STATUS_COLOURS.get(status, "#9e9e9e"))
+        p.setBrush(colour)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.drawEllipse(2, 2, 12, 12)
+        if error:
+            p.setPen(QColor("white"))
+            p.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, "!")
+        elif status == "done":
+            p.setPen(QColor("white"))
+            p.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, "✓")
+        p.end()
+        _ICONS[key] = QIcon(pix)
+    return _ICONS[key]
+
+
+class ImageListModel(QAbstractListModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.project: Any = None
+        self.filters: dict[str, Any] = {}
+        self._count = 0
+        self._pages: OrderedDict[int, list[Any]] = OrderedDict()
+        self._grades: dict[int, str] = {}
+        self.fetches = 0  # pages read from the store (tests check laziness)
+
+    # --- set-up ---------------------------------------------------------------------------
+    def set_project(self, project: Any) -> None:
+        self.beginResetModel()
+        self.project = project
+        self.filters = {}
+        self._reset_caches()
+        self.endResetModel()
+
+    def supports_filter(self, name: str) -> bool:
+        if self.project is None:
+            return False
+        try:
+            return name in inspect.signature(self.project.images).parameters
+        except (TypeError, ValueError):
+            return False
+
+    def set_filters(self, **filters: Any) -> None:
+        """status / label / search (and grade when the store offers it); None = any."""
+        clean = {k: v for k, v in filters.items() if v not in (None, "", [])}
+        clean = {k: v for k, v in clean.items() if self.supports_filter(k)}
+        if clean == self.filters:
+            return
+        self.beginResetModel()
+        self.filters = clean
+        self._reset_caches()
+        self.endResetModel()
+
+    def reload(self) -> None:
+        """Re-read everything (after an import, or a filter-relevant change)."""
+        self.beginResetModel()
+        self._reset_caches()
+        self.endResetModel()
+
+    def _reset_caches(self) -> None:
+        self._pages.clear()
+        self._grades.clear()
+        self._count = self.project.image_count(**self.filters) if self.project is not None else 0
+
+    # --- Qt model -------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def record(self, row: int) -> Any:
+        if not 0 <= row < self._count or self.project is None:
+            return None
+        page_no, offset = divmod(row, PAGE_SIZE)
+        page = self._pages.get(page_no)
+        if page is None:
+            page = self.project.images(offset=page_no * PAGE_SIZE, limit=PAGE_SIZE, **self.filters)
+            self.fetches += 1
+            self._pages[page_no] = page
+            while len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page_no)
+        return page[offset] if offset < len(page) else None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        rec = self.record(index.row())
+        if rec is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return PurePosixPath(rec.path).name
+        if role == Qt.ItemDataRole.DecorationRole:
+            return status_icon(rec.review_status, bool(rec.error))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [rec.path, f"{STATUS_TEXT.get(rec.review_status, rec.review_status)}"]
+            if rec.width:
+                lines.append(f"{rec.width} × {rec.height}, {rec.bit_depth}-bit")
+            if rec.error:
+                lines.append(f"Cannot be shown: {rec.error}")
+            return "\n".join(lines)
+        if role == RecordRole:
+            return rec
+        if role == ImageIdRole:
+            return rec.id
+        if role == ErrorRole:
+            return rec.error
+        if role == SummaryRole:
+            return self.summary(rec)
+        return None
+
+    def summary(self, rec: Any) -> str:
+        """Second line of a row: status · boxes · grades (or the error)."""
+        if rec.error:
+            return f"⚠ {rec.error}"
+        parts = [STATUS_TEXT.get(rec.review_status, rec.review_status)]
+        parts.append(f"{rec.box_count} box" + ("" if rec.box_count == 1 else "es"))
+        grades = self._grade_text(rec.id)
+        if grades:
+            parts.append(grades)
+        return " · ".join(parts)
+
+    def _grade_text(self, image_id: int) -> str:
+        if image_id not in self._grades:
+            try:
+                grades = self.project.grades(image_id)
+            except Exception:
+                grades = []
+            self._grades[image_id] = ", ".join(
+                f"{g.scale} {g.value:g}" for g in grades if g.source == "human"
+            )
+        return self._grades[image_id]
+
+    # --- lookups and refreshes ------------------------------------------------------------
+    def row_of(self, image_id: int) -> int | None:
+        """Row of an image among the cached pages (None when not loaded)."""
+        for page_no, page in self._pages.items():
+            for i, rec in enumerate(page):
+                if rec.id == image_id:
+                    return page_no * PAGE_SIZE + i
+        return None
+
+    def find_row(self, image_id: int) -> int | None:
+        """Row of an image, reading pages when needed (navigation to a given image)."""
+        row = self.row_of(image_id)
+        if row is not None:
+            return row
+        for page_no in range((self._count + PAGE_SIZE - 1) // PAGE_SIZE):
+            if page_no in self._pages:
+                continue
+            self.record(page_no * PAGE_SIZE)
+            row = self.row_of(image_id)
+            if row is not None:
+                return row
+        return None
+
+    def refresh_image(self, image_id: int) -> None:
+        """Re-read one image's record (status, box count, error) and repaint its row."""
+        self._grades.pop(image_id, None)
+        row = self.row_of(image_id)
+        if row is None or self.project is None:
+            return
+        page_no, offset = divmod(row, PAGE_SIZE)
+        try:
+            self._pages[page_no][offset] = self.project.image(image_id)
+        except Exception:
+            return
+        idx = self.index(row)
+        self.dataChanged.emit(idx, idx)

@@ -1,0 +1,210 @@
+"""Image list dock: filter by status / label (/ grade), search by name, keyboard navigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.docks.image_list_model import (
+    STATUS_TEXT,
+    ErrorRole,
+    ImageIdRole,
+    ImageListModel,
+    SummaryRole,
+)
+
+ROW_HEIGHT = 38
+
+
+class ImageRowDelegate(QStyledItemDelegate):
+    """Two lines per image: file name, then status · boxes · grades (or the error)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # type: ignore[override]
+        return QSize(200, ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # type: ignore[override]
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        style = opt.widget.style() if opt.widget else None
+        painter.save()
+        name = opt.text
+        if style is not None:
+            # The style draws the row background (selection, hover); we draw the content.
+            opt.text = ""
+            opt.icon = QIcon()
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        r: QRect = option.rect  # type: ignore[attr-defined]
+        icon_rect = QRect(r.left() + 4, r.top() + (r.height() - 16) // 2, 16, 16)
+        icon = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(icon, QIcon):
+            icon.paint(painter, icon_rect)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        fg = opt.palette.highlightedText().color() if selected else opt.palette.text().color()
+        name_font = QFont(opt.font)
+        name_font.setBold(True)
+        painter.setFont(name_font)
+        painter.setPen(fg)
+        text_rect = QRect(icon_rect.right() + 6, r.top() + 2, r.width() - 30, r.height() // 2)
+        painter.drawText(
+            text_rect,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, text_rect.width()),
+        )
+        small = QFont(opt.font)
+        small.setPointSizeF(max(6.0, opt.font.pointSizeF() * 0.85))
+        painter.setFont(small)
+        error = index.data(ErrorRole)
+        sub = QColor("#e53935") if error else QColor(fg)
+        if not error:
+            sub.setAlpha(170)
+        painter.setPen(sub)
+        sub_rect = QRect(
+            text_rect.left(), r.top() + r.height() // 2, text_rect.width(), r.height() // 2 - 2
+        )
+        summary = str(index.data(SummaryRole) or "")
+        painter.drawText(
+            sub_rect,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            painter.fontMetrics().elidedText(
+                summary, Qt.TextElideMode.ElideRight, sub_rect.width()
+            ),
+        )
+        painter.restore()
+
+
+class ImageListPanel(QWidget):
+    image_selected = Signal(int)  # image id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = ImageListModel(self)
+        self.view = QListView()
+        self.view.setModel(self.model)
+        self.view.setUniformItemSizes(True)  # no per-row size query: fast at 100k rows
+        self.view.setItemDelegate(ImageRowDelegate(self.view))
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.selectionModel().currentChanged.connect(self._on_current)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search file names…")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.status = QComboBox()
+        self.status.addItem("All statuses", None)
+        for key, text in STATUS_TEXT.items():
+            self.status.addItem(text.capitalize(), key)
+        self.status.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.label = QComboBox()
+        self.label.addItem("All labels", None)
+        self.label.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.grade = QComboBox()
+        self.grade.addItem("All grades", None)
+        self.grade.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.count = QLabel()
+        filters = QHBoxLayout()
+        filters.addWidget(self.status)
+        filters.addWidget(self.label)
+        filters.addWidget(self.grade)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.search)
+        lay.addLayout(filters)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.count)
+        self.model.modelReset.connect(self._update_count)
+        self._silent = False
+
+    # --- project --------------------------------------------------------------------------
+    def set_project(self, project: Any) -> None:
+        self._silent = True
+        self.model.set_project(project)
+        for combo in (self.status, self.label, self.grade):
+            combo.blockSignals(True)
+        self.status.setCurrentIndex(0)
+        self.label.clear()
+        self.label.addItem("All labels", None)
+        self.grade.clear()
+        self.grade.addItem("All grades", None)
+        if project is not None:
+            for name in project.label_set().names():
+                self.label.addItem(name, name)
+            for scale in project.scales():
+                for v in scale.values:
+                    self.grade.addItem(f"{scale.name} = {v.value:g}", (scale.name, v.value))
+        self.grade.setVisible(self.model.supports_filter("grade"))
+        for combo in (self.status, self.label, self.grade):
+            combo.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self._silent = False
+        self._update_count()
+
+    def apply_filters(self) -> None:
+        current = self.current_image_id()
+        self.model.set_filters(
+            status=self.status.currentData(),
+            label=self.label.currentData(),
+            search=self.search.text().strip() or None,
+            grade=self.grade.currentData(),
+        )
+        if current is not None:
+            self.select_image(current, emit=False)
+
+    def _update_count(self) -> None:
+        n = self.model.rowCount()
+        self.count.setText(f"{n:,} image" + ("" if n == 1 else "s"))
+
+    # --- selection ------------------------------------------------------------------------
+    def current_row(self) -> int:
+        idx = self.view.currentIndex()
+        return idx.row() if idx.isValid() else -1
+
+    def current_image_id(self) -> int | None:
+        idx = self.view.currentIndex()
+        return int(idx.data(ImageIdRole)) if idx.isValid() else None
+
+    def select_row(self, row: int, emit: bool = True) -> bool:
+        if not 0 <= row < self.model.rowCount():
+            return False
+        self._silent = not emit
+        idx = self.model.index(row)
+        self.view.setCurrentIndex(idx)
+        self.view.scrollTo(idx)
+        self._silent = False
+        return True
+
+    def select_image(self, image_id: int, emit: bool = True) -> bool:
+        row = self.model.find_row(image_id)
+        return self.select_row(row, emit) if row is not None else False
+
+    def step(self, delta: int) -> bool:
+        """A/D: previous/next image in the list order (with the active filters)."""
+        row = self.current_row()
+        return self.select_row((row + delta) if row >= 0 else 0)
+
+    def _on_current(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if self._silent or not current.isValid():
+            return
+        image_id = current.data(ImageIdRole)
+        if image_id is not None:
+            self.image_selected.emit(int(image_id))

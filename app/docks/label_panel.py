@@ -1,0 +1,93 @@
+"""Label dock: the project's classes with colours and hotkeys; the label for new boxes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def colour_icon(colour: str, size: int = 14) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(QColor(colour))
+    return QIcon(pix)
+
+
+class LabelPanel(QWidget):
+    current_changed = Signal(str)  # label for new boxes
+    label_chosen = Signal(str)  # the user picked a label (click / hotkey): relabel selection
+    add_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(14, 14))
+        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas
+        self.list.itemClicked.connect(self._on_clicked)
+        self.list.currentRowChanged.connect(self._on_row)
+        self.hint = QLabel("Keys 1-9 pick a label (and relabel the selected box).")
+        self.hint.setWordWrap(True)
+        self.add_button = QPushButton("Add label…")
+        self.add_button.clicked.connect(self.add_requested)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.add_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addWidget(self.hint)
+        self._names: list[str] = []
+        self._colours: dict[str, str] = {}
+
+    def set_labels(self, label_set, keep: str | None = None) -> None:  # type: ignore[no-untyped-def]
+        keep = keep or self.current()
+        self.list.blockSignals(True)
+        self.list.clear()
+        self._names = []
+        self._colours = {}
+        for lab in label_set.labels:
+            key = f"{lab.hotkey}  " if lab.hotkey else "    "
+            item = QListWidgetItem(colour_icon(lab.color), f"{key}{lab.name}")
+            item.setData(Qt.ItemDataRole.UserRole, lab.name)
+            self.list.addItem(item)
+            self._names.append(lab.name)
+            self._colours[lab.name] = lab.color
+        row = self._names.index(keep) if keep in self._names else (0 if self._names else -1)
+        self.list.setCurrentRow(row)
+        self.list.blockSignals(False)
+        if row >= 0:
+            self.current_changed.emit(self._names[row])
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def colour(self, name: str) -> str:
+        return self._colours.get(name, "#ff0000")
+
+    def current(self) -> str | None:
+        row = self.list.currentRow()
+        return self._names[row] if 0 <= row < len(self._names) else None
+
+    def choose_index(self, index: int) -> bool:
+        """Hotkey 1-9 (index 0-8): make it current and announce the choice."""
+        if not 0 <= index < len(self._names):
+            return False
+        self.list.setCurrentRow(index)
+        self.label_chosen.emit(self._names[index])
+        return True
+
+    def _on_row(self, row: int) -> None:
+        if 0 <= row < len(self._names):
+            self.current_changed.emit(self._names[row])
+
+    def _on_clicked(self, item: QListWidgetItem) -> None:
+        self.label_chosen.emit(str(item.data(Qt.ItemDataRole.UserRole)))

@@ -1,0 +1,368 @@
+"""The annotator's main window: composes the canvas, the docks and the controllers.
+
+It owns no annotation logic: the AnnotationController saves edits, the DisplayController
+reads and renders images, the ProjectSession opens projects, the JobRunner runs long work.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.actions import build_actions
+from app.canvas import Canvas
+from app.controllers.annotations import AnnotationController
+from app.controllers.project_session import ProjectSession
+from app.docks.filter_panel import FilterPanel
+from app.docks.grade_panel import GradePanel
+from app.docks.image_list_panel import ImageListPanel
+from app.docks.label_panel import LabelPanel
+from app.jobs import JobRunner
+from app.jobs.panel import JobsPanel, JobsStatusIndicator
+from app.settings import Preferences
+from app.viewer.display import DisplayController, Loaded
+from app.viewer.readout import pixel_readout
+from core.errors import ClinLensError
+
+log = logging.getLogger("clinlens.window")
+
+SAVE_FILTERS_MS = 600  # per-image display settings are saved once the sliders rest
+
+
+class MainWindow(QMainWindow):
+    project_changed = Signal(object)
+    image_shown = Signal(int)  # image id whose pixels and boxes are on screen
+
+    def __init__(self, prefs: Preferences | None = None, runner: JobRunner | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("ClinLens")
+        self.setAcceptDrops(True)
+        self.prefs = prefs or Preferences()
+        self.runner = runner or JobRunner(self)
+        self.session = ProjectSession(self.prefs, self.ask)
+        # --- centre: banners above the canvas
+        self.canvas = Canvas()
+        self.banner = QLabel()
+        self.banner.setObjectName("readOnlyBanner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.image_banner = QLabel()
+        self.image_banner.setObjectName("banner")
+        self.image_banner.setWordWrap(True)
+        self.image_banner.hide()
+        centre = QWidget()
+        lay = QVBoxLayout(centre)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.image_banner)
+        lay.addWidget(self.canvas, 1)
+        self.setCentralWidget(centre)
+        # --- docks
+        self.images = ImageListPanel()
+        self.filters = FilterPanel()
+        self.labels = LabelPanel()
+        self.grades = GradePanel()
+        self.jobs_panel = JobsPanel(self.runner)
+        self.docks: dict[str, QDockWidget] = {}
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self._dock("images", "Images", self.images, left)
+        self._dock("labels", "Labels", self.labels, right)
+        self._dock("grades", "Grades", self.grades, right)
+        self._dock("filters", "Display", self.filters, right)
+        self._dock("jobs", "Jobs", self.jobs_panel, left)
+        self.tabifyDockWidget(self.docks["labels"], self.docks["grades"])
+        self.docks["labels"].raise_()
+        self.docks["jobs"].hide()
+        # --- status bar
+        self.pixel_label = QLabel()
+        self.zoom_label = QLabel()
+        self.info_label = QLabel()
+        self.jobs_indicator = JobsStatusIndicator(self.runner)
+        sb = self.statusBar()
+        sb.addPermanentWidget(self.pixel_label)
+        sb.addPermanentWidget(self.info_label)
+        sb.addPermanentWidget(self.zoom_label)
+        sb.addPermanentWidget(self.jobs_indicator)
+        # --- controllers
+        self.display = DisplayController(self.runner, self.canvas, self)
+        self.annotations = AnnotationController(self.canvas, self.labels, self.grades, self)
+        self.project: Any = None
+        self.suggest_threshold = 0.5  # "accept all above" (the model dock can change it)
+        self._previous_image: int | None = None
+        self._filters_timer = QTimer(self)
+        self._filters_timer.setSingleShot(True)
+        self._filters_timer.setInterval(SAVE_FILTERS_MS)
+        self._filters_timer.timeout.connect(self.save_filter_settings)
+        self.actions_ = build_actions(self)
+        self._wire()
+        self._restore_layout()
+        self.set_project(None)
+
+    # --- composition helpers --------------------------------------------------------------
+    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")  # saveState needs names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+
+    def _wire(self) -> None:
+        self.images.image_selected.connect(self.show_image)
+        self.display.image_loaded.connect(self._on_image_loaded)
+        self.display.image_failed.connect(self._on_image_failed)
+        self.display.settings_changed.connect(self.filters.show_settings)
+        self.filters.settings_changed.connect(self._on_filters_changed)
+        self.canvas.mouse_moved.connect(self._on_mouse_moved)
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.annotations.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.annotations.error.connect(self.show_error)
+        self.annotations.image_changed.connect(self.images.model.refresh_image)
+        self.annotations.navigate_to.connect(lambda i: self.images.select_image(i))
+        self.annotations.history_changed.connect(self._update_undo_actions)
+        self.labels.add_requested.connect(self.add_label)
+
+    # --- messages -------------------------------------------------------------------------
+    def ask(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(self, title, question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def show_error(self, text: str) -> None:
+        """A refused action: the status bar says why (no modal dialog mid-work)."""
+        self.statusBar().showMessage(text, 10000)
+        log.info("refused: %s", text)
+
+    def inform(self, title: str, text: str) -> None:
+        QMessageBox.information(self, title, text)
+
+    # --- project --------------------------------------------------------------------------
+    def open_project(self, folder: str | Path, *, read_only: bool = False) -> bool:
+        try:
+            project = self.session.open(folder, read_only=read_only)
+        except ClinLensError as exc:
+            QMessageBox.warning(self, "Cannot open the project", str(exc))
+            return False
+        if project is None:
+            return False
+        self.set_project(project)
+        return True
+
+    def set_project(self, project: Any) -> None:
+        self.display.forget()
+        self.project = project
+        self._previous_image = None
+        self.annotations.set_project(project)
+        self.images.set_project(project)
+        self.canvas.clear_image()
+        self.image_banner.hide()
+        if project is None:
+            self.setWindowTitle("ClinLens")
+            self.banner.setText("No project open: File → New project… or Open project…")
+            self.banner.show()
+        else:
+            ro = " (read-only)" if project.read_only else ""
+            self.setWindowTitle(f"ClinLens — {project.name}{ro}")
+            if project.read_only:
+                reason = self.session.read_only_reason or "opened read-only"
+                self.banner.setText(
+                    f"Read-only: {reason}. You can view and export, but not change annotations."
+                )
+                self.banner.show()
+            else:
+                self.banner.hide()
+            if self.images.model.rowCount() > 0:
+                self.images.select_row(0)
+        self._update_actions_enabled()
+        self.project_changed.emit(project)
+
+    def _update_actions_enabled(self) -> None:
+        has = self.project is not None
+        writable = has and not self.project.read_only
+        for name in ("add_files", "add_folder", "copy_previous", "draw", "delete", "duplicate"):
+            self.actions_[name].setEnabled(writable)
+        self.actions_["export"].setEnabled(has)
+        self._update_undo_actions()
+
+    def _update_undo_actions(self) -> None:
+        h = self.annotations.history
+        for name, can, text in (
+            ("undo", h is not None and h.can_undo, h.undo_text if h else None),
+            ("redo", h is not None and h.can_redo, h.redo_text if h else None),
+        ):
+            act = self.actions_[name]
+            act.setEnabled(bool(can))
+            act.setText(f"{name.capitalize()} {text}" if text else name.capitalize())
+
+    def add_label(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        if self.project is None or self.project.read_only:
+            return
+        name, ok = QInputDialog.getText(self, "Add label", "Name of the new label:")
+        if ok and name.strip():
+            try:
+                self.project.add_label(name.strip())
+            except ClinLensError as exc:
+                self.show_error(str(exc))
+                return
+            self.labels.set_labels(self.project.label_set(), keep=name.strip())
+
+    # --- images ---------------------------------------------------------------------------
+    def show_image(self, image_id: int) -> None:
+        if self.project is None:
+            return
+        self.canvas.flush_nudge()
+        self.save_filter_settings()
+        current = self.annotations.image_id
+        if current is not None and current != image_id:
+            self._previous_image = current
+        try:
+            record = self.project.image(image_id)
+        except ClinLensError as exc:
+            self.show_error(str(exc))
+            return
+        self.canvas.clear_image()
+        self.annotations.set_image(record)
+        self.info_label.setText(self._image_info(record))
+        path = self.project.image_path(record)
+        if not path.exists():
+            self._on_image_failed(
+                image_id,
+                f"The file {path} is missing (moved or deleted?). Its boxes and grades are "
+                "kept; put the file back to see it.",
+            )
+            return
+        self.image_banner.hide()
+        self.display.load(image_id, path, self._settings_for(image_id))
+
+    def _image_info(self, record: Any) -> str:
+        if not record.width:
+            return ""
+        modality = f" · {record.modality}" if record.modality else ""
+        return f"{record.width}×{record.height} · {record.bit_depth}-bit{modality}"
+
+    def _settings_for(self, image_id: int) -> Any:
+        """Keep-for-next, else the image's saved settings, else the project default."""
+        from core.filters import FilterSettings
+
+        if self.filters.keep_for_next and self.display.settings is not None:
+            return self.display.settings
+        try:
+            saved = self.project.filter_settings(image_id) or self.project.default_filter_settings()
+            return FilterSettings.from_dict(saved) if saved else None
+        except ClinLensError:
+            return None
+
+    def _on_image_loaded(self, loaded: Loaded) -> None:
+        self.filters.set_image(loaded.raw, loaded.settings, loaded.histogram)
+        self.annotations.refresh()
+        record = self.annotations.record
+        if record is not None and record.error and not self.project.read_only:
+            self._set_image_error(loaded.image_id, None)  # readable again
+        self._prefetch_next()
+        self.image_shown.emit(loaded.image_id)
+
+    def _on_image_failed(self, image_id: int, message: str) -> None:
+        self.canvas.clear_image()
+        self.image_banner.setText(f"This image cannot be shown: {message}")
+        self.image_banner.show()
+        self.filters.setEnabled(False)
+        if self.project is not None and not self.project.read_only:
+            self._set_image_error(image_id, message)
+        self.image_shown.emit(image_id)
+
+    def _set_image_error(self, image_id: int, message: str | None) -> None:
+        try:
+            self.project.set_image_error(image_id, message)
+        except ClinLensError as exc:
+            log.warning("cannot record the image error: %s", exc)
+        self.images.model.refresh_image(image_id)
+
+    def _prefetch_next(self) -> None:
+        row = self.images.current_row()
+        rec = self.images.model.record(row + 1) if row >= 0 else None
+        if rec is not None and not rec.error:
+            path = self.project.image_path(rec)
+            if path.exists():
+                self.display.prefetch(path)
+
+    def step_image(self, delta: int) -> None:
+        if not self.images.step(delta):
+            self.statusBar().showMessage(
+                "This is the last image" if delta > 0 else "This is the first image", 2000
+            )
+
+    def copy_previous_boxes(self) -> None:
+        self.annotations.copy_from(self._previous_image)
+
+    # --- display settings -----------------------------------------------------------------
+    def _on_filters_changed(self, settings: Any, interactive: bool) -> None:
+        self.display.set_settings(settings, interactive)
+        self._filters_timer.start()
+
+    def save_filter_settings(self) -> None:
+        """Record the display settings of the image on screen (what a model will see)."""
+        if not self._filters_timer.isActive():
+            return
+        self._filters_timer.stop()
+        image_id, settings = self.display.image_id, self.display.settings
+        if self.project is None or self.project.read_only or image_id is None or settings is None:
+            return
+        try:
+            self.project.set_filter_settings(image_id, settings.to_dict())
+        except ClinLensError as exc:
+            log.warning("display settings not saved: %s", exc)
+
+    def _on_mouse_moved(self, pos: Any) -> None:
+        info = pixel_readout(self.display.raw, pos.x(), pos.y()) if pos is not None else None
+        self.pixel_label.setText(info.text() if info else "")
+
+    # --- save / layout / close ------------------------------------------------------------
+    def save_all(self) -> None:
+        self.canvas.flush_nudge()
+        self.save_filter_settings()
+        self.statusBar().showMessage(
+            "Everything is saved: each change is stored the moment you make it.", 4000
+        )
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.prefs.layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.canvas.flush_nudge()
+        self.save_filter_settings()
+        self.prefs.save_layout(self.saveGeometry(), self.saveState())
+        self.runner.shutdown(5000)
+        self.session.close()
+        super().closeEvent(event)
+
+    # --- drag and drop --------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and self.project is not None and not self.project.read_only:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            from app.project_actions import start_import
+
+            start_import(self, paths)
+            event.acceptProposedAction()

@@ -1,0 +1,1 @@
+"""Viewing: background read/render for the canvas and pixel read-outs."""
