@@ -86,4 +86,24 @@ def assign_splits(
             total[best] += 1
             n_done += 1
             result[i] = SPLITS[best]
+    _fill_empty(result, keys, active, seed)
     return result
+
+
+def _fill_empty(result: list[str], keys: Sequence[str], active: list[int], seed: int) -> None:
+    """Give every requested split at least one item when there are enough items: an empty
+    val split makes a training run fail, however small the dataset."""
+    if len(result) < len(active):
+        return
+    for k in active:
+        name = SPLITS[k]
+        if name in result:
+            continue
+        counts = Counter(result)
+        donor = max((SPLITS[j] for j in active), key=lambda s: (counts[s], -SPLITS.index(s)))
+        if counts[donor] <= 1:
+            continue
+        pick = min(
+            (i for i, s in enumerate(result) if s == donor), key=lambda i: _order_key(seed, keys[i])
+        )
+        result[pick] = name

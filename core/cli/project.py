@@ -1,0 +1,289 @@
+"""``clinlens project create|import|export|stats``: headless project work.
+
+    project create DIR --labels xray|acne|FILE.yaml [--scales acne4,iga5,hyperpig] [--name N]
+    project import DIR PATH... [--annotations ADIR --format voc|yolo|txt] [--grades FILE.csv]
+                   [--add-labels] [--json]
+    project export DIR --format voc|yolo --out OUT [--split 0.8,0.1,0.1] [--seed N]
+                   [--remap none|agnostic|sizes|FILE] [--tiles N|grid --tile-size S]
+                   [--no-images] [--json]
+    project stats DIR [--json]
+
+Export and stats open the project read-only, so they work while the GUI edits it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.annotations import GradingScale, LabelSet, builtin_label_set, builtin_scale
+from core.annotations.labels import builtin_label_set_names, load_label_set_yaml
+from core.annotations.scales import builtin_scale_names, scale_from_mapping
+from core.errors import ClinLensError, FormatError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "project",
+        help="create, import into, export and count a project",
+        description="Create a project, import images and annotations, export VOC/YOLO, stats.",
+    )
+    sub = parser.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("create", help="create a project folder")
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument(
+        "--labels",
+        required=True,
+        metavar="SET",
+        help=f"built-in label set ({', '.join(builtin_label_set_names())}) or a YAML file",
+    )
+    p.add_argument(
+        "--scales",
+        default="",
+        metavar="LIST",
+        help=f"comma-separated grading scales ({', '.join(builtin_scale_names())}) or YAML files",
+    )
+    p.add_argument("--name", help="project name (default: the folder name)")
+    p.add_argument("--author", help="who is creating it (default: the OS user)")
+    p.set_defaults(func=run_create)
+
+    p = sub.add_parser("import", help="import images, annotations and grades")
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="image files or folders")
+    p.add_argument("--annotations", type=Path, metavar="ADIR", help="annotation folder or file")
+    p.add_argument("--format", choices=("voc", "yolo", "txt"), help="annotation format")
+    p.add_argument("--grades", type=Path, metavar="FILE.csv", help="grades CSV to import")
+    p.add_argument(
+        "--add-labels", action="store_true", help="add labels the project does not have yet"
+    )
+    p.add_argument("--author", help="who is importing (default: the OS user)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run_import)
+
+    p = sub.add_parser("export", help="export a VOC or YOLO dataset (+ grades.csv)")
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("--format", choices=("voc", "yolo"), required=True)
+    p.add_argument("--out", type=Path, required=True, metavar="OUT", help="new (or empty) folder")
+    p.add_argument("--split", default="0.8,0.1,0.1", help="train,val[,test] fractions")
+    p.add_argument("--seed", type=int, default=0, help="split and tiling seed")
+    p.add_argument("--remap", default="none", help="none, agnostic, sizes, or a YAML/JSON map")
+    p.add_argument(
+        "--tiles", default="0", metavar="N|grid", help="random positive tiles per image, or grid"
+    )
+    p.add_argument("--tile-size", type=int, default=640, metavar="S", help="tile side in px")
+    p.add_argument("--tile-overlap", type=float, default=0.2, help="grid tile overlap (0..0.9)")
+    p.add_argument(
+        "--tile-min-fraction",
+        type=float,
+        default=0.3,
+        help="drop a clipped box when less than this part of it stays in the tile",
+    )
+    p.add_argument("--no-images", action="store_true", help="write annotations only")
+    p.add_argument("--status", help="only images with these review statuses (comma-separated)")
+    p.add_argument(
+        "--include-suggested", action="store_true", help="also export unreviewed suggestions"
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run_export)
+
+    p = sub.add_parser("stats", help="counts of images, boxes, grades and review status")
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_stats)
+
+
+# --- create --------------------------------------------------------------------------
+def _label_set(spec: str) -> LabelSet:
+    if spec in builtin_label_set_names():
+        return builtin_label_set(spec)
+    path = Path(spec)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise FormatError(f"label set file '{spec}' does not exist")
+        return load_label_set_yaml(path)
+    raise FormatError(
+        f"--labels '{spec}': not a built-in set ({', '.join(builtin_label_set_names())}) "
+        "or a YAML file"
+    )
+
+
+def _scales(spec: str) -> list[GradingScale]:
+    scales: list[GradingScale] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        if item in builtin_scale_names():
+            scales.append(builtin_scale(item))
+            continue
+        path = Path(item)
+        if not path.is_file():
+            raise FormatError(
+                f"--scales '{item}': not a built-in scale ({', '.join(builtin_scale_names())}) "
+                "or a YAML file"
+            )
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            raise FormatError(f"{path}: cannot read the grading scale YAML") from None
+        if not isinstance(data, dict) or not data:
+            raise FormatError(f"{path}: a scale file maps scale names to their values")
+        for name, body in data.items():
+            if not isinstance(body, dict):
+                raise FormatError(f"{path}: scale '{name}' must be a mapping")
+            try:
+                scales.append(scale_from_mapping(str(name), body, str(path)))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise FormatError(f"{path}: scale '{name}' is malformed ({exc})") from None
+    return scales
+
+
+def run_create(args: argparse.Namespace) -> int:
+    from core.store import Project
+
+    label_set = _label_set(args.labels)
+    scales = _scales(args.scales)
+    with Project.create(
+        args.dir, label_set=label_set, scales=scales, name=args.name, author=args.author
+    ) as project:
+        names = ", ".join(s.name for s in scales) or "none"
+        _out(
+            f"created project '{project.name}' in {args.dir} "
+            f"({len(label_set.labels)} labels from '{label_set.name}'; scales: {names})"
+        )
+    return 0
+
+
+# --- import --------------------------------------------------------------------------
+def run_import(args: argparse.Namespace) -> int:
+    from core.project_io import import_images
+    from core.store import Project
+
+    with Project.open(args.dir, author=args.author) as project:
+        report = import_images(
+            project,
+            args.paths,
+            annotations=args.annotations,
+            fmt=args.format,
+            grades_csv=args.grades,
+            add_labels=args.add_labels,
+            progress=_progress_printer("importing"),
+        )
+    _finish_progress()
+    if args.json:
+        _out(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _out("\n".join(report.summary()))
+    return 0
+
+
+# --- export --------------------------------------------------------------------------
+def run_export(args: argparse.Namespace) -> int:
+    from core.formats.split import parse_split
+    from core.project_io import ExportOptions, export_project
+    from core.store import Project
+
+    tiles, grid = _tiles(args.tiles)
+    statuses = (
+        tuple(s.strip() for s in args.status.split(",") if s.strip()) if args.status else None
+    )
+    options = ExportOptions(
+        fmt=args.format,
+        out=args.out,
+        split=parse_split(args.split),
+        seed=args.seed,
+        remap=args.remap,
+        tiles=tiles,
+        tile_grid=grid,
+        tile_size=args.tile_size,
+        tile_overlap=args.tile_overlap,
+        tile_min_fraction=args.tile_min_fraction,
+        images=not args.no_images,
+        statuses=statuses,
+        include_suggested=args.include_suggested,
+    )
+    with Project.open(args.dir, read_only=True) as project:
+        report = export_project(project, options, progress=_progress_printer("exporting"))
+    _finish_progress()
+    if args.json:
+        _out(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _out("\n".join(report.summary()))
+    return 0
+
+
+def _tiles(text: str) -> tuple[int, bool]:
+    if text.strip().lower() == "grid":
+        return 0, True
+    try:
+        n = int(text)
+    except ValueError:
+        raise ClinLensError(
+            f"--tiles '{text}': give a number of tiles per image, or grid"
+        ) from None
+    if n < 0:
+        raise ClinLensError("--tiles must not be negative")
+    return n, False
+
+
+# --- stats ---------------------------------------------------------------------------
+def run_stats(args: argparse.Namespace) -> int:
+    from core.store import Project
+
+    with Project.open(args.dir, read_only=True) as project:
+        stats = project.stats()
+    if args.json:
+        _out(json.dumps(stats, ensure_ascii=False, sort_keys=False))
+        return 0
+    _out(_stats_text(stats))
+    return 0
+
+
+def _stats_text(stats: dict[str, Any]) -> str:
+    lines = [
+        f"project: {stats.get('name', '')}",
+        f"images: {stats['images']}",
+        f"boxes: {stats['boxes']}",
+    ]
+    for title, key in (
+        ("boxes per label", "boxes_per_label"),
+        ("human grades per scale", "grades_per_scale"),
+        ("review status", "status_counts"),
+    ):
+        values = stats.get(key) or {}
+        if values:
+            lines.append(f"{title}:")
+            lines.extend(f"  {k}: {v}" for k, v in values.items())
+    return "\n".join(lines)
+
+
+# --- output --------------------------------------------------------------------------
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+_progress_state = {"shown": False}
+
+
+def _progress_printer(what: str):  # type: ignore[no-untyped-def]
+    """Progress on stderr, only for a person at a terminal (scripts get clean output)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, _item: str) -> None:
+        _progress_state["shown"] = True
+        sys.stderr.write(f"\r{what} {done}/{total}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _finish_progress() -> None:
+    if _progress_state["shown"]:
+        sys.stderr.write("\n")
+        _progress_state["shown"] = False
