@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.filters.color import render_color
 from core.filters.lut import (
     CLAHE_STEP,
     LUT_DTYPES,
@@ -99,13 +100,6 @@ def _grey(raw: RawImage, pixels: np.ndarray, settings: FilterSettings) -> np.nda
     return apply_lut(_clahe(levels, settings), tone_lut16(settings, invert))
 
 
-def _lab_lightness_u16(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """16-bit RGB -> (L scaled to 0..65535 as uint16, float32 Lab)."""
-    lab = cv2.cvtColor(rgb.astype(np.float32) * np.float32(1.0 / 65535.0), cv2.COLOR_RGB2Lab)
-    light = np.clip(lab[..., 0] * np.float32(65535.0 / 100.0) + 0.5, 0, 65535).astype(np.uint16)
-    return light, lab
-
-
 def _color_is_identity(settings: FilterSettings) -> bool:
     return (
         settings.window_center is None
@@ -117,31 +111,18 @@ def _color_is_identity(settings: FilterSettings) -> bool:
 
 
 def _color(raw: RawImage, rgb: np.ndarray, settings: FilterSettings) -> np.ndarray:
-    """Photos: contrast operations on L of Lab so hues stay true; invert = colour negative."""
+    """Photos: the grey chain on lightness (see core.filters.color); invert = negative."""
+    if rgb.dtype not in (np.uint8, np.uint16):  # float / 32-bit photos: to 16 bits first
+        top = float(np.nanmax(rgb)) if rgb.size else 1.0
+        scaled = np.nan_to_num(rgb.astype(np.float64)) * (65535.0 / (top if top > 0 else 1.0))
+        rgb = np.clip(scaled + 0.5, 0, 65535).astype(np.uint16)
     grey_settings = settings.replace(invert=False)
-    if rgb.dtype == np.uint8:
-        if _color_is_identity(settings):
-            out = rgb.copy()
-        else:
-            lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)  # 8-bit: L scaled to 0..255
-            lab[..., 0] = _grey(raw, np.ascontiguousarray(lab[..., 0]), grey_settings)
-            out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    else:
-        if rgb.dtype != np.uint16:  # float / 32-bit photos: bring to 16 bits first
-            top = float(rgb.max()) if rgb.size else 1.0
-            rgb = np.clip(rgb.astype(np.float64) * (65535.0 / (top or 1.0)), 0, 65535)
-            rgb = rgb.astype(np.uint16)
-        if _color_is_identity(settings):
-            out = cv2.convertScaleAbs(rgb, alpha=1.0 / 257.0)
-        else:
-            light, lab = _lab_lightness_u16(rgb)
-            new_l = _grey(raw, light, grey_settings)
-            lab[..., 0] = new_l.astype(np.float32) * np.float32(100.0 / 255.0)
-            back = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-            out = np.clip(back * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if settings.invert:
-        out = cv2.bitwise_not(out)
-    return out
+    return render_color(
+        rgb,
+        lambda light: _grey(raw, light, grey_settings),
+        identity=_color_is_identity(settings),
+        invert=settings.invert,
+    )
 
 
 def render(raw: RawImage, settings: FilterSettings, out_size: int | None = None) -> np.ndarray:

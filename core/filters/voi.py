@@ -14,9 +14,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
+from core.filters.color import lightness_code
 from core.filters.settings import FilterSettings
 from core.imaging import apply_voi as imaging_apply_voi
 from core.imaging import (
@@ -88,22 +88,14 @@ def subsample(pixels: np.ndarray, target: int = SUBSAMPLE_TARGET) -> np.ndarray:
     return pixels[::step, ::step]
 
 
-def lightness(rgb: np.ndarray) -> np.ndarray:
-    """L of Lab scaled to 0..255 (8-bit photos) or 0..65535 (deeper), as float64: the
-    channel the colour pipeline windows and equalises, so percentiles/histograms match it."""
-    rgb = np.ascontiguousarray(rgb[..., :3])
-    if rgb.dtype == np.uint8:
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[..., 0].astype(np.float64)
-    f = rgb.astype(np.float32)
-    top = 65535.0 if rgb.dtype == np.uint16 else float(f.max() or 1.0)
-    lab = cv2.cvtColor(f * np.float32(1.0 / top), cv2.COLOR_RGB2Lab)
-    return lab[..., 0].astype(np.float64) * (65535.0 / 100.0)
-
-
 def sample_values(raw: RawImage) -> np.ndarray:
     """Modality values (grey) or Lab lightness (colour) of a strided subsample, flat float64."""
     sub = subsample(raw.pixels)
-    vals = lightness(sub) if is_color(raw) else modality_of(raw, sub)
+    if is_color(raw) and sub.dtype not in (np.uint8, np.uint16):
+        sub = np.clip(
+            sub.astype(np.float64) / (float(np.nanmax(sub)) or 1.0) * 65535, 0, 65535
+        ).astype(np.uint16)
+    vals = lightness_code(sub).astype(np.float64) if is_color(raw) else modality_of(raw, sub)
     vals = vals.ravel()
     return vals[np.isfinite(vals)] if vals.dtype.kind == "f" else vals
 
