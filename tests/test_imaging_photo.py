@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -126,3 +128,58 @@ def test_photo_header_reports_size_depth_and_channels(tmp_path: Path) -> None:
     assert (header.width, header.height, header.bits_stored) == (30, 20, 16)
     assert header.samples_per_pixel == 1 and header.photometric == "MONOCHROME2"
     assert header.window_center is None and header.modality is None
+
+
+def _raw_png(path: Path, pixels: np.ndarray, colour_type: int) -> Path:
+    """Write a 16-bit PNG by hand (Pillow cannot write 16-bit grey+alpha)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    h, w = pixels.shape[:2]
+    rows = pixels.astype(">u2").reshape(h, -1)
+    scanlines = b"".join(b"\x00" + row.tobytes() for row in rows)
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(scanlines))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_16bit_grey_alpha_png_reads_as_16bit_grey(tmp_path: Path) -> None:
+    grey = gradient(20, 30)
+    path = _raw_png(tmp_path / "la16.png", np.dstack([grey, np.full_like(grey, 65535)]), 4)
+    raw = read(path)
+    assert raw.pixels.dtype == np.uint16 and raw.pixels.ndim == 2
+    np.testing.assert_array_equal(raw.pixels, grey)
+
+
+@pytest.mark.parametrize(
+    "name", ["g16.png", "rgb48.png", "la16.png", "rgba.png", "pal.png", "bw.png", "cmyk.jpg"]
+)
+def test_header_agrees_with_read_for_every_photo_kind(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    g16 = gradient(20, 30)
+    if name == "g16.png":
+        cv2.imwrite(str(path), g16)
+    elif name == "rgb48.png":
+        cv2.imwrite(str(path), np.dstack([g16, g16 // 2, g16 // 3]))
+    elif name == "la16.png":
+        _raw_png(path, np.dstack([g16, g16]), 4)
+    elif name == "rgba.png":
+        Image.fromarray(np.dstack([asymmetric_rgb(), asymmetric_rgb()[:, :, 0]]), "RGBA").save(path)
+    elif name == "pal.png":
+        Image.fromarray(asymmetric_rgb()).convert("P", palette=Image.Palette.ADAPTIVE).save(path)
+    elif name == "bw.png":
+        Image.new("1", (10, 8), 1).save(path)
+    else:
+        Image.new("CMYK", (10, 8), (0, 255, 0, 0)).save(path)
+    header, raw = read_header(path), read(path)
+    assert (header.width, header.height) == (raw.width, raw.height)
+    assert header.samples_per_pixel == raw.samples_per_pixel
+    assert header.bits_stored == raw.bits_stored
+    assert header.photometric == raw.photometric

@@ -138,6 +138,9 @@ def _raise_no_pixels(path: PathLike, ds: Dataset, name: str) -> None:
         raise ImageReadError(
             f"'{name}' is truncated: the file ends inside its image data (incomplete copy?)."
         )
+    if not any(k in ds for k in ("SOPClassUID", "Modality", "Rows", "StudyInstanceUID")):
+        # Nothing a real DICOM object always carries: random bytes behind a DICM marker.
+        raise ImageReadError(f"'{name}' is damaged: it holds no readable DICOM content.")
     kind = _object_kind(ds)
     raise NoPixelDataError(
         f"'{name}' is a DICOM {kind} without an image (no pixel data), so there is nothing "
@@ -174,9 +177,10 @@ def _contains_pixel_tag(path: PathLike) -> bool:
 
 def _check_frame(name: str, frame: int, n_frames: int) -> None:
     if not 0 <= frame < n_frames:
+        valid = "only frame 0" if n_frames == 1 else f"frames are numbered 0 to {n_frames - 1}"
         raise ImageReadError(
             f"'{name}' has {n_frames} frame{'s' if n_frames != 1 else ''}; frame {frame} does "
-            f"not exist (frames are numbered 0 to {n_frames - 1})."
+            f"not exist ({valid})."
         )
 
 

@@ -78,7 +78,8 @@ def read_photo_header(path: PathLike, fmt: str) -> ImageHeader:
     if fmt == PNG:
         depth, ctype = _png_ihdr(path)
         bits = 16 if depth == 16 else 8
-        colour = colour or ctype in (2, 6)
+        if ctype in (0, 2, 4, 6):  # grey, RGB, grey+alpha, RGBA (3 = palette: as Pillow saw)
+            colour = ctype in (2, 6)
     elif mode in ("I;16", "I;16B", "I;16L", "I"):
         bits = 16
     return ImageHeader(
@@ -118,7 +119,8 @@ def _damaged(name: str, fmt: str, exc: BaseException) -> ImageReadError:
     text = str(exc) or exc.__class__.__name__
     if "truncated" in text.lower() or isinstance(exc, EOFError):
         return ImageReadError(
-            f"'{name}' is truncated: the {_KIND[fmt]} data ends early (incomplete copy?)."
+            f"'{name}' is truncated or damaged: its {_KIND[fmt]} data ends early "
+            "(incomplete copy?)."
         )
     return ImageReadError(
         f"'{name}' is damaged: its {_KIND[fmt]} data cannot be decoded ({text[:160]})."

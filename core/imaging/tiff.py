@@ -114,15 +114,16 @@ def _page_count(tif: tifffile.TiffFile, name: str) -> int:
             f"'{name}' is damaged: its page list cannot be read ({_detail(exc)})."
         ) from None
     if n == 0:
-        raise ImageReadError(f"'{name}' is a TIFF file without any image in it.")
+        raise ImageReadError(f"'{name}' is damaged: it holds no readable TIFF image page.")
     return n
 
 
 def _check_frame(name: str, frame: int, n_pages: int) -> None:
     if not 0 <= frame < n_pages:
+        valid = "only page 0" if n_pages == 1 else f"pages are numbered 0 to {n_pages - 1}"
         raise ImageReadError(
             f"'{name}' has {n_pages} page{'s' if n_pages != 1 else ''}; page {frame} does not "
-            f"exist (pages are numbered 0 to {n_pages - 1})."
+            f"exist ({valid})."
         )
 
 
