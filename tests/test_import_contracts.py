@@ -14,8 +14,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 # Imports every module of the given packages; prints a JSON report.
@@ -98,7 +96,6 @@ def test_core_imports_without_qt_torch_or_ultralytics() -> None:
     assert not forbidden, f"core pulled in {sorted(forbidden)}"
 
 
-@pytest.mark.slow
 def test_ml_imports_with_pyside6_unavailable() -> None:
     report = import_all(["core", "ml"], blocked={"PySide6", "shiboken6"})
     assert not report["failures"], "\n".join(
