@@ -71,15 +71,32 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+_threads = max(1, min(4, os.cpu_count() or 1))
+
+
+def set_threads(n: int) -> None:
+    """How many threads 16-bit lookups use (benchmarks pin this; default: cores, max 4)."""
+    global _threads, _pool
+    with _pool_lock:
+        _threads = max(1, int(n))
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+            _pool = None
+
+
+def lut_threads() -> int:
+    return _threads
+
+
 def _workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    return _threads
 
 
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(_workers(), thread_name_prefix="clinlens-lut")
+            _pool = ThreadPoolExecutor(_threads, thread_name_prefix="clinlens-lut")
         return _pool
 
 
