@@ -118,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
 
     row("ClinLens full chain, full res 3000x3000", lambda: render(raw, full_chain), "<= 20")
     row("ClinLens full chain, 1000-px preview", lambda: render(raw, full_chain, PREVIEW), "<= 8")
+    drag = iter(range(10**6))
+    row(
+        "ClinLens full chain, preview, window dragged (new LUTs every frame)",
+        lambda: render(
+            raw,
+            full_chain.replace(window_center=5000.0 + next(drag), window_width=12000.0),
+            PREVIEW,
+        ),
+        "<= 8",
+    )
     row("ClinLens W/L+gamma+invert (no CLAHE), full res", lambda: render(raw, no_clahe))
     row("ClinLens W/L+gamma+invert (no CLAHE), preview", lambda: render(raw, no_clahe, PREVIEW))
 

@@ -265,3 +265,28 @@ def test_bad_preview_size_is_a_clinlens_error() -> None:
 
     with pytest.raises(ClinLensError):
         render(grey(phantom()), FilterSettings(), out_size=0)
+
+
+def test_preview_keeps_geometry_so_boxes_line_up() -> None:
+    # a bright vertical line at x = 1300 of 1955 must land at 1300 * 1000 / 1955 in the preview
+    px = np.full((1841, 1955), 100, np.uint16)
+    px[:, 1298:1302] = 4000
+    out = render(grey(px), FilterSettings(window_center=2000, window_width=4000), out_size=1000)
+    profile = out.astype(float).mean(axis=0)
+    xs = np.arange(profile.size) + 0.5  # pixel centres, continuous coordinates
+    weights = profile - profile.min()
+    centre = float((weights * xs).sum() / weights.sum())
+    assert abs(centre - 1300.0 * out.shape[1] / 1955) < 0.3
+
+
+def test_numpy_lookup_fallback_matches_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.filters import lut
+
+    px = phantom(1024)  # 1 Mpx: big enough for the two-thread split
+    raw = grey(px)
+    s = FilterSettings(gamma=1.5, invert=True)
+    fast = render(raw, s)
+    eq = render(raw, s.replace(clahe=True))
+    monkeypatch.setattr(lut, "HAS_CV2_LUT16", False)
+    np.testing.assert_array_equal(render(grey(px), s), fast)
+    np.testing.assert_array_equal(render(grey(px), s.replace(clahe=True)), eq)

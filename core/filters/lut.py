@@ -159,13 +159,23 @@ def _tone_key(settings: FilterSettings, invert: bool) -> tuple[object, ...]:
     return (settings.brightness, settings.contrast, settings.gamma, invert)
 
 
+def _modality_ramp(raw: RawImage, dtype: np.dtype) -> np.ndarray:
+    """Modality value of every LUT index (shared by all LUTs of one image: while a window
+    slider moves only the VOI and tone are recomputed)."""
+
+    def make() -> np.ndarray:
+        return _frozen(modality_of(raw, lut_index_values(dtype)))
+
+    return cached(raw, ("modality", dtype.str), make)  # type: ignore[no-any-return]
+
+
 def display_lut(
     raw: RawImage, dtype: np.dtype, voi: Voi, settings: FilterSettings, invert: bool
 ) -> np.ndarray:
     """Stored value -> uint8: modality + VOI + invert + brightness/contrast + gamma."""
 
     def make() -> np.ndarray:
-        m = modality_of(raw, lut_index_values(dtype))
+        m = _modality_ramp(raw, dtype)
         return _frozen(to_u8(tone(apply_voi(raw, voi, m), settings, invert)))
 
     key = ("display", dtype.str, _voi_key(voi), _tone_key(settings, invert))
@@ -176,7 +186,7 @@ def window_lut(raw: RawImage, dtype: np.dtype, voi: Voi) -> np.ndarray:
     """Stored value -> uint16 CLAHE input: modality + VOI, quantised to CLAHE_LEVELS."""
 
     def make() -> np.ndarray:
-        m = modality_of(raw, lut_index_values(dtype))
+        m = _modality_ramp(raw, dtype)
         return _frozen(to_clahe_levels(apply_voi(raw, voi, m)))
 
     return cached(raw, ("window16", dtype.str, _voi_key(voi)), make)  # type: ignore[no-any-return]

@@ -47,12 +47,14 @@ def cached(raw: RawImage, key: Hashable, make: Any) -> Any:
     with _cache_lock:
         entries = _cache.get(raw)
         if entries is not None and key in entries:
-            return entries[key]
+            value = entries.pop(key)
+            entries[key] = value  # most recently used goes last: eviction is LRU
+            return value
     value = make()  # outside the lock: LUT building must not serialise two render threads
     with _cache_lock:
         entries = _cache.setdefault(raw, {})
         if len(entries) >= _MAX_ENTRIES_PER_IMAGE:
-            entries.pop(next(iter(entries)))  # oldest first (dicts keep insertion order)
+            entries.pop(next(iter(entries)))  # least recently used (dicts keep order)
         entries[key] = value
     return value
 
