@@ -290,3 +290,11 @@ def test_numpy_lookup_fallback_matches_opencv(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(lut, "HAS_CV2_LUT16", False)
     np.testing.assert_array_equal(render(grey(px), s), fast)
     np.testing.assert_array_equal(render(grey(px), s.replace(clahe=True)), eq)
+
+
+def test_minmax_keeps_a_tiny_bright_fragment_below_white_clipping() -> None:
+    px = phantom(512)
+    px[200, 301] = 4095  # one-pixel metal fragment a strided subsample would miss
+    out = render(grey(px), FilterSettings(normalise="minmax"))
+    assert out[200, 301] == 255
+    assert (out == 255).sum() == 1

@@ -113,6 +113,30 @@ def percentiles(raw: RawImage, lo_pct: float, hi_pct: float) -> tuple[float, flo
     return cached(raw, ("pct", lo_pct, hi_pct), make)  # type: ignore[no-any-return]
 
 
+def value_range(raw: RawImage) -> tuple[float, float]:
+    """Exact smallest and largest modality value in the image (photos: of the lightness,
+    from the subsample). A subsample could miss a few-pixel metal fragment."""
+
+    def make() -> tuple[float, float]:
+        if is_color(raw):
+            return percentiles(raw, 0.0, 100.0)
+        px = raw.pixels
+        if px.ndim == 3:
+            px = px[..., 0]
+        if px.dtype.kind == "f":
+            lo_s, hi_s = float(np.nanmin(px)), float(np.nanmax(px))
+        else:
+            lo_s, hi_s = px.min(), px.max()
+        if raw.modality_lut is not None and px.dtype.kind in "ui":
+            stored = np.arange(int(lo_s), int(hi_s) + 1)
+        else:  # linear rescale: the extremes map to the extremes
+            stored = np.array([lo_s, hi_s], dtype=px.dtype)
+        m = modality_of(raw, stored)
+        return float(m.min()), float(m.max())
+
+    return cached(raw, ("range",), make)  # type: ignore[no-any-return]
+
+
 def histogram(raw: RawImage, bins: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of modality values (colour: Lab lightness in stored units) from a strided subsample."""
     if bins < 1:
@@ -189,7 +213,7 @@ def _function(raw: RawImage) -> str:
 
 def _auto_range(raw: RawImage, settings: FilterSettings, fn: str) -> Window:
     if settings.normalise == "minmax":
-        lo, hi = percentiles(raw, 0.0, 100.0)
+        lo, hi = value_range(raw)
         return _range_window(lo, hi, fn)
     if settings.normalise == "percentile":
         lo_pct, hi_pct = settings.norm_low_pct, settings.norm_high_pct
