@@ -84,6 +84,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     pred.add_argument("--json", action="store_true", help="print one JSON summary")
     pred.set_defaults(func=run_predict)
+    _allow_intermixed(pred)
+
+
+def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let IMAGE arguments follow options (``predict DIR --conf 0.5 12 13``).
+
+    Plain argparse consumes all positionals in one go, so images after an option would be
+    "unrecognized"; ``parse_known_intermixed_args`` handles it. It calls
+    ``parse_known_args`` itself, hence the re-entrancy flag.
+    """
+    base = type(parser)
+
+    class _Intermixed(base):  # type: ignore[valid-type, misc]
+        _busy = False
+
+        def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+            if self._busy:
+                return super().parse_known_args(args, namespace)
+            self._busy = True
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._busy = False
+
+    parser.__class__ = _Intermixed
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -106,7 +106,33 @@ def _local_font() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def _import_ultralytics_politely() -> None:
+    """Import ultralytics, undoing the process-wide changes it makes on import.
+
+    It sets ``OMP_NUM_THREADS=1`` and ``cv2.setNumThreads(0)`` (right for its training data
+    loaders, wrong for a GUI whose display filters use OpenCV threads), and replaces
+    ``PIL.Image.open`` with a version that, on a file Pillow cannot identify, tries to
+    install ``pi-heif`` and then fails with ModuleNotFoundError instead of Pillow's error,
+    which would turn a corrupt image into an unexpected crash in ``core.imaging``.
+    """
+    if "ultralytics" in sys.modules:
+        return
+    import cv2
+    from PIL import Image
+
+    omp = os.environ.get("OMP_NUM_THREADS")
+    cv2_threads = cv2.getNumThreads()
+    pil_open = Image.open
+    import ultralytics  # noqa: F401
+
+    if omp is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    cv2.setNumThreads(cv2_threads)
+    Image.open = pil_open
+
+
 def _patch_ultralytics(base: Path) -> None:
+    _import_ultralytics_politely()
     import ultralytics.utils as uutils
     from ultralytics.utils import checks
 

@@ -185,3 +185,89 @@ def tiny_yolo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             os.environ.pop("CLINLENS_DATA_DIR", None)
         else:
             os.environ["CLINLENS_DATA_DIR"] = previous
+
+
+def make_blob_detector(
+    *,
+    tile: int = 128,
+    overlap: int = 32,
+    threshold: int = 200,
+    names: dict[int, str] | None = None,
+    device: object | None = None,
+    **kwargs: object,
+):  # type: ignore[no-untyped-def]
+    """A torch-free ``Detector`` whose "model" boxes bright blobs in each tile.
+
+    It runs the real tiling, batching, merging and class mapping; only the network is
+    replaced by connected components over pixels >= ``threshold``, so a test knows exactly
+    what each tile reports. ``calls`` records the batch size of every model call.
+    """
+    import cv2
+
+    from ml.detector.checkpoint import LoadedDetector
+    from ml.detector.predict import Detector
+    from ml.detector.tiling import TilingSpec
+    from ml.device import DeviceChoice
+
+    class _Blob(Detector):
+        calls: list[int]
+
+        @staticmethod
+        def _place(model, device):  # type: ignore[no-untyped-def, override]
+            return model
+
+        def _run_model(self, chunk: np.ndarray) -> list[np.ndarray]:
+            self.calls.append(len(chunk))
+            out = []
+            for t in chunk:
+                mask = (t[:, :, 0] >= threshold).astype(np.uint8)
+                _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+                rows = [
+                    [x, y, x + w, y + h, 0.5 + min(area, 400) / 1000.0, 0]
+                    for x, y, w, h, area in stats[1:]
+                    if area >= 4
+                ]
+                out.append(np.asarray(rows, dtype=np.float64).reshape(-1, 6))
+            return out
+
+    loaded = LoadedDetector(
+        model=None, names=names or {0: "key"}, imgsz=tile, stride=32, end2end=False
+    )
+    dev = device or DeviceChoice("cpu", "cpu", False, "CPU (stub)")
+    det = _Blob(loaded, device=dev, tiling=TilingSpec(tile=tile, overlap=overlap), **kwargs)  # type: ignore[arg-type]
+    det.calls = []
+    return det
+
+
+def make_xray_project(
+    folder: Path,
+    *,
+    n_images: int = 3,
+    size: tuple[int, int] = (300, 200),
+    with_corrupt: bool = True,
+    seed: int = 1,
+) -> list[int]:
+    """A project with the built-in X-ray labels and 16-bit TIFF phantoms (+ a corrupt PNG).
+
+    Returns the image ids; the corrupt file (when asked for) is the last one.
+    """
+    import tifffile
+
+    from core.annotations import builtin_label_set
+    from core.store import NewImage, Project
+
+    rng = np.random.default_rng(seed)
+    images = folder / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    items = []
+    for i in range(n_images):
+        path = images / f"xray{i}.tif"
+        tifffile.imwrite(path, make_phantom(rng, w, h, random_boxes(rng, w, h, 2)))
+        items.append(NewImage(path=str(path), width=w, height=h, bit_depth=16))
+    if with_corrupt:
+        bad = images / "broken.png"
+        bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+        items.append(NewImage(path=str(bad), width=w, height=h, bit_depth=8))
+    with Project.create(folder, label_set=builtin_label_set("xray"), scales=[]) as project:
+        return project.add_images(items)

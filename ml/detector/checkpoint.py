@@ -44,6 +44,38 @@ def _imgsz(train_args: dict[str, Any]) -> int | None:
         return None
 
 
+def head_task(model: Any) -> str:
+    """What the network's output layer does. Ultralytics' own ``task`` attribute defaults to
+    "detect" for checkpoints without training arguments, so it cannot be trusted here."""
+    from ultralytics.nn.modules import head as heads
+
+    layers = getattr(model, "model", None)
+    try:
+        last = layers[-1] if layers is not None else None
+    except (TypeError, IndexError):
+        last = None
+    if last is None:
+        return "unknown"
+    plain = tuple(
+        c for c in (getattr(heads, "Detect", None), getattr(heads, "v10Detect", None)) if c
+    )
+    if type(last) in plain:
+        return "detect"
+    for cls_name, task in (
+        ("Classify", "classify"),
+        ("Segment", "segment"),
+        ("Pose", "pose"),
+        ("OBB", "obb"),
+        ("WorldDetect", "open-vocabulary"),
+        ("YOLOEDetect", "open-vocabulary"),
+        ("RTDETRDecoder", "rtdetr"),
+    ):
+        cls = getattr(heads, cls_name, None)
+        if cls is not None and isinstance(last, cls):
+            return task
+    return "unknown"
+
+
 def load_detector_checkpoint(
     path: str | Path, *, display_name: str | None = None
 ) -> LoadedDetector:
@@ -71,7 +103,7 @@ def load_detector_checkpoint(
             f"{shown} is not a YOLO model ClinLens can load: the file is damaged, truncated, "
             f"or was made by an incompatible program ({exc.__class__.__name__})"
         ) from exc
-    task = getattr(model, "task", None)
+    task = head_task(model)
     if task not in SUPPORTED_TASKS:
         raise ModelError(
             f"{shown} is a YOLO '{task}' model; ClinLens suggestions need a detection model"

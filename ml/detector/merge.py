@@ -120,13 +120,13 @@ def _merge_class(
     border_eps: float,
     containment: float,
 ) -> np.ndarray:
-    is_cut = cut.any(axis=1)
+    is_cut: np.ndarray = np.asarray(cut.any(axis=1), dtype=bool)
     # Rule 2: pieces that another tile saw whole.
     if is_cut.any() and (~is_cut).any():
         pieces, whole = det[is_cut], det[~is_cut]
         inside = intersection(pieces, whole) / np.maximum(box_area(pieces), 1e-9)[:, None]
         other_tile = tid[is_cut][:, None] != tid[~is_cut][None, :]
-        covered = ((inside >= containment) & other_tile).any(axis=1)
+        covered = np.asarray(((inside >= containment) & other_tile).any(axis=1), dtype=bool)
         keep = np.ones(len(det), dtype=bool)
         keep[np.flatnonzero(is_cut)[covered]] = False
         det, tid, cut, is_cut = det[keep], tid[keep], cut[keep], is_cut[keep]

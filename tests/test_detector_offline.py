@@ -1,0 +1,94 @@
+"""Ultralytics runs with no network at all and writes nothing into the user's home folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = textwrap.dedent(
+    """
+    import socket, sys
+    from pathlib import Path
+
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(repr(args[:2]))
+        sys.stderr.write(f"NETWORK ATTEMPT {args[:2]!r}\\n")
+        raise OSError("network is disabled in this test")
+
+    # No way out: connects, DNS lookups and the high-level helpers all fail.
+    socket.socket.connect = refuse
+    socket.socket.connect_ex = refuse
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+
+    from ml import offline
+
+    offline.configure()  # before any ultralytics import, as ClinLens does
+
+    import numpy as np
+    from ultralytics.data import utils as data_utils
+    from ultralytics.engine import trainer
+
+    from ml.detector import Detector
+    from tests.ml_fixtures import phantom_to_uint8, make_phantom, train_tiny_yolo
+
+    out = Path(sys.argv[1])
+    weights = train_tiny_yolo(out / "train", epochs=1, imgsz=64, n_images=4)
+    det = Detector.from_file(weights, device="cpu", conf=0.0001)
+    img = phantom_to_uint8(make_phantom(np.random.default_rng(0), 150, 100))
+    pred = det.predict_rgb8(img)
+    print("RESULT", {
+        "tiles": pred.tiles,
+        "font": str(data_utils.check_font("Arial.ttf")),
+        "amp_patched": trainer.check_amp is offline.offline_check_amp,
+        "attempts": attempts,
+    })
+    """
+)
+
+
+@pytest.mark.slow
+def test_training_and_prediction_work_offline_without_touching_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    data = tmp_path / "clinlens-data"
+    home.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("YOLO_", "XDG_", "MPLCONFIGDIR", "HF_"))
+    }
+    env.update(HOME=str(home), CLINLENS_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path / "work")],
+        cwd=tmp_path,  # not the repo: a stray runs/ folder would show up here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "NETWORK ATTEMPT" not in proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    result = eval(line[len("RESULT ") :], {})  # a dict literal printed by the child
+    assert result["attempts"] == []
+    assert result["tiles"] >= 1
+    assert result["amp_patched"] is True
+    assert result["font"].startswith(str(data))  # a local font, not a download
+
+    # Nothing in the home folder: no ~/.config/Ultralytics, no matplotlib cache.
+    assert not (home / ".config" / "Ultralytics").exists()
+    assert [p for p in home.rglob("*")] == []
+    settings = json.loads((data / "ultralytics" / "Ultralytics" / "settings.json").read_text())
+    assert settings["sync"] is False
+    assert settings["runs_dir"].startswith(str(data))
+    assert not (tmp_path / "runs").exists()
