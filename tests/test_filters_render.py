@@ -298,3 +298,16 @@ def test_minmax_keeps_a_tiny_bright_fragment_below_white_clipping() -> None:
     out = render(grey(px), FilterSettings(normalise="minmax"))
     assert out[200, 301] == 255
     assert (out == 255).sum() == 1
+
+
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+def test_metal_preset_shows_metal_white_and_bone_dim(photometric: str) -> None:
+    px = phantom(512)  # bone-like bar around x = 0.3
+    px[100:140, 300:340] = 4095  # metal: the most attenuating values
+    if photometric == "MONOCHROME1":
+        px = (4095 - px).astype(np.uint16)  # same anatomy, stored the other way round
+    out = render(grey(px, photometric), PRESETS["metal"])
+    metal = out[105:135, 305:335].mean()
+    bone = out[200:300, 140:160].mean()
+    assert metal >= 250
+    assert bone < metal - 100

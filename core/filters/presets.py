@@ -37,12 +37,14 @@ PRESETS: MappingProxyType[str, FilterSettings] = MappingProxyType(
             gamma=1.1,
             preset="soft_tissue",
         ),
-        # Only the top of the range: bone sinks to dark grey and metal (the most attenuating,
-        # often saturated values) stands out. CT: 1000..5000 HU.
+        # Only the top of the range, and its top end spread further (gamma < 1): bone
+        # sinks to dim grey for context while metal (the most attenuating, often saturated
+        # values) stands out white. CT: 1000..5000 HU.
         "metal": FilterSettings(
             normalise="percentile",
-            norm_low_pct=90.0,
+            norm_low_pct=60.0,
             norm_high_pct=100.0,
+            gamma=0.5,
             hu_window=(3000.0, 4000.0),
             preset="metal",
         ),
