@@ -311,3 +311,11 @@ def test_metal_preset_shows_metal_white_and_bone_dim(photometric: str) -> None:
     bone = out[200:300, 140:160].mean()
     assert metal >= 250
     assert bone < metal - 100
+
+
+def test_big_endian_pixels_render_like_native_ones() -> None:
+    px = phantom()
+    s = FilterSettings(clahe=True)
+    np.testing.assert_array_equal(
+        render(grey(px.astype(">u2")), s, out_size=100), render(grey(px), s, out_size=100)
+    )

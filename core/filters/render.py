@@ -152,6 +152,8 @@ def render(raw: RawImage, settings: FilterSettings, out_size: int | None = None)
     if out_size is not None and (isinstance(out_size, bool) or int(out_size) < 1):
         raise FilterSettingsError(f"Preview size must be a positive number of pixels: {out_size}")
     pixels = raw.pixels
+    if not pixels.dtype.isnative:  # e.g. big-endian TIFF: OpenCV and the LUTs want native
+        pixels = pixels.astype(pixels.dtype.newbyteorder("="))
     if pixels.ndim == 3 and pixels.shape[2] < 3:
         pixels = pixels[..., 0]  # (H, W, 1) or grey + alpha
     if is_color(raw):
