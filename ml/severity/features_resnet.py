@@ -92,17 +92,18 @@ def load_backbone(backbone: str, weights: str | Path | None, *, allow_random: bo
     ``weights=None`` is refused unless ``allow_random`` (benchmarks time random networks).
     Raises ModelError naming the file when it cannot be read or does not fit ``backbone``.
     """
+    if backbone not in BACKBONES:
+        raise ModelError(f"unknown backbone '{backbone}' (choose one of {', '.join(BACKBONES)})")
+    if weights is None and not allow_random:
+        raise ModelError(
+            f"{backbone} needs an ImageNet weights file (--weights FILE); ClinLens "
+            "never downloads weights. Without one, use --backbone builtin"
+        )
     import torch
 
-    model = _build(backbone)
-    if weights is None:
-        if not allow_random:
-            raise ModelError(
-                f"{backbone} needs an ImageNet weights file (--weights FILE); ClinLens "
-                "never downloads weights. Without one, use --backbone builtin"
-            )
-    else:
-        path = Path(weights)
+    state: Mapping[str, Any] | None = None
+    path = None if weights is None else Path(weights)
+    if path is not None:
         if not path.is_file():
             raise ModelError(f"weights file {path} does not exist")
         try:
@@ -112,6 +113,8 @@ def load_backbone(backbone: str, weights: str | Path | None, *, allow_random: bo
                 f"{path.name} cannot be read as PyTorch weights ({exc.__class__.__name__})"
             ) from exc
         state = _unwrap_state_dict(obj, path)
+    model = _build(backbone)
+    if state is not None and path is not None:
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -143,8 +146,8 @@ class ResNetFeatures:
 
         self.name = backbone
         self.weights = None if weights is None else Path(weights)
-        self.weights_sha = "random" if weights is None else weights_sha256(weights)
         self.model = load_backbone(backbone, weights, allow_random=allow_random)
+        self.weights_sha = "random" if weights is None else weights_sha256(weights)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device

@@ -1,0 +1,265 @@
+"""Grade mapping, confidence, SMOTE, metrics, Hayashi lesion counts, reference cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from core.annotations import Box, builtin_scale
+from ml.severity.evaluate import (
+    fold_splits,
+    grade_metrics,
+    lesion_count_metrics,
+    regression_metrics,
+)
+from ml.severity.grading import edge_margin, suggest_grade
+from ml.severity.imbalance import ImbalanceError, smote_balance
+from ml.severity.lesion_count import (
+    counted_labels,
+    hayashi_grade,
+    lesion_count_grade,
+)
+from ml.severity.reference import ReferenceIndex
+from ml.severity.regressor import PatchRegressor
+
+ACNE4 = builtin_scale("acne4")
+HYPERPIG = builtin_scale("hyperpig")
+IGA5 = builtin_scale("iga5")
+
+
+# --- grade mapping ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("score", "grade"),
+    [
+        (-0.7, 0),
+        (0.0, 0),
+        (0.499, 0),
+        (0.5, 1),  # on an edge: the upper grade
+        (0.501, 1),
+        (1.499, 1),
+        (1.5, 2),
+        (1.501, 2),
+        (2.499, 2),
+        (2.5, 3),
+        (2.501, 3),
+        (3.8, 3),
+    ],
+)
+def test_acne4_maps_scores_at_and_around_each_edge(score: float, grade: int) -> None:
+    assert ACNE4.to_grade(score) == grade
+    assert suggest_grade(ACNE4, [score]).value == grade
+
+
+@pytest.mark.parametrize(
+    ("score", "grade"),
+    [
+        (0.0, 0.0),
+        (0.2499, 0.0),
+        (0.25, 0.5),
+        (4.74, 4.5),
+        (4.75, 5.0),
+        (8.8, 9.0),
+        (12.0, 9.0),
+        (-1.0, 0.0),
+    ],
+)
+def test_hyperpig_maps_to_the_nearest_half_step_within_0_to_9(score: float, grade: float) -> None:
+    assert suggest_grade(HYPERPIG, [score]).value == grade
+
+
+@pytest.mark.parametrize(
+    ("score", "grade"), [(0.49, 0), (0.5, 1), (2.49, 2), (2.5, 3), (3.49, 3), (3.5, 4), (9.0, 4)]
+)
+def test_iga5_maps_like_acne4_with_five_grades(score: float, grade: int) -> None:
+    assert suggest_grade(IGA5, [score]).value == grade
+
+
+def test_face_grade_is_the_mean_of_its_patches_clipped_to_the_scale() -> None:
+    s = suggest_grade(ACNE4, {"forehead": 1.0, "chin": 2.0, "left_cheek": 1.2, "right_cheek": 1.4})
+    assert s.continuous == pytest.approx(1.4)
+    assert s.value == 1 and s.label == "Moderate"
+    assert suggest_grade(ACNE4, [5.0, 6.0]).continuous == 3.0
+
+
+def test_confidence_falls_with_disagreement_edges_and_fallback_methods() -> None:
+    sure = suggest_grade(ACNE4, [2.0, 2.0, 2.0, 2.0])
+    assert sure.confidence == pytest.approx(1.0)
+    split = suggest_grade(ACNE4, [1.0, 3.0, 2.0, 2.0])  # mean 2, half the patches disagree
+    assert split.agreement == 0.5 and split.confidence < sure.confidence
+    edge = suggest_grade(ACNE4, [1.49, 1.49])
+    assert edge.margin == pytest.approx(0.02) and edge.confidence < 0.52
+    assert suggest_grade(ACNE4, [2.0], method="whole_image").confidence == pytest.approx(0.6)
+    grey = suggest_grade(ACNE4, [2.0], method="eye_cascade", greyscale=True)
+    assert grey.confidence == pytest.approx(0.85 * 0.8)
+
+
+def test_edge_margin_is_one_on_the_grade_and_zero_on_the_edge() -> None:
+    assert edge_margin(ACNE4, 1.0) == 1.0
+    assert edge_margin(ACNE4, 1.5) == 0.0
+    assert edge_margin(ACNE4, 1.25) == pytest.approx(0.5)
+    assert edge_margin(ACNE4, 3.0) == 1.0 and edge_margin(ACNE4, 0.0) == 1.0
+
+
+# --- SMOTE ----------------------------------------------------------------------------------
+def test_smote_balances_every_grade_to_the_largest() -> None:
+    rng = np.random.default_rng(0)
+    y = np.array([0.0] * 40 + [1.0] * 12 + [2.0] * 6 + [3.0] * 3)
+    X = rng.normal(size=(y.size, 6)) + y[:, None]
+    Xr, yr, report = smote_balance(X, y, ACNE4)
+    values, counts = np.unique(yr, return_counts=True)
+    assert values.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert counts.tolist() == [40, 40, 40, 40]
+    assert report.applied and report.k_neighbors == 2  # smallest grade (3 rows) - 1
+    assert report.before == {0.0: 40, 1.0: 12, 2.0: 6, 3.0: 3}
+    assert Xr.shape == (160, 6)
+    # The original rows are kept as they were.
+    assert np.allclose(Xr[: y.size], X, atol=1e-5)
+
+
+def test_smote_can_be_switched_off_and_refuses_single_row_grades() -> None:
+    X = np.arange(20, dtype=np.float64).reshape(10, 2)
+    y = np.array([0.0] * 9 + [3.0])
+    Xr, _yr, report = smote_balance(X, y, ACNE4, enabled=False)
+    assert Xr is X and not report.applied
+    with pytest.raises(ImbalanceError, match=r"Very severe has only 1.*--no-smote"):
+        smote_balance(X, y, ACNE4)
+
+
+def test_smote_works_on_half_step_grades() -> None:
+    rng = np.random.default_rng(1)
+    y = np.array([0.5] * 10 + [6.5] * 4)
+    _Xr, yr, _ = smote_balance(rng.normal(size=(14, 3)), y, HYPERPIG)
+    assert sorted(set(yr.tolist())) == [0.5, 6.5]
+    assert int((yr == 6.5).sum()) == 10
+
+
+# --- metrics ---------------------------------------------------------------------------------
+def test_regression_metrics_equal_sklearn_on_known_vectors() -> None:
+    y = np.array([0.0, 1.0, 2.0, 3.0, 1.0, 0.0])
+    p = np.array([0.2, 0.8, 2.5, 2.4, 1.1, 0.0])
+    m = regression_metrics(y, p)
+    assert m["shift"] == 1.0
+    assert m["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, p)))
+    assert m["mae"] == pytest.approx(skm.mean_absolute_error(y, p))
+    assert m["medae"] == pytest.approx(skm.median_absolute_error(y, p))
+    assert m["explained_variance"] == pytest.approx(skm.explained_variance_score(y, p))
+    assert m["r2"] == pytest.approx(skm.r2_score(y, p))
+    assert m["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y + 1, p + 1))
+    assert m["mean_poisson_deviance"] == pytest.approx(skm.mean_poisson_deviance(y + 1, p + 1))
+    assert m["mean_gamma_deviance"] == pytest.approx(skm.mean_gamma_deviance(y + 1, p + 1))
+    # Hand-checked value: errors 0.2, 0.2, 0.5, 0.6, 0.1, 0 -> MAE 1.6 / 6.
+    assert m["mae"] == pytest.approx(1.6 / 6)
+
+
+def test_grade_metrics_equal_sklearn_and_cover_every_grade() -> None:
+    t = [0, 0, 1, 1, 2, 3, 3]
+    p = [0, 1, 1, 1, 2, 2, 3]
+    m = grade_metrics(t, p, ACNE4)
+    assert m["accuracy"] == pytest.approx(5 / 7)
+    assert m["error_rate"] == pytest.approx(2 / 7)
+    prec, rec, f1, _ = skm.precision_recall_fscore_support(t, p, average="macro", zero_division=0)
+    assert (m["precision_macro"], m["recall_macro"], m["f1_macro"]) == pytest.approx(
+        (prec, rec, f1)
+    )
+    assert m["confusion_matrix"] == [[1, 1, 0, 0], [0, 2, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]
+    hp = grade_metrics([0.5, 9.0], [0.5, 8.5], HYPERPIG)
+    assert len(hp["confusion_matrix"]) == 19 and hp["accuracy"] == 0.5
+
+
+def test_lesion_count_metrics_per_hayashi_group() -> None:
+    true = [2, 4, 10, 30, 60]
+    pred = [3, 4, 7, 35, 50]
+    m = lesion_count_metrics(true, pred)
+    err = np.array(pred) - np.array(true)
+    assert m["overall"]["mae"] == pytest.approx(np.abs(err).mean())
+    assert m["overall"]["rmse"] == pytest.approx(np.sqrt((err**2).mean()))
+    assert m["overall"]["mean_error"] == pytest.approx(err.mean())
+    assert m["overall"]["sd_error"] == pytest.approx(err.std(ddof=1))
+    mild = m["groups"]["Mild"]
+    assert mild["n"] == 2 and mild["mean_error"] == pytest.approx(0.5)
+    assert m["groups"]["Moderate"]["mae"] == 3
+    assert m["groups"]["Very severe"]["mean_error"] == -10
+
+
+def test_folds_keep_every_face_once_and_stratify_when_possible() -> None:
+    grades = np.array([0.0] * 10 + [1.0] * 6 + [3.0] * 2)
+    splits = fold_splits(grades, 3)
+    tested = np.concatenate([te for _tr, te in splits])
+    assert sorted(tested.tolist()) == list(range(18))
+    for _tr, te in splits:
+        assert (grades[te] == 1.0).sum() == 2  # 6 moderate faces over 3 folds
+
+
+# --- Hayashi ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("count", "grade"), [(0, 0), (5, 0), (6, 1), (20, 1), (21, 2), (50, 2), (51, 3), (400, 3)]
+)
+def test_hayashi_thresholds(count: int, grade: int) -> None:
+    assert hayashi_grade(count) == grade
+
+
+def _boxes(n: int, x: float, status: str = "accepted", label: str = "papule") -> list[Box]:
+    return [Box(x, 10 + 3 * i, x + 2, 12 + 3 * i, label, status=status) for i in range(n)]
+
+
+def test_lesions_are_counted_on_the_worse_half_face() -> None:
+    line = (np.array([100.0, 100.0]), np.array([0.0, 1.0]))  # vertical midline at x = 100
+    boxes = _boxes(4, 40) + _boxes(7, 150)  # 4 on the image left, 7 on the right
+    result = lesion_count_grade(boxes, line)
+    assert (result.right_half, result.left_half, result.total) == (4, 7, 11)
+    assert result.count == 7 and result.grade == 1 and result.by_midline
+    # Counting the total instead would be 11 - still moderate - but 3 + 3 per side is mild.
+    assert lesion_count_grade(_boxes(3, 40) + _boxes(3, 150), line).grade == 0
+
+
+def test_rejected_boxes_and_other_labels_do_not_count() -> None:
+    boxes = (
+        _boxes(6, 40)
+        + _boxes(10, 40, status="rejected")
+        + _boxes(10, 40, label="blackhead comedone")
+    )
+    result = lesion_count_grade(
+        boxes, None, labels=counted_labels(["papule", "pustule", "blackhead comedone"])
+    )
+    assert result.count == 6 and result.grade == 1
+    assert not result.by_midline and result.notes  # no midline: one half face, said so
+    assert lesion_count_grade(boxes, None).count == 16  # every label when asked for all
+
+
+def test_counted_labels_fall_back_to_every_label() -> None:
+    assert counted_labels(["comedone", "Papule", "pustule"]) == ("Papule", "pustule")
+    assert counted_labels(["acne"]) is None
+
+
+# --- regressor and reference cases ------------------------------------------------------------
+def test_regressor_orders_faces_by_grade_and_stays_in_range() -> None:
+    rng = np.random.default_rng(0)
+    y = np.repeat([0.0, 1.0, 2.0, 3.0], 30)
+    X = rng.normal(scale=0.3, size=(y.size, 8))
+    X[:, 0] += y
+    reg = PatchRegressor(ACNE4).fit(X, y)
+    test = np.zeros((4, 8))
+    test[:, 0] = [0.0, 1.0, 2.0, 3.0]
+    pred = reg.predict_patches(test)
+    assert np.all(np.diff(pred) > 0.3)
+    assert reg.predict_patches(np.full((1, 8), 50.0)).item() <= 3.0
+    faces = reg.predict_faces(test, np.array([0, 0, 1, 1]))
+    assert faces == pytest.approx([pred[:2].mean(), pred[2:].mean()])
+
+
+def test_reference_cases_are_the_nearest_graded_faces() -> None:
+    idx = ReferenceIndex(
+        vectors=np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [0.2, 0.1]]),
+        image_ids=np.array([10, 11, 12, 13]),
+        image_refs=["a.png", "b.png", "c.png", "d.png"],
+        grades=np.array([0.0, 1.0, 3.0, 0.0]),
+        labels=["Mild", "Moderate", "Very severe", "Mild"],
+    )
+    cases = idx.query(np.array([0.1, 0.0]), k=2)
+    assert [c.image_id for c in cases] == [10, 13]
+    assert cases[0].distance <= cases[1].distance and 0 < cases[0].similarity <= 1
+    own = idx.query(np.array([0.0, 0.0]), k=1, exclude_image_id=10)
+    assert own[0].image_id == 13
+    back = ReferenceIndex.from_state(idx.to_state())
+    assert [c.image_id for c in back.query(np.array([5.0, 5.0]), k=1)] == [12]
