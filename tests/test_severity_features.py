@@ -183,7 +183,7 @@ def test_grader_refuses_weights_other_than_the_training_ones(tmp_path: Path) -> 
         weights_sha="0" * 64,
         scale=builtin_scale("acne4"),
     )
-    with pytest.raises(ModelError, match=r"moved\.pth, which is not there.*--weights"):
+    with pytest.raises(ModelError, match=r"moved\.pth\), which is not there.*--weights"):
         _extractor_for(model, None, None)  # type: ignore[arg-type]
     with pytest.raises(ModelError, match="different checksum"):
         _extractor_for(model, other, None)  # type: ignore[arg-type]
