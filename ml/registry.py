@@ -10,6 +10,12 @@ registry is generic: detectors (``.pt``) and severity models (``.joblib`` or any
 it. Each kind may have an *inspector* that reads a file at import to fill in metadata (the
 detector's reads classes and image size from the checkpoint) and rejects unusable files.
 
+What the detector reads from an entry: ``tiling`` (``TilingSpec.to_dict()``: how images
+were cut for training), ``filter_settings`` (``FilterSettings.to_dict()``: how 16-bit images
+were rendered to 8-bit for training), ``imgsz``, ``classes``, and in ``extra`` the optional
+``class_agnostic`` (bool) and ``generic_label`` (str). A trainer registering a new model
+should record the first two, so suggestions see the pixels the model was trained on.
+
 Status: ``active`` models are used when no name is given (newest first); ``candidate`` ones
 (e.g. a retrained model that did not beat the current one) are kept aside until promoted.
 """

@@ -13,6 +13,7 @@ An image that cannot be read is skipped and reported; the batch goes on.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -87,6 +88,33 @@ def load_detector(
     return Detector.from_registry(
         project.folder, name, label_set=project.label_set(), device=device, half=half, **kwargs
     )
+
+
+_cache_lock = threading.Lock()
+_cached: tuple[tuple[Any, ...], Detector] | None = None
+
+
+def cached_detector(project: Any, name: str | None = None, *, device: str = "auto") -> Detector:
+    """Like :func:`load_detector`, but reuses the last detector while it is still current.
+
+    For the GUI, which suggests image after image: loading takes a second or two. The
+    entry is keyed by project, model file hash, device and label set, so importing or
+    promoting a model, or adding a label, loads afresh. ``conf`` is left to the caller
+    (``detector.conf``).
+    """
+    global _cached
+    from ml import registry
+
+    info = registry.find_model(project.folder, "detector", name)
+    key = (str(project.folder), info.file, info.sha256, device, tuple(project.label_set().names()))
+    with _cache_lock:
+        if _cached is not None and _cached[0] == key:
+            # Re-check the file: a changed model must be refused even when cached.
+            registry.verified_path(project.folder, info)
+            return _cached[1]
+        detector = load_detector(project, name, device=device)
+        _cached = (key, detector)
+        return detector
 
 
 def suggestion_boxes(detector: Detector, detections: Iterable[Any]) -> list[Box]:

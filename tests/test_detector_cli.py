@@ -192,3 +192,28 @@ def test_importing_a_corrupt_model_is_refused_cleanly(
     assert rc == 2 and out == ""
     assert "weights.pt is not a YOLO model" in err
     assert list((project_dir / "models").iterdir()) == []
+
+
+def test_cached_detector_is_reused_until_the_model_changes(
+    capsys: pytest.CaptureFixture[str],
+    project_dir: Path,
+    tiny_yolo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from core.errors import ModelError
+    from ml.suggest import cached_detector
+
+    entry = _import(capsys, project_dir, tiny_yolo)
+    with Project.open(project_dir) as project:
+        first = cached_detector(project, device="cpu")
+        assert cached_detector(project, device="cpu") is first
+        copy = tmp_path / "other.pt"
+        copy.write_bytes(tiny_yolo.read_bytes() + b"\0")  # same weights, different file
+        rc, _, err = _run(capsys, "model", "import", str(project_dir), str(copy), "--kind", "detector", "--name", "phantom")  # fmt: skip
+        assert rc == 0, err
+        second = cached_detector(project, device="cpu")
+        assert second is not first and second.model_ref == "phantom:2"
+        (project_dir / "models" / "phantom-v2.pt").write_bytes(b"tampered")
+        with pytest.raises(ModelError, match="changed"):
+            cached_detector(project, device="cpu")
+    assert entry["ref"] == "phantom:1"
