@@ -95,6 +95,7 @@ def test_cli_writes_the_demo_files_and_prints_a_summary(
         ["demo", "files", "OUT", "--size", "big"],
         ["demo", "files", "OUT", "--size", "10x10"],
         ["demo", "files", "OUT", "--n", "-1"],
+        ["demo", "files", "OUT", "--seed", "-5"],
         ["demo"],
     ],
 )

@@ -146,6 +146,7 @@ def test_unknown_or_undrawable_anomalies_are_refused() -> None:
         ({"height": 100_000}, "outside"),
         ({"view": "knee"}, "unknown view"),
         ({"bits_stored": 8}, "bits_stored"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, object], match: str) -> None:

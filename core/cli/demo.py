@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     files.add_argument("out_dir", metavar="OUT_DIR", help="folder to write into (created)")
     files.add_argument("--n", type=_count, default=6, metavar="N", help="number of X-rays (6)")
-    files.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (0)")
+    files.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (0)")
     files.add_argument(
         "--size", type=_size, default=None, metavar="WxH", help="one size for every X-ray"
     )
@@ -51,6 +51,16 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if not 0 <= n <= 1000:
         raise argparse.ArgumentTypeError(f"{n} is outside 0..1000")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; seeds are 0 or more")
     return n
 
 

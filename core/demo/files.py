@@ -177,6 +177,8 @@ def make_demo_files(
     """
     if n_xrays < 0:
         raise ClinLensError(f"the number of demo X-rays must be 0 or more, not {n_xrays}")
+    if seed < 0:
+        raise ClinLensError(f"the demo seed must be 0 or more, not {seed}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ClinLensError(f"{out} is a file, not a folder for the demo files")

@@ -104,7 +104,7 @@ def generate_phantom(
     view: one of VIEWS ("full", "upper", "chest", "abdomen", "legs"); None picks by seed.
     bits_stored: 10..16; stored values stay below 2**bits_stored.
     """
-    _check_args(width, height, anomalies, view, bits_stored)
+    _check_args(seed, width, height, anomalies, view, bits_stored)
     body_rng, view_rng, anom_rng, noise_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
     )
@@ -133,8 +133,15 @@ def generate_phantom(
 
 
 def _check_args(
-    width: int, height: int, anomalies: Sequence[str] | None, view: str | None, bits: int
+    seed: int,
+    width: int,
+    height: int,
+    anomalies: Sequence[str] | None,
+    view: str | None,
+    bits: int,
 ) -> None:
+    if seed < 0:
+        raise ValueError(f"seed must be 0 or more, not {seed}")
     if not (MIN_SIZE <= width <= MAX_SIZE and MIN_SIZE <= height <= MAX_SIZE):
         raise ValueError(f"phantom size {width}x{height} outside {MIN_SIZE}..{MAX_SIZE} pixels")
     if view is not None and view not in VIEWS:
