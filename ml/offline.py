@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ _BAD_AMP_GPU = re.compile(
 _FONT_NAMES = ("Arial.ttf", "Arial.Unicode.ttf")
 
 _configured_dir: Path | None = None
+_lock = threading.Lock()  # GUI jobs may load models from two threads at once
 
 
 def ultralytics_dir() -> Path:
@@ -48,18 +50,24 @@ def ultralytics_dir() -> Path:
     return app_data_dir() / "ultralytics"
 
 
-def configure() -> Path:
-    """Set up offline ultralytics; safe to call many times. Returns the settings folder."""
+def configure(*, training: bool = False) -> Path:
+    """Set up offline ultralytics; safe to call many times. Returns the settings folder.
+
+    ``training=True`` (the training worker process) keeps ultralytics' single-threaded
+    OpenCV/OpenMP defaults, which its forked data-loader workers rely on; otherwise (GUI,
+    CLI prediction) they are undone so display filters and inference use every core.
+    """
     global _configured_dir
     base = ultralytics_dir()
-    if _configured_dir == base and "ultralytics" in sys.modules:
-        return base
-    base.mkdir(parents=True, exist_ok=True)
-    _set_environment(base)
-    if "ultralytics" in sys.modules and _configured_dir is None:
-        log.warning("ultralytics was imported before ml.offline.configure(); patching it late")
-    _patch_ultralytics(base)
-    _configured_dir = base
+    with _lock:
+        if _configured_dir == base and "ultralytics" in sys.modules:
+            return base
+        base.mkdir(parents=True, exist_ok=True)
+        _set_environment(base)
+        if "ultralytics" in sys.modules and _configured_dir is None:
+            log.warning("ultralytics was imported before ml.offline.configure(); patching it late")
+        _patch_ultralytics(base, training)
+        _configured_dir = base
     return base
 
 
@@ -106,7 +114,7 @@ def _local_font() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def _import_ultralytics_politely() -> None:
+def _import_ultralytics_politely(training: bool) -> None:
     """Import ultralytics, undoing the process-wide changes it makes on import.
 
     It sets ``OMP_NUM_THREADS=1`` and ``cv2.setNumThreads(0)`` (right for its training data
@@ -125,16 +133,33 @@ def _import_ultralytics_politely() -> None:
     pil_open = Image.open
     import ultralytics  # noqa: F401
 
+    Image.open = pil_open
+    if training:
+        return
     if omp is None:
         os.environ.pop("OMP_NUM_THREADS", None)
     cv2.setNumThreads(cv2_threads)
-    Image.open = pil_open
 
 
-def _patch_ultralytics(base: Path) -> None:
-    _import_ultralytics_politely()
+def _patch_ultralytics(base: Path, training: bool) -> None:
+    already_imported = "ultralytics" in sys.modules
+    _import_ultralytics_politely(training)
     import ultralytics.utils as uutils
     from ultralytics.utils import checks
+
+    # Imported before us by someone else: still take back PIL.Image.open (see above).
+    patches = _import_optional("ultralytics.utils.patches")
+    original_open = getattr(patches, "_image_open", None)
+    if original_open is not None:
+        from PIL import Image
+
+        if getattr(Image.open, "__module__", "") == "ultralytics.utils.patches":
+            Image.open = original_open
+    if already_imported and not training:
+        import cv2
+
+        if cv2.getNumThreads() == 0:  # ultralytics' import-time setting: back to the default
+            cv2.setNumThreads(-1)
 
     # Constants read at import: correct them in case ultralytics was imported first.
     uutils.ONLINE = False

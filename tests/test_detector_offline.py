@@ -92,3 +92,17 @@ def test_training_and_prediction_work_offline_without_touching_home(tmp_path: Pa
     assert settings["sync"] is False
     assert settings["runs_dir"].startswith(str(data))
     assert not (tmp_path / "runs").exists()
+
+
+def test_configure_undoes_ultralytics_import_side_effects_in_this_process() -> None:
+    import cv2
+    from PIL import Image
+
+    from ml import offline
+
+    offline.configure()
+    import ultralytics  # noqa: F401  (already imported: nothing changes)
+
+    # A corrupt image must still raise Pillow's own error, not try to install pi-heif.
+    assert getattr(Image.open, "__module__", "") != "ultralytics.utils.patches"
+    assert cv2.getNumThreads() > 0 or os.cpu_count() == 1

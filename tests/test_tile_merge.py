@@ -256,3 +256,12 @@ def test_detector_maps_tile_boxes_back_through_the_tiling_scale() -> None:
     assert len(pred.detections) == 1
     d = pred.detections[0]
     assert (d.x1, d.y1, d.x2, d.y2) == pytest.approx((300, 100, 380, 140), abs=2)
+
+
+def test_a_flood_of_low_score_boxes_is_capped_before_the_pairwise_merge() -> None:
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 100, (5000, 2))
+    boxes = np.column_stack([xy, xy + 10, rng.uniform(0, 1, 5000), np.zeros(5000)])
+    out = merge_tile_detections([boxes], [Tile(0, 0, 120, 120)], (120, 120), max_candidates=500)
+    assert 0 < len(out) <= 300
+    assert out[0, 4] == pytest.approx(boxes[:, 4].max())

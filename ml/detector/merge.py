@@ -76,8 +76,13 @@ def merge_tile_detections(
     border_eps: float = 4.0,
     containment: float = 0.7,
     max_det: int = 300,
+    max_candidates: int = 3000,
 ) -> np.ndarray:
-    """One (M, 6) array in image pixels, best score first. See the module docstring."""
+    """One (M, 6) array in image pixels, best score first. See the module docstring.
+
+    Only the ``max_candidates`` best-scoring tile boxes take part: the merge compares boxes
+    pairwise, and a very low threshold on a large image could otherwise need gigabytes.
+    """
     if len(per_tile) != len(tiles):
         raise ValueError("one detection array per tile is needed")
     boxes, tile_ids, cuts = [], [], []
@@ -100,6 +105,9 @@ def merge_tile_detections(
     det = np.concatenate(boxes)
     tid = np.concatenate(tile_ids)
     cut = np.concatenate(cuts)
+    if len(det) > max_candidates:
+        best = np.argsort(-det[:, 4], kind="stable")[:max_candidates]
+        det, tid, cut = det[best], tid[best], cut[best]
 
     out = []
     for cls in np.unique(det[:, 5]):

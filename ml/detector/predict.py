@@ -270,7 +270,18 @@ class Detector:
             bx2, by2 = min(max(x2 / scale, 0.0), w), min(max(y2 / scale, 0.0), h)
             if bx2 - bx1 <= 0 or by2 - by1 <= 0:
                 continue
-            out.append(Detection(bx1, by1, bx2, by2, float(score), class_id, name, label))
+            out.append(
+                Detection(
+                    float(bx1),
+                    float(by1),
+                    float(bx2),
+                    float(by2),
+                    float(score),
+                    class_id,
+                    name,
+                    label,
+                )
+            )
         return out
 
 
