@@ -2,8 +2,9 @@
 
 For 8/16-bit data every display operation except CLAHE is a function of the stored value
 alone, so we evaluate it once per possible value (256 or 65,536 entries, ~1 ms) and apply
-it in one pass: ``cv2.LUT`` for 8-bit, chunked multi-threaded ``np.take`` for 16-bit
-(OpenCV 4 has no 16-bit LUT; OpenCV >= 5 does, and is used when present).
+it in one pass with ``cv2.LUT`` (recent OpenCV, e.g. 4.14 and 5.x, accepts 16-bit input
+with a 65,536-entry table: ~1 ms for 9 Mpx on two cores); where an older OpenCV refuses
+16-bit input, chunked multi-threaded ``np.take`` (~3.5 ms) does the same.
 """
 
 from __future__ import annotations
