@@ -20,7 +20,7 @@ from core.annotations import Box
 from core.errors import ClinLensError, FormatError, JobCancelled, UnknownLabelError
 from core.formats.common import CancelToken, ProgressFn, check_cancel, validate_boxes
 from core.formats.grades_csv import GradeRow, read_grades_csv
-from core.formats.sources import AnnotationSource, guess_format, make_source
+from core.formats.sources import AnnotationSource, beside_images, guess_format, make_source
 from core.project_grades import apply_grade_rows
 from core.store import DB_NAME, NewImage, Project
 
@@ -196,7 +196,7 @@ def import_images(
     files, report.other_files = collect_image_files(roots, project.folder)
     source: AnnotationSource | None = None
     if annotations is not None or fmt is not None:
-        ann_roots = [Path(annotations)] if annotations is not None else roots
+        ann_roots = [Path(annotations)] if annotations is not None else beside_images(roots)
         fmt = fmt or guess_format(ann_roots[0])
         source = make_source(fmt, ann_roots)
 

@@ -297,3 +297,44 @@ def test_read_only_project_can_be_exported(tmp_path: Path) -> None:
     with Project.open(tmp_path / "a" / "proj", read_only=True) as ro:
         report = export_project(ro, ExportOptions("voc", tmp_path / "o", images=False))
     assert report.images == 2 and report.boxes == 5
+
+
+def test_annotations_are_found_beside_the_images_in_both_layouts(tmp_path: Path) -> None:
+    a = annotated_project(tmp_path / "a", n=3, with_16bit=False)
+    voc, yolo = tmp_path / "voc", tmp_path / "yolo"
+    export_project(a, ExportOptions("voc", voc))
+    export_project(a, ExportOptions("yolo", yolo, split=(0.5, 0.5, 0.0)))
+    b = new_project(tmp_path / "b")
+    rep = import_images(b, [voc / "JPEGImages"], fmt="voc")  # Annotations/ is the twin
+    assert len(rep.added) == 3 and rep.boxes == 7 and rep.without_annotation == 0
+    c = new_project(tmp_path / "c")
+    rep = import_images(c, [yolo / "images"], fmt="yolo")  # labels/ and data.yaml
+    assert len(rep.added) == 3 and rep.boxes == 7 and rep.without_annotation == 0
+
+
+def test_only_reviewed_boxes_are_exported_unless_suggestions_are_asked_for(tmp_path: Path) -> None:
+    from core.annotations import Box
+
+    project = new_project(tmp_path / "p")
+    import_images(project, [write_rgb(tmp_path / "src" / "a.png")])
+    image_id = project.images()[0].id
+    model = {"source": "model", "model_version": "v1", "score": 0.9}
+    project.add_boxes(
+        image_id,
+        [
+            Box(1.0, 1.0, 9.0, 9.0, "zipper"),
+            Box(2.0, 2.0, 8.0, 8.0, "watch", status="suggested", **model),  # type: ignore[arg-type]
+            Box(3.0, 3.0, 7.0, 7.0, "key", status="rejected", **model),  # type: ignore[arg-type]
+            Box(4.0, 4.0, 9.0, 9.0, "bra", status="edited", **model),  # type: ignore[arg-type]
+        ],
+    )
+    export_project(project, ExportOptions("voc", tmp_path / "o1", images=False))
+    assert [b.label for b in read_voc(tmp_path / "o1" / "Annotations" / "a.xml").boxes] == [
+        "zipper",
+        "bra",
+    ]
+    export_project(
+        project, ExportOptions("voc", tmp_path / "o2", images=False, include_suggested=True)
+    )
+    got = [b.label for b in read_voc(tmp_path / "o2" / "Annotations" / "a.xml").boxes]
+    assert got == ["zipper", "watch", "bra"]

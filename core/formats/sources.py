@@ -279,6 +279,25 @@ class TxtListSource(AnnotationSource):
         ]
 
 
+def beside_images(roots: Sequence[Path]) -> list[Path]:
+    """Where to look for annotations when none were named: the image folders themselves plus
+    their layout twins (``.../images/train`` -> ``.../labels/train``, ``JPEGImages`` ->
+    ``Annotations``) when those exist."""
+    out = list(roots)
+    twins = {"images": "labels", "jpegimages": "Annotations"}
+    for root in roots:
+        folder = root if root.is_dir() else root.parent
+        parts = list(folder.parts)
+        for i in range(len(parts) - 1, -1, -1):
+            twin = twins.get(parts[i].lower())
+            if twin is not None:
+                candidate = Path(*parts[:i], twin, *parts[i + 1 :])
+                if candidate.is_dir() and candidate not in out:
+                    out.append(candidate)
+                break
+    return out
+
+
 def make_source(fmt: str, roots: Sequence[Path]) -> AnnotationSource:
     for r in roots:
         if not r.exists():
