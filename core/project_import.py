@@ -37,6 +37,7 @@ class ImportReport:
     grades: int = 0
     duplicates: list[str] = field(default_factory=list)  # "path: reason"
     skipped: list[str] = field(default_factory=list)  # "path: reason"
+    skipped_items: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     skipped_annotations: list[str] = field(default_factory=list)  # unused files / list lines
     skipped_grades: list[str] = field(default_factory=list)
     without_annotation: int = 0
@@ -140,6 +141,8 @@ def _read_one(path: Path) -> tuple[NewImage | None, str | None]:
         return None, str(exc)
     except OSError as exc:
         return None, f"cannot be read ({exc.strerror or exc.__class__.__name__})"
+    except Exception as exc:  # a reader bug on one odd file must not stop the whole import
+        return None, f"cannot be read ({exc.__class__.__name__})"
     return (
         NewImage(
             path=str(path.absolute()),
@@ -247,6 +250,7 @@ def import_images(
     for cand in candidates:
         if cand.problem and cand.problem != "duplicate":
             report.skipped.append(f"{cand.path}: {cand.problem}")
+            report.skipped_items.append((str(cand.path), cand.problem))
 
     ready = [c for c in candidates if c.new is not None]
     _check_labels(project, ready, add_labels, report)

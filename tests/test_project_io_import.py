@@ -207,6 +207,8 @@ def test_unreadable_image_is_skipped_with_its_reason(tmp_path: Path) -> None:
     report = import_images(project, [tmp_path / "imgs"])
     assert [Path(p).name for p in report.added] == ["good.png"]
     assert len(report.skipped) == 1 and "broken.png" in report.skipped[0]
+    ((path, reason),) = report.skipped_items
+    assert path == str(tmp_path / "imgs" / "broken.png") and reason
 
 
 def test_missing_path_and_non_project_folder_are_refused(tmp_path: Path) -> None:
