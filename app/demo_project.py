@@ -45,7 +45,7 @@ def build_demo_project(
     folder: Path | None = None,
     *,
     n_xrays: int = 6,
-    large: bool = True,
+    large: bool = False,
     progress: Any = None,
     cancel: Any = None,
 ) -> Path:

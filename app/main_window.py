@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.display = DisplayController(self.runner, self.canvas, self)
         self.annotations = AnnotationController(self.canvas, self.labels, self.grades, self)
         self.project: Any = None
+        self.last_report: QMessageBox | None = None
         self.suggest_threshold = 0.5  # "accept all above" (the model dock can change it)
         self._previous_image: int | None = None
         self._filters_timer = QTimer(self)
@@ -145,7 +146,14 @@ class MainWindow(QMainWindow):
         log.info("refused: %s", text)
 
     def inform(self, title: str, text: str) -> None:
-        QMessageBox.information(self, title, text)
+        """A report after background work: shown without blocking (the user may be busy)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self
+        )
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        self.last_report = box
 
     # --- project --------------------------------------------------------------------------
     def open_project(self, folder: str | Path, *, read_only: bool = False) -> bool:
