@@ -1,10 +1,11 @@
 """``severity train | predict | evaluate``: face-photo severity grading from the command line.
 
     python main.py severity train DIR --scale acne4|hyperpig|iga5
-        [--backbone builtin|resnet50|resnet152 --weights FILE] [--no-smote] [--folds K] [--json]
+        [--backbone builtin|resnet50|resnet152 --weights FILE] [--no-smote] [--folds K]
+        [--regressor ridge|rbf] [--json]
     python main.py severity predict DIR [--all | IMAGE...] [--scale S] [--weights FILE] [--json]
     python main.py severity evaluate DIR --scale S [--folds K]
-        [--backbone ... --weights FILE] [--json]
+        [--backbone ... --weights FILE] [--regressor ridge|rbf] [--json]
 
 ``train`` fits on the project's human-graded photos, registers the model (kind
 ``severity``) and prints its cross-validated metrics (JSON with ``--json``). ``predict``
@@ -97,6 +98,12 @@ def _feature_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights", metavar="FILE", help="local ImageNet state dict for the ResNet"
     )
+    parser.add_argument(
+        "--regressor",
+        choices=("ridge", "rbf"),
+        default="ridge",
+        help="ridge (linear, default) or rbf (kernel ridge, for large non-linear sets)",
+    )
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -125,6 +132,7 @@ def _check_folds(folds: int) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from ml.severity.regressor import RegressorConfig
     from ml.severity.train import TrainConfig, train_severity
 
     _check_folds(args.folds)
@@ -134,6 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
         weights=args.weights,
         smote=not args.no_smote,
         folds=args.folds,
+        regressor=RegressorConfig(kind=args.regressor),
     )
     summary = train_severity(args.project, config, progress=_progress_to_stderr(args.json))
     if args.json:
@@ -200,6 +209,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ml.severity.evaluate import format_table
+    from ml.severity.regressor import RegressorConfig
     from ml.severity.train import evaluate_severity
 
     _check_folds(args.folds)
@@ -209,6 +219,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         folds=args.folds,
         backbone=args.backbone,
         weights=args.weights,
+        regressor=RegressorConfig(kind=args.regressor),
         progress=_progress_to_stderr(args.json),
     )
     if args.json:

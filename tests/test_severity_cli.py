@@ -125,10 +125,20 @@ def test_train_predict_evaluate_round_trip(
     assert lesions["overall"]["n"] == 2
 
     code, out, _err = _run(
-        capsys, "severity", "evaluate", str(project_dir), "--scale", "acne4", "--folds", "3"
+        capsys,
+        "severity",
+        "evaluate",
+        str(project_dir),
+        "--scale",
+        "acne4",
+        "--folds",
+        "3",
+        "--regressor",
+        "rbf",
     )
     assert code == 0
     assert "no_smote" in out and "smote" in out and "confusion matrix" in out
+    assert "rbf regressor" in out
 
     # Retraining without SMOTE registers version 2 and sets version 1 aside.
     code, out, err = _run(

@@ -21,7 +21,7 @@ from ml.severity.lesion_count import (
     lesion_count_grade,
 )
 from ml.severity.reference import ReferenceIndex
-from ml.severity.regressor import PatchRegressor
+from ml.severity.regressor import PatchRegressor, RegressorConfig
 
 ACNE4 = builtin_scale("acne4")
 HYPERPIG = builtin_scale("hyperpig")
@@ -233,12 +233,13 @@ def test_counted_labels_fall_back_to_every_label() -> None:
 
 
 # --- regressor and reference cases ------------------------------------------------------------
-def test_regressor_orders_faces_by_grade_and_stays_in_range() -> None:
+@pytest.mark.parametrize("kind", ["ridge", "rbf"])
+def test_regressor_orders_faces_by_grade_and_stays_in_range(kind: str) -> None:
     rng = np.random.default_rng(0)
     y = np.repeat([0.0, 1.0, 2.0, 3.0], 30)
     X = rng.normal(scale=0.3, size=(y.size, 8))
     X[:, 0] += y
-    reg = PatchRegressor(ACNE4).fit(X, y)
+    reg = PatchRegressor(ACNE4, RegressorConfig(kind=kind)).fit(X, y)
     test = np.zeros((4, 8))
     test[:, 0] = [0.0, 1.0, 2.0, 3.0]
     pred = reg.predict_patches(test)
@@ -246,6 +247,19 @@ def test_regressor_orders_faces_by_grade_and_stays_in_range() -> None:
     assert reg.predict_patches(np.full((1, 8), 50.0)).item() <= 3.0
     faces = reg.predict_faces(test, np.array([0, 0, 1, 1]))
     assert faces == pytest.approx([pred[:2].mean(), pred[2:].mean()])
+
+
+def test_wide_features_are_reduced_by_pca_and_unknown_regressors_refused() -> None:
+    from core.errors import ClinLensError
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0.0, 3.0], 40)
+    X = rng.normal(size=(80, 300))
+    X[:, :3] += y[:, None]
+    reg = PatchRegressor(ACNE4).fit(X, y)
+    assert reg.embed(X[:2]).shape == (2, 64)
+    with pytest.raises(ClinLensError, match="unknown regressor"):
+        PatchRegressor(ACNE4, RegressorConfig(kind="svm")).fit(X, y)
 
 
 def test_reference_cases_are_the_nearest_graded_faces() -> None:

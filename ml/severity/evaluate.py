@@ -49,7 +49,7 @@ REGRESSION_KEYS = (
 
 
 def regression_metrics(
-    y_true: Sequence[float], y_pred: Sequence[float], *, low: float = 0.0
+    y_true: Sequence[float] | np.ndarray, y_pred: Sequence[float] | np.ndarray, *, low: float = 0.0
 ) -> dict[str, float]:
     """The eight regression metrics; ``low`` = the scale's lowest grade (for the shift)."""
     from sklearn import metrics as m
@@ -72,7 +72,9 @@ def regression_metrics(
 
 
 def grade_metrics(
-    true_grades: Sequence[float], pred_grades: Sequence[float], scale: GradingScale
+    true_grades: Sequence[float] | np.ndarray,
+    pred_grades: Sequence[float] | np.ndarray,
+    scale: GradingScale,
 ) -> dict[str, Any]:
     """Accuracy, error rate, macro precision/recall/F1 and the confusion matrix."""
     from sklearn import metrics as m

@@ -99,6 +99,8 @@ def lesion_count_grade(
     ]
     total = len(kept)
     notes: list[str] = []
+    right: int | None
+    left: int | None
     if midline is not None and kept:
         centres = np.array([((b.x1 + b.x2) / 2, (b.y1 + b.y2) / 2) for b in kept])
         side = side_of_midline(centres, midline)

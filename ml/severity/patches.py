@@ -201,7 +201,7 @@ def _eye_cascade() -> cv2.CascadeClassifier:
     return clf
 
 
-def find_eyes(grey: np.ndarray, *, max_side: int = 512) -> list[BoxT]:
+def find_eyes(grey: np.ndarray, *, max_side: int = 384) -> list[BoxT]:
     """Eye boxes (full-resolution coordinates), the most plausible first.
 
     Two eyes of similar size side by side win over single detections (the cascade also

@@ -87,11 +87,11 @@ def make_face(
             shift=4,
         )
         centres.append((cx, cy))
-    img = cv2.addWeighted(overlay, 0.75, img, 0.25, 0)
-    out = np.clip(img, 0, 255).astype(np.uint8)
+    blended = cv2.addWeighted(overlay, 0.75, img, 0.25, 0)
+    out: np.ndarray = np.clip(blended, 0, 255).astype(np.uint8)
     if size is not None and size != out.shape[0]:
         scale_f = size / out.shape[0]
-        out = cv2.resize(out, (size, size), interpolation=cv2.INTER_LINEAR)
+        out = np.asarray(cv2.resize(out, (size, size), interpolation=cv2.INTER_LINEAR))
         centres = [(x * scale_f, y * scale_f) for x, y in centres]
     return SyntheticFace(out, float(grade), tuple(centres))
 

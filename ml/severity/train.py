@@ -229,6 +229,7 @@ def evaluate_severity(
     backbone: str = "builtin",
     weights: str | None = None,
     augment: AugmentConfig | None = None,
+    regressor: RegressorConfig | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[dict[str, Any], dict[str, CVResult]]:
@@ -238,6 +239,7 @@ def evaluate_severity(
     """
     start = time.perf_counter()
     augment = augment or AugmentConfig()
+    regressor = regressor or RegressorConfig()
     with _open(project_dir) as project:
         scale = project_scale(project, scale_name)
         ds, _ = load_dataset(
@@ -251,7 +253,9 @@ def evaluate_severity(
             progress=progress,
             cancel=cancel,
         )
-        results = compare_smote(ds, scale, folds=folds, progress=progress, cancel=cancel)
+        results = compare_smote(
+            ds, scale, folds=folds, config=regressor, progress=progress, cancel=cancel
+        )
         lesions = lesion_evaluation(project, ds)
     summary = {
         "scale": scale.name,
@@ -259,6 +263,7 @@ def evaluate_severity(
         "faces": ds.n_faces,
         "folds": folds,
         "augment": asdict(augment),
+        "regressor": regressor.to_dict(),
         "results": {k: v.to_dict() for k, v in results.items()},
         "lesion_counting": lesions,
         "skipped": [{"image": r, "reason": why} for r, why in ds.skipped],
