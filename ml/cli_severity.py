@@ -226,7 +226,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     print(
-        f"{summary['scale']}: {summary['faces']} faces, {summary['folds']}-fold, {summary['backbone']}"
+        f"{summary['scale']}: {summary['faces']} faces, {summary['folds']}-fold, "
+        f"{summary['backbone']} features, {summary['regressor']['kind']} regressor"
     )
     print(format_table(results))
     lesions = summary["lesion_counting"]
