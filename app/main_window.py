@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.last_report: QMessageBox | None = None
         self.suggest_threshold = 0.5  # "accept all above" (the model dock can change it)
         self._previous_image: int | None = None
+        self._filters_dirty = False
         self._filters_timer = QTimer(self)
         self._filters_timer.setSingleShot(True)
         self._filters_timer.setInterval(SAVE_FILTERS_MS)
@@ -318,13 +319,15 @@ class MainWindow(QMainWindow):
     # --- display settings -----------------------------------------------------------------
     def _on_filters_changed(self, settings: Any, interactive: bool) -> None:
         self.display.set_settings(settings, interactive)
+        self._filters_dirty = True
         self._filters_timer.start()
 
     def save_filter_settings(self) -> None:
         """Record the display settings of the image on screen (what a model will see)."""
-        if not self._filters_timer.isActive():
-            return
         self._filters_timer.stop()
+        if not self._filters_dirty:
+            return
+        self._filters_dirty = False
         image_id, settings = self.display.image_id, self.display.settings
         if self.project is None or self.project.read_only or image_id is None or settings is None:
             return

@@ -112,3 +112,10 @@ def test_histogram_marks_the_current_window(window):
     assert hist.counts is not None
     assert hist.window is not None
     assert hist.window[1] == pytest.approx(window.display.settings.window_width, rel=1e-6)
+
+
+def test_display_settings_are_saved_once_the_sliders_rest(qtbot, window):
+    image_id = window.annotations.image_id
+    _rendered_after(qtbot, window, lambda: window.filters.gamma.spin.setValue(1.3))
+    qtbot.waitUntil(lambda: window.project.filter_settings(image_id) is not None, timeout=5000)
+    assert window.project.filter_settings(image_id)["gamma"] == pytest.approx(1.3)

@@ -10,13 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (
-    QGraphicsItem,
-    QGraphicsSimpleTextItem,
-    QStyleOptionGraphicsItem,
-    QWidget,
-)
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 HANDLE_PX = 8.0  # handle size on screen, whatever the zoom
 
@@ -62,6 +57,47 @@ def handle_points(rect: QRectF) -> list[QPointF]:
     ]
 
 
+class CaptionItem(QGraphicsItem):
+    """The box's label on a dark plate just above its top-left corner, screen-sized."""
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        # Device-pixel coordinates anchored at pos(): same size at any zoom.
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.font = QFont()
+        self.font.setPointSizeF(9.0)
+        self.font.setBold(True)
+        self.text = ""
+        self.colour = QColor("white")
+        self._rect = QRectF()
+
+    def set_text(self, text: str, colour: str) -> None:
+        from PySide6.QtGui import QFontMetricsF
+
+        self.prepareGeometryChange()
+        self.text = text
+        self.colour = QColor(colour)
+        fm = QFontMetricsF(self.font)
+        w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
+        self._rect = QRectF(0, -h, w, h)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        if not self.text:
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(self._rect, 3, 3)
+        painter.setFont(self.font)
+        painter.setPen(self.colour)
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
 class BoxItem(QGraphicsItem):
     def __init__(self, view: BoxView, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
@@ -70,14 +106,7 @@ class BoxItem(QGraphicsItem):
         self._selected = False
         self.setZValue(10)
         self.setAcceptHoverEvents(False)
-        self.caption = QGraphicsSimpleTextItem(self)
-        # Text stays the same size on screen at any zoom.
-        self.caption.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        font = QFont()
-        font.setPointSizeF(9.0)
-        font.setBold(True)
-        self.caption.setFont(font)
-        self.caption.setBrush(QBrush(QColor(view.color)))
+        self.caption = CaptionItem(self)
         self._update_caption()
 
     # --- state ----------------------------------------------------------------------------
@@ -111,7 +140,7 @@ class BoxItem(QGraphicsItem):
         flags = [f for f, on in (("difficult", v.difficult), ("truncated", v.truncated)) if on]
         if flags:
             text = f"{text} ({', '.join(flags)})"
-        self.caption.setText(text)
+        self.caption.set_text(text, v.color)
         self.caption.setPos(self._rect.topLeft())
 
     # --- painting -------------------------------------------------------------------------

@@ -156,6 +156,9 @@ class Canvas(QGraphicsView):
     def set_mode(self, mode: str) -> None:
         if mode == "draw" and (self.read_only or self.image_item is None):
             mode = "edit"
+        if mode == "draw":
+            # A new box is coming: digits pressed now choose its label, not the old box's.
+            self.select_box(None)
         if mode != self.mode:
             self.mode = mode
             self.viewport().setCursor(

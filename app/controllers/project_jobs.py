@@ -24,29 +24,23 @@ def import_job(project: Any, paths: Sequence[str | Path]) -> JobFn:
         from core.project_import import import_images
 
         report = import_images(project, roots, progress=progress, cancel=cancel)
-        _keep_unreadable(project, roots, report)
+        _keep_unreadable(project, report)
         return report
 
     return run
 
 
-def _keep_unreadable(project: Any, roots: list[Path], report: Any) -> None:
-    """Add files the importer skipped as unreadable, with the reason, so the list shows them
-    with an error badge instead of silently leaving them out."""
-    from core.project_import import collect_image_files
+def _keep_unreadable(project: Any, report: Any) -> None:
+    """Add the files the importer could not read, with the reason, so the list shows them
+    with an error badge instead of silently leaving them out. (The GUI imports without
+    annotation files, so every skipped image here is an unreadable one.)"""
     from core.store import NewImage
 
-    if not report.skipped:
-        return
-    files, _others = collect_image_files(roots, project.folder)
-    by_text = sorted((str(f) for f in files), key=len, reverse=True)
-    items = []
-    for entry in report.skipped:
-        path = next((f for f in by_text if entry.startswith(f + ": ")), None)
-        if path is None or project.find_image(path=path) is not None:
-            continue
-        reason = entry[len(path) + 2 :]
-        items.append(NewImage(path=path, width=0, height=0, error=reason))
+    items = [
+        NewImage(path=path, width=0, height=0, error=reason)
+        for path, reason in getattr(report, "skipped_items", [])
+        if project.find_image(path=path) is None
+    ]
     if items:
         with contextlib.suppress(ClinLensError):  # the report already names them
             project.add_images(items, existing="reuse")

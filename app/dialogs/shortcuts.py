@@ -12,7 +12,10 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+D", "Duplicate the selected box"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo (also across images)"),
     ("Ctrl+S", "Save (everything is already saved as you work)"),
-    ("1 … 9", "Choose the label; relabels the selected box"),
+    (
+        "1 … 9",
+        "Label of the selected box (e.g. right after drawing it); with no box selected, the label of the next box",
+    ),
     ("Arrows (Shift: ×10)", "Nudge the selected box by one pixel"),
     ("Tab / Shift+Tab", "Select the next / previous box"),
     ("Esc", "Cancel drawing or dragging; deselect"),

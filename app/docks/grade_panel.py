@@ -1,4 +1,4 @@
-"""Grade panel: one row of buttons per project scale; one click (or Ctrl+digit) grades.
+"""Grade panel: one row of buttons per project scale; one click (or Alt+digit) grades.
 
 Clicking the grade already set clears it. Required scales are marked; when "done" is
 refused the missing ones are highlighted with the reason. A model's suggested grade (when
@@ -116,7 +116,7 @@ class GradePanel(QWidget):
         self.message.setStyleSheet("color: #d32f2f;")
         self.message.setVisible(False)
         self.empty = QLabel("This project has no grading scales.")
-        self.hint = QLabel("Ctrl+0…9 grades the marked scale; Ctrl+G moves the mark.")
+        self.hint = QLabel("Alt+0…9 grades the marked scale; Alt+G moves the mark.")
         self.hint.setWordWrap(True)
         self._lay.addWidget(self.message)
         self._lay.addWidget(self.empty)
@@ -181,7 +181,7 @@ class GradePanel(QWidget):
             row.set_active(row.index == self.active and len(self.rows) > 1)
 
     def digit(self, d: int) -> bool:
-        """Ctrl+digit: the value d on the marked scale, else its d-th value."""
+        """Alt+digit: the value d on the marked scale, else its d-th value."""
         if not self.rows:
             return False
         row = list(self.rows.values())[self.active]

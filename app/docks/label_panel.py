@@ -33,7 +33,9 @@ class LabelPanel(QWidget):
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas
         self.list.itemClicked.connect(self._on_clicked)
         self.list.currentRowChanged.connect(self._on_row)
-        self.hint = QLabel("Keys 1-9 pick a label (and relabel the selected box).")
+        self.hint = QLabel(
+            "Keys 1-9: label of the selected box, or of the next box when none is selected."
+        )
         self.hint.setWordWrap(True)
         self.add_button = QPushButton("Add label…")
         self.add_button.clicked.connect(self.add_requested)
