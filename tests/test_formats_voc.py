@@ -144,9 +144,16 @@ def test_integer_voc_coordinates_survive_import_and_export() -> None:
         assert to_voc_pixels(x1, y1, x2, y2) == (xmin, xmin, xmax, xmax)
 
 
-def test_sub_pixel_box_exports_at_least_one_pixel() -> None:
-    xmin, ymin, xmax, ymax = to_voc_pixels(5.2, 5.2, 5.4, 5.4)
-    assert xmax >= xmin and ymax >= ymin
+def test_sub_pixel_box_exports_the_one_pixel_that_holds_it() -> None:
+    # [5.2, 5.4] and [5.6, 5.9] both lie in 0-based pixel 5, i.e. VOC index 6.
+    assert to_voc_pixels(5.2, 5.2, 5.4, 5.4) == (6, 6, 6, 6)
+    assert to_voc_pixels(5.6, 5.6, 5.9, 5.9) == (6, 6, 6, 6)
+
+
+def test_sliver_at_the_right_and_bottom_edge_stays_inside_the_image() -> None:
+    # A clamped box [W - 0.3, W] on a 100 px image: VOC indices run 1..100, never 101.
+    assert to_voc_pixels(99.7, 99.7, 100.0, 100.0) == (100, 100, 100, 100)
+    assert to_voc_pixels(0.0, 0.0, 0.3, 0.3) == (1, 1, 1, 1)
 
 
 def test_half_pixels_round_up_not_to_even() -> None:

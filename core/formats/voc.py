@@ -37,11 +37,24 @@ def _round_half_up(v: float) -> int:
     return math.floor(v + 0.5)
 
 
+def _pixel_span(lo: float, hi: float) -> tuple[int, int]:
+    first, last = _round_half_up(lo) + 1, _round_half_up(hi)
+    if last < first:
+        # Narrower than a pixel and not covering a pixel centre: the one pixel that holds
+        # its middle. (Widening from the rounded start instead can step past the image's
+        # last pixel for a sliver at the right or bottom edge, e.g. [W - 0.3, W] -> W + 1.)
+        first = last = math.floor((lo + hi) / 2.0) + 1
+    return first, last
+
+
 def to_voc_pixels(x1: float, y1: float, x2: float, y2: float) -> tuple[int, int, int, int]:
-    """Continuous corners -> devkit (xmin, ymin, xmax, ymax), at least one pixel wide."""
-    xmin, ymin = _round_half_up(x1) + 1, _round_half_up(y1) + 1
-    xmax, ymax = _round_half_up(x2), _round_half_up(y2)
-    return xmin, ymin, max(xmax, xmin), max(ymax, ymin)
+    """Continuous corners -> devkit (xmin, ymin, xmax, ymax), at least one pixel wide.
+
+    A box inside [0, W] x [0, H] always gives indices inside 1..W and 1..H.
+    """
+    xmin, xmax = _pixel_span(x1, x2)
+    ymin, ymax = _pixel_span(y1, y2)
+    return xmin, ymin, xmax, ymax
 
 
 def from_voc_pixels(
