@@ -120,6 +120,27 @@ def test_corrupt_file_with_valid_signature(
 
 
 @pytest.mark.parametrize("func", READERS)
+def test_corrupt_png_is_damaged_even_when_image_open_was_patched_by_another_library(
+    tmp_path: Path, func: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What ultralytics does to PIL.Image.open on import (in the GUI process, once a detector
+    # has loaded): an unidentifiable file becomes ModuleNotFoundError('pi_heif').
+    original = Image.open
+
+    def ultralytics_like_open(fp, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return original(fp, *args, **kwargs)
+        except Image.UnidentifiedImageError:
+            raise ModuleNotFoundError("No module named 'pi_heif'") from None
+
+    monkeypatch.setattr(Image, "open", ultralytics_like_open)
+    path = tmp_path / "bad.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2)
+    err = expect(func, path, ImageReadError, "damaged")
+    assert type(err) is ImageReadError
+
+
+@pytest.mark.parametrize("func", READERS)
 def test_garbage_named_like_an_image_is_damaged_not_unsupported(
     tmp_path: Path, func: Reader
 ) -> None:

@@ -113,6 +113,13 @@ def _open(path: PathLike, name: str, fmt: str) -> Image.Image:
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise _damaged(name, fmt, exc) from None
+    except Exception:
+        # Image.open may have been replaced process-wide: ultralytics' version answers an
+        # unidentifiable file with ModuleNotFoundError (it tries to load a HEIF plugin).
+        # Whatever it raises, the file could not be opened as a photo.
+        raise ImageReadError(
+            f"'{name}' is damaged: it is not a readable {_KIND[fmt]} file."
+        ) from None
 
 
 def _damaged(name: str, fmt: str, exc: BaseException) -> ImageReadError:
