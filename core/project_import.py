@@ -131,9 +131,17 @@ def collect_image_files(paths: Sequence[Path], project_folder: Path) -> tuple[li
     return sorted(found.values(), key=lambda p: str(p)), others
 
 
+def shown(path: Path | str) -> str:
+    """A path as text that can be printed, stored and shown: a POSIX name that is not UTF-8
+    keeps its odd bytes as ``\\udcXX`` escapes instead of breaking the output."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _read_one(path: Path) -> tuple[NewImage | None, str | None]:
     from core.imaging import read_header
 
+    if shown(path) != str(path):
+        return None, "the file name is not valid UTF-8 text; rename the file to import it"
     try:
         header = read_header(path)
         digest = sha256_file(path)
@@ -249,8 +257,8 @@ def import_images(
         report.skipped_annotations.extend(source.unused())
     for cand in candidates:
         if cand.problem and cand.problem != "duplicate":
-            report.skipped.append(f"{cand.path}: {cand.problem}")
-            report.skipped_items.append((str(cand.path), cand.problem))
+            report.skipped.append(f"{shown(cand.path)}: {cand.problem}")
+            report.skipped_items.append((shown(cand.path), cand.problem))
 
     ready = [c for c in candidates if c.new is not None]
     _check_labels(project, ready, add_labels, report)

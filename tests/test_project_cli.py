@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -247,3 +248,22 @@ def test_main_py_entry_point_runs_project_stats(
     stats = json.loads(done.stdout)
     assert {"images", "boxes", "boxes_per_label", "grades_per_scale", "status_counts"} <= set(stats)
     assert stats["grades_per_scale"] == {"hyperpig": 0}
+
+
+def test_output_survives_a_console_that_cannot_encode_the_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Windows consoles redirected to a file use cp1252: no CJK label names, no odd bytes.
+    (tmp_path / "labels.yaml").write_text("labels: [\u75e3, zipper]\n", encoding="utf-8")
+    run(capsys, "project", "create", tmp_path / "proj", "--labels", tmp_path / "labels.yaml")
+    for extra in ([], ["--json"]):
+        console = io.TextIOWrapper(io.BytesIO(), encoding="cp1252", newline="\n")
+        monkeypatch.setattr(sys, "stdout", console)
+        code = cli(["project", "stats", str(tmp_path / "proj"), *extra])
+        console.flush()
+        text = console.buffer.getvalue().decode("cp1252")
+        assert code == 0, capsys.readouterr().err
+        if extra:
+            assert json.loads(text)["boxes_per_label"] == {"\u75e3": 0, "zipper": 0}
+        else:
+            assert "\\u75e3: 0" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -209,6 +210,23 @@ def test_unreadable_image_is_skipped_with_its_reason(tmp_path: Path) -> None:
     assert len(report.skipped) == 1 and "broken.png" in report.skipped[0]
     ((path, reason),) = report.skipped_items
     assert path == str(tmp_path / "imgs" / "broken.png") and reason
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_reported_printably(tmp_path: Path) -> None:
+    folder = tmp_path / "imgs"
+    write_rgb(folder / "good.png", seed=1)
+    try:
+        odd = os.fsdecode(os.fsencode(folder) + b"/scan\xff.png")
+        os.rename(write_rgb(folder / "tmp.png", seed=2), odd)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    project = new_project(tmp_path / "p")
+    report = import_images(project, [folder])
+    assert [Path(p).name for p in report.added] == ["good.png"]
+    (line,) = report.skipped
+    assert "scan\\udcff.png" in line and "not valid UTF-8" in line
+    line.encode("utf-8")  # printable and storable as it is
+    assert report.skipped_items[0][0].endswith("scan\\udcff.png")
 
 
 def test_missing_path_and_non_project_folder_are_refused(tmp_path: Path) -> None:

@@ -177,6 +177,14 @@ def test_duplicate_path_is_refused_all_or_nothing_or_reused(project: Project) ->
     assert ids[0] == first and project.image_count() == 2
 
 
+def test_a_file_name_that_is_not_utf8_is_refused_clearly(project: Project) -> None:
+    odd = str(project.folder) + "/scan\udcff.png"  # how Python spells a non-UTF-8 POSIX name
+    with pytest.raises(ProjectError, match=r"scan\\udcff\.png.*not valid UTF-8"):
+        project.add_images([NewImage(odd, 5, 5)])
+    assert project.find_image(path=odd) is None
+    assert project.image_count() == 0
+
+
 def test_image_errors_are_recorded_and_cleared(project: Project) -> None:
     image_id = _image(project)
     project.set_image_error(image_id, "cannot read: truncated file")

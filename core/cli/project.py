@@ -176,7 +176,7 @@ def run_import(args: argparse.Namespace) -> int:
         )
     _finish_progress()
     if args.json:
-        _out(json.dumps(report.to_dict(), ensure_ascii=False))
+        _out(_json(report.to_dict()))
     else:
         _out("\n".join(report.summary()))
     return 0
@@ -211,7 +211,7 @@ def run_export(args: argparse.Namespace) -> int:
         report = export_project(project, options, progress=_progress_printer("exporting"))
     _finish_progress()
     if args.json:
-        _out(json.dumps(report.to_dict(), ensure_ascii=False))
+        _out(_json(report.to_dict()))
     else:
         _out("\n".join(report.summary()))
     return 0
@@ -238,7 +238,7 @@ def run_stats(args: argparse.Namespace) -> int:
     with Project.open(args.dir, read_only=True) as project:
         stats = project.stats()
     if args.json:
-        _out(json.dumps(stats, ensure_ascii=False, sort_keys=False))
+        _out(_json(stats))
         return 0
     _out(_stats_text(stats))
     return 0
@@ -264,7 +264,16 @@ def _stats_text(stats: dict[str, Any]) -> str:
 
 # --- output --------------------------------------------------------------------------
 def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    """Print a line that cannot fail on odd text: file names that are not UTF-8 and label
+    names the console's encoding lacks (e.g. cp1252 when redirected on Windows) come out
+    as backslash escapes rather than an error after the work is done."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    sys.stdout.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _json(data: dict[str, Any]) -> str:
+    # ASCII-only JSON is valid whatever the console encoding; parsers read the escapes.
+    return json.dumps(data, ensure_ascii=True)
 
 
 _progress_state = {"shown": False}

@@ -41,9 +41,17 @@ class ImagesMixin(RegistryMixin):
         relative = _inside(absolute, root)
         if relative is None:  # maybe the same place reached through a symlink
             relative = _inside(os.path.realpath(absolute), os.path.realpath(root))
-        if relative is None:
-            return absolute
-        return relative.replace(os.sep, "/")
+        stored = absolute if relative is None else relative.replace(os.sep, "/")
+        try:
+            stored.encode("utf-8")
+        except UnicodeEncodeError:
+            # A POSIX file name that is not UTF-8 (Python keeps its bytes as surrogates):
+            # SQLite text cannot hold it, and nobody could read it back under that name.
+            shown = stored.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise ProjectError(
+                f"'{shown}': the file name is not valid UTF-8 text; rename the file to add it"
+            ) from None
+        return stored
 
     def image_path(self, record: ImageRecord) -> Path:
         """Absolute path of an image file."""
@@ -183,8 +191,11 @@ class ImagesMixin(RegistryMixin):
         """
         with self._read() as conn:
             if path is not None:
-                candidates = [self._stored_path(path)]
-                if not Path(path).is_absolute():
+                try:
+                    candidates = [self._stored_path(path)]
+                except ProjectError:  # a name the store cannot hold is not in it
+                    candidates = []
+                if candidates and not Path(path).is_absolute():
                     candidates.append(Path(path).as_posix())
                 for stored in candidates:
                     row = conn.execute(
