@@ -124,6 +124,38 @@ def test_unwritable_folder_gives_a_clear_error(tmp_path: Path, monkeypatch) -> N
         assert reader.image_count() == 1
 
 
+def test_project_file_without_write_permission_is_refused_at_open(
+    tmp_path: Path, monkeypatch
+) -> None:
+    _make(tmp_path / "p")
+    real_access = os.access
+
+    def no_write_on_db(path: object, mode: int, **kwargs: object) -> bool:
+        if str(path).endswith(DB_NAME) and mode & os.W_OK:
+            return False  # what chmod a-w does for anyone but root
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", no_write_on_db)
+    with pytest.raises(ProjectError, match=rf"{DB_NAME} is read-only; open the project read-only"):
+        Project.open(tmp_path / "p")
+    with Project.open(tmp_path / "p", read_only=True) as reader:
+        assert reader.image_count() == 1
+    monkeypatch.setattr(os, "access", real_access)
+    with Project.open(tmp_path / "p") as writer:  # the refusal left no lock behind
+        assert not writer.read_only
+
+
+def test_folder_that_cannot_be_looked_into_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    _make(tmp_path / "p")
+
+    def denied(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    with pytest.raises(ProjectError, match=r"cannot open .*Permission denied"):
+        Project.open(tmp_path / "p", read_only=True)
+
+
 @pytest.mark.skipif(
     sys.platform == "win32" or os.geteuid() == 0, reason="permissions do not bind root"
 )

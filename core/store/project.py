@@ -122,13 +122,26 @@ class Project(GradesMixin):
         when opened for writing; read-only opening of an older schema is refused.
         """
         folder = Path(folder)
-        if not (folder / DB_NAME).is_file():
+        db = folder / DB_NAME
+        try:
+            is_project = db.is_file()
+        except OSError as exc:  # e.g. a folder the user may not look into
+            raise ProjectError(f"cannot open '{folder}': {exc.strerror or exc}") from None
+        if not is_project:
             raise ProjectError(f"'{folder}' is not a ClinLens project (no {DB_NAME})")
+        if not os.access(db, os.R_OK):
+            raise ProjectError(f"cannot open '{folder}': {DB_NAME} may not be read (permission)")
         if read_only:
             return cls._connect(folder, read_only=True, author=author, lock=None)
         lock = ProjectLock(folder, (author or "").strip() or default_author())
         lock.acquire()
         try:
+            if not os.access(db, os.W_OK):
+                # SQLite would open it quietly read-only and fail at the first edit.
+                raise ProjectError(
+                    f"cannot write to '{folder}': {DB_NAME} is read-only; "
+                    "open the project read-only or check the file's permissions"
+                )
             return cls._connect(folder, read_only=False, author=author, lock=lock)
         except BaseException:
             lock.release()
