@@ -263,14 +263,12 @@ class MainWindow(QMainWindow):
         return f"{record.width}×{record.height} · {record.bit_depth}-bit{modality}"
 
     def _settings_for(self, image_id: int) -> Any:
-        """Keep-for-next, else the image's saved settings, else the project default."""
-        from core.filters import FilterSettings
-
+        """Keep-for-next, else the image's saved settings (a dict, turned into
+        FilterSettings by the loading job), else the project default, else None."""
         if self.filters.keep_for_next and self.display.settings is not None:
             return self.display.settings
         try:
-            saved = self.project.filter_settings(image_id) or self.project.default_filter_settings()
-            return FilterSettings.from_dict(saved) if saved else None
+            return self.project.filter_settings(image_id) or self.project.default_filter_settings()
         except ClinLensError:
             return None
 

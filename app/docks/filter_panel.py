@@ -120,17 +120,16 @@ class FilterPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from core.filters import PRESETS, FilterSettings
-
-        self._presets = dict(PRESETS)
-        self.settings: Any = FilterSettings()
+        # core.filters (and through it pydicom) is imported on first use, not here: the
+        # window must show without waiting for it (the first image load imports it in the
+        # background anyway).
+        self._presets: dict[str, Any] = {}
+        self.settings: Any = None
         self.raw: Any = None
         self._quiet = False
 
         self.preset = QComboBox()
         self.preset.addItem("Custom", None)
-        for name in self._presets:
-            self.preset.addItem(name.replace("_", " ").capitalize(), name)
         self.preset.currentIndexChanged.connect(self._on_preset)
 
         self.histogram = HistogramWidget()
@@ -213,8 +212,20 @@ class FilterPanel(QWidget):
         self.setEnabled(False)
 
     # --- from the display -----------------------------------------------------------------
+    def _load_presets(self) -> None:
+        if self._presets:
+            return
+        from core.filters import PRESETS
+
+        self._presets = dict(PRESETS)
+        self._quiet = True
+        for name in self._presets:
+            self.preset.addItem(name.replace("_", " ").capitalize(), name)
+        self._quiet = False
+
     def set_image(self, raw: Any, settings: Any, histogram: Any) -> None:
         """A new image is on screen: ranges from its values, controls from its settings."""
+        self._load_presets()
         self.raw = raw
         self.histogram.set_histogram(histogram)
         vr = self.histogram.value_range
@@ -282,7 +293,7 @@ class FilterPanel(QWidget):
         self.settings_changed.emit(settings, interactive)
 
     def _edit(self, interactive: bool, **changes: Any) -> None:
-        if self._quiet:
+        if self._quiet or self.settings is None:
             return
         from core.errors import ClinLensError
 

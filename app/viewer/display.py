@@ -40,6 +40,7 @@ class Loaded:
     frame: Frame
     histogram: tuple[np.ndarray, np.ndarray] | None
     seconds: float
+    preview_raw: Any = None  # the image at screen size, for slider previews
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,38 @@ def render_frame(raw: Any, settings: Any, out_size: int | None) -> Frame:
     return Frame(to_bgra(render(raw, settings, out_size)))
 
 
+def make_preview_raw(raw: Any, out_size: int) -> Any:
+    """The image downsampled once to screen size (stored values averaged, as ``render``
+    does for a preview), so each slider step renders ~1 Mpx instead of resampling 9 Mpx."""
+    import dataclasses
+
+    import cv2
+
+    from core.filters import preview_shape
+
+    h, w = preview_shape(raw.height, raw.width, out_size)
+    if (h, w) == (raw.height, raw.width):
+        return raw
+    pixels = raw.pixels
+    if pixels.dtype not in (np.uint8, np.uint16, np.int16):
+        pixels = pixels.astype(np.float32)
+    small = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
+    return dataclasses.replace(raw, pixels=small)
+
+
+def preview_settings(full_raw: Any, settings: Any) -> Any:
+    """Settings whose automatic window is the one of the *full* image, so a preview and the
+    full render that follows look the same (percentiles of a downsampled image differ)."""
+    if settings.window_center is not None and settings.window_width is not None:
+        return settings
+    from core.filters import resolve_window
+
+    window = resolve_window(full_raw, settings)
+    if window is None:
+        return settings  # a VOI LUT: the same on both
+    return settings.replace(window_center=window[0], window_width=window[1])
+
+
 class DisplayController(QObject):
     """Keeps the canvas showing ``image_id`` rendered with ``settings``."""
 
@@ -72,6 +105,7 @@ class DisplayController(QObject):
         self.image_id: int | None = None
         self.path: Path | None = None
         self.raw: Any = None
+        self.preview_raw: Any = None
         self.settings: Any = None
         self.histogram: tuple[np.ndarray, np.ndarray] | None = None
         self._cache: OrderedDict[str, Any] = OrderedDict()
@@ -84,13 +118,15 @@ class DisplayController(QObject):
 
     # --- loading --------------------------------------------------------------------------
     def load(self, image_id: int, path: Path, settings: Any | None = None) -> None:
-        """Read and show an image. ``settings`` None -> the file's defaults."""
+        """Read and show an image. ``settings``: FilterSettings, a saved settings dict, or
+        None for the file's defaults (a dict that no longer validates falls back to them)."""
         self._full_timer.stop()
         self.runner.cancel_channel("display:full")
         self.runner.cancel_channel("display:preview")
         self.image_id = image_id
         self.path = Path(path)
         self.raw = None
+        self.preview_raw = None
         self.requested_at = time.perf_counter()
         self.first_display_s = None
         out_size = self.canvas.preview_size()
@@ -98,19 +134,30 @@ class DisplayController(QObject):
         key = str(path)
 
         def job(progress: Any, cancel: Any) -> Loaded:
-            from core.filters import default_settings, histogram
+            from core.errors import ClinLensError
+            from core.filters import FilterSettings, default_settings, histogram
             from core.imaging import read
 
             t0 = time.perf_counter()
             raw = cached if cached is not None else read(path)
             cancel.raise_if_cancelled()
-            chosen = settings if settings is not None else default_settings(raw)
-            frame = render_frame(raw, chosen, out_size)
+            chosen = settings
+            if isinstance(chosen, dict):
+                try:
+                    chosen = FilterSettings.from_dict(chosen)
+                except ClinLensError as exc:
+                    log.warning("saved display settings ignored: %s", exc)
+                    chosen = None
+            if chosen is None:
+                chosen = default_settings(raw)
+            small = make_preview_raw(raw, out_size)
+            frame = render_frame(small, preview_settings(raw, chosen), None)
             try:
                 hist = histogram(raw)
             except Exception:  # the histogram is a nicety; never fail a load for it
                 hist = None
-            return Loaded(image_id, Path(path), raw, chosen, frame, hist, time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
+            return Loaded(image_id, Path(path), raw, chosen, frame, hist, seconds, small)
 
         job_ = self.runner.submit(
             job,
@@ -127,6 +174,7 @@ class DisplayController(QObject):
             return
         self._remember(key, result.raw)
         self.raw = result.raw
+        self.preview_raw = result.preview_raw
         self.settings = result.settings
         self.histogram = result.histogram
         self.canvas.set_image(result.raw.width, result.raw.height, result.frame)
@@ -193,12 +241,16 @@ class DisplayController(QObject):
 
     def _submit_render(self, kind: str, out_size: int | None) -> None:
         raw, settings, image_id = self.raw, self.settings, self.image_id
+        small = self.preview_raw
         if kind == "preview":
             self.runner.cancel_channel("display:full")  # its settings are stale now
 
         def job(progress: Any, cancel: Any) -> Rendered:
             t0 = time.perf_counter()
-            frame = render_frame(raw, settings, out_size)
+            if kind == "preview" and small is not None:
+                frame = render_frame(small, preview_settings(raw, settings), None)
+            else:
+                frame = render_frame(raw, settings, out_size)
             return Rendered(image_id, settings, kind, frame, time.perf_counter() - t0)  # type: ignore[arg-type]
 
         j = self.runner.submit(

@@ -1,0 +1,336 @@
+"""GUI benchmark: cold start, switching to a 3000x3000 16-bit image, filter slider steps,
+and the longest GUI-thread stall (timer probe), each beside a baseline measured in the same run.
+
+Baselines (what a naive viewer does): a bare Qt window for the cold start; a synchronous
+read + full-resolution render + QPixmap on the GUI thread for image switches and slider
+steps. Run: ``.venv/bin/python benchmarks/gui.py [--images 4] [--steps 20] [--out FILE]``.
+Offscreen platform unless QT_QPA_PLATFORM is set (the numbers are CPU-bound either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TARGETS = {"start": 1.0, "switch": 0.150, "slider": 0.030, "stall": 0.050}
+
+
+# --- cold start -------------------------------------------------------------------------------
+def _cold_start(project: Path | None, data_dir: Path) -> dict:
+    probe = data_dir / f"probe-{time.monotonic_ns()}.json"
+    env = dict(os.environ, CLINLENS_DATA_DIR=str(data_dir), CLINLENS_STARTUP_PROBE=str(probe))
+    args = [sys.executable, "main.py"] + ([str(project)] if project else [])
+    t0 = time.time()
+    subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    result = json.loads(probe.read_text())
+    return {"seconds": result["wall_time"] - t0, "heavy": result["heavy_modules"]}
+
+
+_BARE = (
+    "import sys, time, json; from PySide6.QtWidgets import QApplication, QMainWindow;"
+    "from PySide6.QtCore import QTimer; a = QApplication(sys.argv); w = QMainWindow(); w.show();"
+    "QTimer.singleShot(0, lambda: (print(json.dumps(time.time())), a.quit())); a.exec()"
+)
+
+
+def _bare_start() -> float:
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", _BARE], capture_output=True, text=True, check=True, timeout=60
+    )
+    return float(out.stdout.strip().splitlines()[-1]) - t0
+
+
+# --- in-process measurements ------------------------------------------------------------------
+class StallProbe:
+    """A 5 ms QTimer; the longest gap between its ticks is the longest GUI-thread stall."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0.0
+        self.max_gap = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self.last:
+            self.max_gap = max(self.max_gap, now - self.last)
+        self.last = now
+
+    def start(self) -> None:
+        self.last, self.max_gap = 0.0, 0.0
+        self.timer.start()
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.max_gap
+
+
+def _wait(app, cond, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("benchmark step timed out")
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def _make_project(folder: Path, n: int) -> Path:
+    """n 3000x3000 16-bit phantoms: half DICOM/TIFF (demo writer), half 16-bit PNG (the
+    slowest common format to decode, where a synchronous viewer stalls most)."""
+    import cv2
+
+    from core.annotations import builtin_label_set
+    from core.demo import make_demo_files, make_phantom
+    from core.project_import import import_images
+    from core.store import Project
+
+    images = folder / "images"
+    make_demo_files(images, n_xrays=max(1, n // 2), size=(3000, 3000))
+    for i in range(n - max(1, n // 2)):
+        pixels, _boxes = make_phantom(100 + i, 3000, 3000)
+        cv2.imwrite(str(images / f"png16_{i}.png"), pixels)
+    with Project.create(folder, label_set=builtin_label_set("xray"), scales=[], name="bench") as p:
+        import_images(p, [images])
+    return folder
+
+
+def _interactive(project_dir: Path, steps: int) -> dict:
+    from PySide6.QtWidgets import QApplication
+
+    from app.canvas import Frame, to_bgra
+    from app.launch import create_application
+    from app.main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    window.open_project(project_dir)
+    _wait(app, lambda: window.display.raw is not None)
+    xray_rows = [
+        r
+        for r in range(window.images.model.rowCount())
+        if window.images.model.record(r).width == 3000
+    ]
+    probe = StallProbe()
+    res: dict = {"switch_cold": [], "switch_prefetched": [], "slider": [], "stall": {}}
+
+    # Image switches, every image decoded for the first time (cache emptied), then A/D style
+    # with the next image prefetched while the user looks at the current one.
+    probe.start()
+    for prefetched in (False, True):
+        for row in xray_rows[1:] + xray_rows[:1]:
+            if not prefetched:
+                window.display.forget()
+            else:
+                _wait(app, lambda: len(window.display._cache) >= 2, 20)
+            shown: list[int] = []
+            window.display.image_loaded.connect(lambda loaded, s=shown: s.append(1))
+            t0 = time.perf_counter()
+            window.images.select_row(row)
+            _wait(app, lambda s=shown: bool(s))
+            elapsed = time.perf_counter() - t0
+            res["switch_prefetched" if prefetched else "switch_cold"].append(elapsed)
+            window.display.image_loaded.disconnect()
+            window.display.image_loaded.connect(window._on_image_loaded)
+            _wait(app, lambda: "full" in window.canvas.image_item.frames)
+    res["stall"]["switching images"] = probe.stop()
+
+    # Slider steps: what the user sees per step while dragging (preview render + display),
+    # once plain and once with CLAHE on (the heaviest filter).
+    slider = window.filters.brightness.slider
+    for key, clahe in (("slider", False), ("slider_clahe", True)):
+        if clahe:
+            window.filters.clahe.setChecked(True)
+            _wait(app, lambda: "full" in window.canvas.image_item.frames)
+        res.setdefault(key, [])
+        slider.setSliderDown(True)
+        probe.start()
+        for i in range(steps):
+            got: list[str] = []
+            window.display.frame_shown.connect(lambda kind, g=got: g.append(kind))
+            t0 = time.perf_counter()
+            slider.setValue(300 + (i * 37) % 400)
+            _wait(app, lambda g=got: "preview" in g)
+            res[key].append(time.perf_counter() - t0)
+            window.display.frame_shown.disconnect()
+        slider.setSliderDown(False)
+        _wait(app, lambda: "full" in window.canvas.image_item.frames)
+        res["stall"]["dragging a filter slider" + (" (CLAHE on)" if clahe else "")] = probe.stop()
+
+    # Baseline: the naive synchronous path on the GUI thread.
+    from PySide6.QtGui import QPixmap
+
+    from core.filters import default_settings, render
+    from core.imaging import read
+
+    paths = [window.project.image_path(window.images.model.record(r)) for r in xray_rows]
+    base_switch, base_slider = [], []
+    probe.start()
+    for path in paths:
+        t0 = time.perf_counter()
+        raw = read(path)
+        frame = Frame(to_bgra(render(raw, default_settings(raw))))
+        QPixmap.fromImage(frame.image)
+        base_switch.append(time.perf_counter() - t0)
+        app.processEvents()
+    base_clahe = []
+    settings = default_settings(raw)
+    for series, clahe in ((base_slider, False), (base_clahe, True)):
+        for i in range(min(steps, 10)):
+            t0 = time.perf_counter()
+            changed = settings.replace(brightness=(i % 5) / 10 + 0.01 * i, clahe=clahe)
+            frame = Frame(to_bgra(render(raw, changed)))
+            QPixmap.fromImage(frame.image)
+            series.append(time.perf_counter() - t0)
+            app.processEvents()
+    res["baseline_slider_clahe"] = base_clahe
+    res["stall"]["baseline (synchronous)"] = probe.stop()
+    res["baseline_switch"] = base_switch
+    res["baseline_slider"] = base_slider
+    window.close()
+    QApplication.processEvents()
+    return res
+
+
+def _fmt_ms(v: float) -> str:
+    return f"{v * 1000:.0f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument(
+        "--images", type=int, default=4, help="3000x3000 16-bit phantoms to switch between"
+    )
+    ap.add_argument("--steps", type=int, default=20, help="slider steps")
+    ap.add_argument("--starts", type=int, default=3, help="cold starts (median)")
+    ap.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        project = _make_project(tmp_path / "bench-project", args.images)
+        data = tmp_path / "data"
+        data.mkdir()
+        starts = [_cold_start(project, data) for _ in range(args.starts)]
+        starts_noargs = [_cold_start(None, data) for _ in range(args.starts)]
+        bare = [_bare_start() for _ in range(args.starts)]
+        os.environ["CLINLENS_DATA_DIR"] = str(data)
+        inter = _interactive(project, args.steps)
+
+    med = statistics.median
+    rows = [
+        (
+            "cold start to usable window, `python main.py` (last project)",
+            med(s["seconds"] for s in starts_noargs),
+            med(bare),
+            TARGETS["start"],
+        ),
+        (
+            "cold start to usable window, `python main.py PROJECT_DIR`",
+            med(s["seconds"] for s in starts),
+            med(bare),
+            TARGETS["start"],
+        ),
+        (
+            "switch to a 3000x3000 16-bit image, first decode (median)",
+            med(inter["switch_cold"]),
+            med(inter["baseline_switch"]),
+            TARGETS["switch"],
+        ),
+        (
+            "switch to a 3000x3000 16-bit image, first decode (worst)",
+            max(inter["switch_cold"]),
+            max(inter["baseline_switch"]),
+            TARGETS["switch"],
+        ),
+        (
+            "switch with the next image prefetched (A/D), median",
+            med(inter["switch_prefetched"]),
+            med(inter["baseline_switch"]),
+            TARGETS["switch"],
+        ),
+        (
+            "filter slider step on it (median)",
+            med(inter["slider"]),
+            med(inter["baseline_slider"]),
+            TARGETS["slider"],
+        ),
+        (
+            "filter slider step on it (worst)",
+            max(inter["slider"]),
+            max(inter["baseline_slider"]),
+            TARGETS["slider"],
+        ),
+        (
+            "filter slider step, CLAHE on (median)",
+            med(inter["slider_clahe"]),
+            med(inter["baseline_slider_clahe"]),
+            TARGETS["slider"],
+        ),
+        (
+            "filter slider step, CLAHE on (worst)",
+            max(inter["slider_clahe"]),
+            max(inter["baseline_slider_clahe"]),
+            TARGETS["slider"],
+        ),
+    ]
+    heavy = sorted({m for s in starts + starts_noargs for m in s["heavy"]})
+    lines = [
+        "# GUI benchmark",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"Qt platform `{os.environ.get('QT_QPA_PLATFORM')}`. Command: `.venv/bin/python benchmarks/gui.py "
+        f"--images {args.images} --steps {args.steps} --starts {args.starts}`.",
+        "",
+        "Baselines, same run: a bare PySide6 window (start); the naive synchronous path "
+        "(read + full-resolution render + QPixmap on the GUI thread) for switches and slider steps.",
+        "",
+        "| measure | ClinLens ms | baseline ms | target ms | met |",
+        "|---|---:|---:|---:|:-:|",
+    ]
+    for name, value, base, target in rows:
+        lines.append(
+            f"| {name} | {_fmt_ms(value)} | {_fmt_ms(base)} | {_fmt_ms(target)} | {'yes' if value <= target else 'NO'} |"
+        )
+    lines += [
+        "",
+        "Longest GUI-thread stall (5 ms timer probe):",
+        "",
+        "| flow | max stall ms | target ms | met |",
+        "|---|---:|---:|:-:|",
+    ]
+    for flow, gap in inter["stall"].items():
+        target = "" if flow.startswith("baseline") else _fmt_ms(TARGETS["stall"])
+        met = "" if flow.startswith("baseline") else ("yes" if gap <= TARGETS["stall"] else "NO")
+        lines.append(f"| {flow} | {_fmt_ms(gap)} | {target} | {met} |")
+    lines += [
+        "",
+        f"Heavy modules loaded at start: {', '.join(heavy) if heavy else 'none (torch/ultralytics not imported)'}.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
