@@ -228,3 +228,25 @@ def test_layout_is_remembered_between_windows(qtbot):
     assert second.size().width() == 700
     assert second.docks["filters"].isHidden()
     second.close()
+
+
+def test_unwritable_project_is_offered_read_only(qtbot, bare_window, tmp_path, monkeypatch):
+    from core.errors import ProjectError
+    from core.store import Project
+
+    make_project(tmp_path / "p").close()
+    real_open = Project.open.__func__
+
+    def refusing_open(cls, folder, *, read_only=False, author=None):
+        if not read_only:
+            raise ProjectError(f"'{folder}' cannot be written (read-only file system)")
+        return real_open(cls, folder, read_only=True, author=author)
+
+    monkeypatch.setattr(Project, "open", classmethod(refusing_open))
+    asked = []
+    bare_window.session.ask = lambda title, q: asked.append(q) or True
+    with qtbot.waitSignal(bare_window.image_shown, timeout=5000):
+        assert bare_window.open_project(tmp_path / "p")
+    assert "cannot be written" in asked[0]
+    assert bare_window.project.read_only
+    assert bare_window.banner.isVisible()

@@ -50,13 +50,19 @@ class ProjectSession:
             project = Project.open(folder, read_only=True, author=author)
             reason = "another ClinLens is editing it"
         except ProjectError as exc:
-            if read_only or not _looks_unwritable(folder):
+            if read_only:
                 raise
-            question = f"{exc}\n\nThe folder cannot be written. Open the project read-only?"
+            # Not writable (read-only folder or file, a share mounted read-only...)? If it
+            # opens for reading, offer that; otherwise the first error is the real one.
+            try:
+                project = Project.open(folder, read_only=True, author=author)
+            except ClinLensError:
+                raise exc from None
+            question = f"{exc}\n\nOpen the project read-only? You can look but not change anything."
             if not self.ask("Project cannot be written", question):
+                project.close()
                 return None
-            project = Project.open(folder, read_only=True, author=author)
-            reason = "the folder cannot be written"
+            reason = "it cannot be written here"
         if project.read_only and reason is None:
             reason = (
                 "the folder cannot be written" if _looks_unwritable(folder) else "opened read-only"
