@@ -267,3 +267,44 @@ def test_output_survives_a_console_that_cannot_encode_the_text(
             assert json.loads(text)["boxes_per_label"] == {"\u75e3": 0, "zipper": 0}
         else:
             assert "\\u75e3: 0" in text
+
+
+@pytest.mark.parametrize(
+    ("files", "argv", "needle"),
+    [
+        (
+            {"labels.yaml": b"\xff\xfe\x00l\x00a"},
+            ["project", "create", "{tmp}/new", "--labels", "{tmp}/labels.yaml"],
+            "not UTF-8 text",
+        ),
+        (
+            {"s.yaml": b"pain:\n  range: {min: 0, max: 1000000000, step: 0.000000001}\n"},
+            ["project", "create", "{tmp}/new", "--labels", "xray", "--scales", "{tmp}/s.yaml"],
+            "more than 1000 values",
+        ),
+        (
+            {"afile": b"x"},
+            ["project", "create", "{tmp}/afile", "--labels", "xray"],
+            "cannot create the project folder",
+        ),
+        ({"afile": b"x"}, ["project", "stats", "{tmp}/afile"], "is not a ClinLens project"),
+        (
+            {"proj2/project.clinlens": b"SQLite format 3\x00" + b"\x00" * 200},
+            ["project", "import", "{tmp}/proj2", "{tmp}"],
+            "damaged",
+        ),
+    ],
+)
+def test_nasty_files_exit_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, bytes],
+    argv: list[str],
+    needle: str,
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(content)
+    code, _, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv])
+    assert code == 2 and needle in err, err
+    assert err.count("\n") == 1 and "unexpected" not in err

@@ -106,7 +106,10 @@ def _label_set(spec: str) -> LabelSet:
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise FormatError(f"label set file '{spec}' does not exist")
-        return load_label_set_yaml(path)
+        try:
+            return load_label_set_yaml(path)
+        except UnicodeDecodeError:
+            raise FormatError(f"{path}: not UTF-8 text (save the label set as UTF-8)") from None
     raise FormatError(
         f"--labels '{spec}': not a built-in set ({', '.join(builtin_label_set_names())}) "
         "or a YAML file"
@@ -136,11 +139,30 @@ def _scales(spec: str) -> list[GradingScale]:
         for name, body in data.items():
             if not isinstance(body, dict):
                 raise FormatError(f"{path}: scale '{name}' must be a mapping")
+            _check_range_size(path, str(name), body.get("range"))
             try:
                 scales.append(scale_from_mapping(str(name), body, str(path)))
             except (KeyError, TypeError, ValueError) as exc:
                 raise FormatError(f"{path}: scale '{name}' is malformed ({exc})") from None
     return scales
+
+
+MAX_SCALE_VALUES = 1000  # a grade picker with more steps is a typo (e.g. step 0.0001)
+
+
+def _check_range_size(path: Path, name: str, spec: Any) -> None:
+    """Refuse a ``range`` with absurdly many steps before it is expanded value by value."""
+    if not isinstance(spec, dict):
+        return
+    try:
+        low, high, step = (float(spec[k]) for k in ("min", "max", "step"))
+    except (KeyError, TypeError, ValueError):
+        return  # scale_from_mapping names what is malformed
+    if step > 0 and high >= low and (high - low) / step + 1 > MAX_SCALE_VALUES:
+        raise FormatError(
+            f"{path}: scale '{name}' would have more than {MAX_SCALE_VALUES} values "
+            f"(min {low:g}, max {high:g}, step {step:g})"
+        )
 
 
 def run_create(args: argparse.Namespace) -> int:
