@@ -108,11 +108,16 @@ def test_bad_class_files_are_refused(tmp_path: Path) -> None:
         read_class_names(tmp_path / "empty_line.txt")
 
 
-def test_class_file_is_found_in_the_folder_or_its_parent(tmp_path: Path) -> None:
-    (tmp_path / "train" / "labels").mkdir(parents=True)
+def test_class_file_is_found_in_the_folder_its_parent_or_the_dataset_root(tmp_path: Path) -> None:
+    for sub in ("train/labels", "labels/val", "notes/misc"):
+        (tmp_path / sub).mkdir(parents=True)
     (tmp_path / "data.yaml").write_text("names: [a]\n")
     assert find_class_file([tmp_path / "train"]) == tmp_path / "data.yaml"
-    assert find_class_file([tmp_path / "train" / "labels"]) is None
+    # Roboflow (train/labels) and ultralytics (labels/val) layouts: data.yaml at the root.
+    assert find_class_file([tmp_path / "train" / "labels"]) == tmp_path / "data.yaml"
+    assert find_class_file([tmp_path / "labels" / "val"]) == tmp_path / "data.yaml"
+    # Elsewhere only one level up, so an unrelated data.yaml further up is not picked.
+    assert find_class_file([tmp_path / "notes" / "misc"]) is None
 
 
 def test_data_yaml_has_path_splits_and_names_as_dict(tmp_path: Path) -> None:

@@ -310,6 +310,10 @@ def test_annotations_are_found_beside_the_images_in_both_layouts(tmp_path: Path)
     c = new_project(tmp_path / "c")
     rep = import_images(c, [yolo / "images"], fmt="yolo")  # labels/ and data.yaml
     assert len(rep.added) == 3 and rep.boxes == 7 and rep.without_annotation == 0
+    # One split on its own: labels/train is the twin, data.yaml two levels up.
+    d = new_project(tmp_path / "d")
+    rep = import_images(d, [yolo / "images" / "train"], fmt="yolo")
+    assert len(rep.added) >= 1 and rep.without_annotation == 0 and not rep.skipped
 
 
 def test_only_reviewed_boxes_are_exported_unless_suggestions_are_asked_for(tmp_path: Path) -> None:

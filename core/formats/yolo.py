@@ -156,11 +156,19 @@ def _names_from_yaml(path: Path) -> dict[int, str]:
     return names
 
 
+# Folder names of dataset layouts (ultralytics labels/train, Roboflow train/labels): the
+# class file sits at the dataset root above two of them.
+_LAYOUT_NAMES = frozenset({"labels", "images", "train", "val", "valid", "test"})
+
+
 def find_class_file(folders: Sequence[Path]) -> Path | None:
-    """The first data.yaml / classes.txt in the folders, then one level up (Roboflow layout)."""
+    """The first data.yaml / classes.txt in the folders, then one level up; two levels up
+    when both folders are layout names (``ds/labels/train``, ``ds/train/labels`` -> ``ds``)."""
     candidates: list[Path] = []
     for folder in folders:
         candidates.extend([folder, folder.parent])
+        if {folder.name.lower(), folder.parent.name.lower()} <= _LAYOUT_NAMES:
+            candidates.append(folder.parent.parent)
     seen: set[Path] = set()
     for folder in candidates:
         if folder in seen or not folder.is_dir():
