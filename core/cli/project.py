@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -301,7 +302,7 @@ def _json(data: dict[str, Any]) -> str:
 _progress_state = {"shown": False}
 
 
-def _progress_printer(what: str):  # type: ignore[no-untyped-def]
+def _progress_printer(what: str) -> Callable[[int, int, str], None] | None:
     """Progress on stderr, only for a person at a terminal (scripts get clean output)."""
     if not sys.stderr.isatty():
         return None

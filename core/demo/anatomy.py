@@ -9,6 +9,7 @@ energy: soft tissue 0.02, cortical bone ~0.06 (stored as its excess over soft ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -193,7 +194,9 @@ def _lungs_and_heart(canvas: Canvas, body: Body) -> None:
     lungs = [(b.p(s * 82, 475), (b.r(80), 162 * b.scale, b.r(82))) for s in (-1, 1)]
     heart_c, heart_r = b.p(22, 560), (b.r(76), 68 * b.scale, b.r(62))
 
-    def lung_air(c: Point, r: tuple[float, float, float]):  # type: ignore[no-untyped-def]
+    def lung_air(
+        c: Point, r: tuple[float, float, float]
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         def fn(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
             t = ellipsoid_thickness(X - c[0], Y - c[1], *r)
             # The heart sits in front of the lungs: where it is, there is less air.

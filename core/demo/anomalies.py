@@ -247,7 +247,7 @@ def _shirt_buttons(p: Placer) -> list[Box]:
 
 def _simple(
     label: str, make: Callable[[Placer], ob.Shape], anchors: Sequence[str], jitter: float = 5.0
-):  # type: ignore[no-untyped-def]
+) -> Callable[[Placer], list[Box]]:
     def place(p: Placer) -> list[Box]:
         shape = make(p)
         c = p.choose(p.lm(*anchors), shape.radius, jitter)

@@ -64,7 +64,9 @@ def disk(u: np.ndarray, v: np.ndarray, r: float) -> np.ndarray:
     return u * u + v * v <= r * r
 
 
-def rod(u: np.ndarray, v: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], r: float):  # type: ignore[no-untyped-def]
+def rod(
+    u: np.ndarray, v: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], r: float
+) -> np.ndarray:
     """Round rod (capsule) between two points, seen from the side."""
     ax, ay = p0
     vx, vy = p1[0] - ax, p1[1] - ay
@@ -80,7 +82,7 @@ def ellipse_wire(u: np.ndarray, v: np.ndarray, a: float, b: float, r: float) -> 
     return chord(r, (rho - 1.0) / grad)
 
 
-def band(u: np.ndarray, v: np.ndarray, radius: float, half_width: float, wall: float):  # type: ignore[no-untyped-def]
+def band(u: np.ndarray, v: np.ndarray, radius: float, half_width: float, wall: float) -> np.ndarray:
     """A ring around a limb seen edge-on (watch strap, finger ring, cuff): dense at its sides."""
     outer = chord(radius, u)
     inner = chord(max(radius - wall, 0.0), u)
