@@ -88,6 +88,11 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         lambda: ann.accept_all_above(w.suggest_threshold),
         "Ctrl+Return",
     )
+    a["suggest"] = _act(w, "Suggest boxes for this image", w.suggestions.suggest_current, "Ctrl+M")
+    a["suggest_batch"] = _act(
+        w, "Suggest for all unreviewed images", w.suggestions.suggest_unreviewed
+    )
+    a["import_model"] = _act(w, "Import a model…", w.import_model_dialog)
     # --- View
     a["fit"] = _act(w, "Fit image", w.canvas.fit, "Ctrl+F")
     a["one_to_one"] = _act(w, "1:1 (actual pixels)", w.canvas.one_to_one, "Ctrl+0")
@@ -129,8 +134,17 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     for key in ("prev", "next", "done", "grade_cycle"):
         image.addAction(a[key])
     w.model_menu = mb.addMenu("&Model")
-    for key in ("accept", "reject", "accept_all"):
-        w.model_menu.addAction(a[key])
+    for key in (
+        "suggest",
+        "suggest_batch",
+        None,
+        "accept",
+        "reject",
+        "accept_all",
+        None,
+        "import_model",
+    ):
+        w.model_menu.addSeparator() if key is None else w.model_menu.addAction(a[key])
     view = mb.addMenu("&View")
     for key in ("fit", "one_to_one", "zoom_in", "zoom_out"):
         view.addAction(a[key])

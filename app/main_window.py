@@ -25,10 +25,12 @@ from app.actions import build_actions
 from app.canvas import Canvas
 from app.controllers.annotations import AnnotationController
 from app.controllers.project_session import ProjectSession
+from app.controllers.suggestions import SuggestionController
 from app.docks.filter_panel import FilterPanel
 from app.docks.grade_panel import GradePanel
 from app.docks.image_list_panel import ImageListPanel
 from app.docks.label_panel import LabelPanel
+from app.docks.model_panel import ModelPanel
 from app.jobs import JobRunner
 from app.jobs.panel import JobsPanel, JobsStatusIndicator
 from app.settings import Preferences
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         self.labels = LabelPanel()
         self.grades = GradePanel()
         self.jobs_panel = JobsPanel(self.runner)
+        self.model_panel = ModelPanel()
         self.docks: dict[str, QDockWidget] = {}
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self._dock("images", "Images", self.images, left)
@@ -83,7 +86,9 @@ class MainWindow(QMainWindow):
         self._dock("grades", "Grades", self.grades, right)
         self._dock("filters", "Display", self.filters, right)
         self._dock("jobs", "Jobs", self.jobs_panel, left)
+        self._dock("model", "Model", self.model_panel, right)
         self.tabifyDockWidget(self.docks["labels"], self.docks["grades"])
+        self.tabifyDockWidget(self.docks["grades"], self.docks["model"])
         self.docks["labels"].raise_()
         self.docks["jobs"].hide()
         # --- status bar
@@ -99,9 +104,12 @@ class MainWindow(QMainWindow):
         # --- controllers
         self.display = DisplayController(self.runner, self.canvas, self)
         self.annotations = AnnotationController(self.canvas, self.labels, self.grades, self)
+        self.suggestions = SuggestionController(
+            self.runner, self.model_panel, self.annotations, lambda t, q: self.ask(t, q), self
+        )
+        self.suggestions.batch_finished = lambda: self.images.model.reload()  # type: ignore[method-assign]
         self.project: Any = None
         self.last_report: QMessageBox | None = None
-        self.suggest_threshold = 0.5  # "accept all above" (the model dock can change it)
         self._previous_image: int | None = None
         self._filters_dirty = False
         self._filters_timer = QTimer(self)
@@ -135,6 +143,9 @@ class MainWindow(QMainWindow):
         self.annotations.navigate_to.connect(lambda i: self.images.select_image(i))
         self.annotations.history_changed.connect(self._update_undo_actions)
         self.labels.add_requested.connect(self.add_label)
+        self.suggestions.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.suggestions.error.connect(self.show_error)
+        self.model_panel.import_model.connect(self.import_model_dialog)
 
     # --- messages -------------------------------------------------------------------------
     def ask(self, title: str, question: str) -> bool:
@@ -173,6 +184,7 @@ class MainWindow(QMainWindow):
         self.project = project
         self._previous_image = None
         self.annotations.set_project(project)
+        self.suggestions.set_project(project)
         self.images.set_project(project)
         self.canvas.clear_image()
         self.image_banner.hide()
@@ -255,6 +267,7 @@ class MainWindow(QMainWindow):
             return
         self.image_banner.hide()
         self.display.load(image_id, path, self._settings_for(image_id))
+        self.suggestions.image_changed(image_id)
 
     def _image_info(self, record: Any) -> str:
         if not record.width:
@@ -310,6 +323,17 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 "This is the last image" if delta > 0 else "This is the first image", 2000
             )
+
+    def import_model_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import a detector", "", "YOLO models (*.pt)")
+        if path:
+            self.suggestions.import_model_file(path)
+
+    @property
+    def suggest_threshold(self) -> float:
+        return float(self.model_panel.threshold.value())
 
     def copy_previous_boxes(self) -> None:
         self.annotations.copy_from(self._previous_image)

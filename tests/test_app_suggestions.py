@@ -1,0 +1,195 @@
+"""Model suggestions in the annotator: no-model message, dashed suggestions with scores,
+accept / reject / edit, accept-all, latest-request-wins on navigation, batch with cancel,
+and the trust question before importing a model file.
+
+A torch-free detector (real tiling, merging and class mapping; bright blobs instead of a
+network) stands in for YOLO, so these tests stay fast.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtTest import QTest
+
+from tests.gui_helpers import window_fixture  # noqa: F401
+from tests.ml_fixtures import make_blob_detector
+
+
+def _register_stub_model(window, tmp_path):
+    from ml import registry
+
+    fake = tmp_path / "stub.pt"
+    fake.write_bytes(b"stub detector for GUI tests")
+    registry.import_model(window.project.folder, fake, "detector", "stub", inspect=False)
+    window.suggestions.refresh_status()
+
+
+@pytest.fixture
+def with_model(window, tmp_path):
+    _register_stub_model(window, tmp_path)
+    window.suggestions.detector_factory = lambda project, device: make_blob_detector(
+        threshold=200, model_ref="stub:1"
+    )
+    return window
+
+
+def _suggest_and_wait(qtbot, window):
+    job = window.suggestions.suggest_current()
+    assert job is not None
+    with qtbot.waitSignal(job.finished, timeout=20000):
+        pass
+    assert job.state == "succeeded", job.error
+    return job
+
+
+def _pending(window):
+    return [b for b in window.project.boxes(window.annotations.image_id) if b.status == "suggested"]
+
+
+def test_without_a_model_the_panel_says_so_and_nothing_runs(window):
+    assert "No detector" in window.model_panel.status.text()
+    assert not window.model_panel.suggest_button.isEnabled()
+    assert window.suggestions.suggest_current() is None
+    assert "No detector" in window.statusBar().currentMessage()
+    assert not [j for j in window.runner.active_jobs if (j.channel or "").startswith("suggest")]
+
+
+def test_suggestions_are_stored_and_drawn_dashed_with_scores(qtbot, with_model):
+    window = with_model
+    assert window.model_panel.suggest_button.isEnabled()
+    assert "stub:1" in window.model_panel.status.text()
+    _suggest_and_wait(qtbot, window)
+    pending = _pending(window)
+    assert pending, "the bright square is suggested"
+    assert all(b.source == "model" and b.score is not None for b in pending)
+    item = window.canvas.items_by_id[pending[0].id]
+    assert item.view.suggested
+    assert f"{pending[0].score:.2f}" in item.caption.text
+    assert "Running on" in window.model_panel.device_label.text()
+
+
+def test_enter_accepts_and_r_rejects_the_selected_suggestion(qtbot, with_model):
+    window = with_model
+    _suggest_and_wait(qtbot, window)
+    box = _pending(window)[0]
+    window.canvas.select_box(box.id)
+    window.activateWindow()
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert window.project.box(box.id).status == "accepted"
+    assert window.project.box(box.id).source == "model", "provenance is kept"
+    _suggest_and_wait(qtbot, window)  # a new pending suggestion beside the accepted one
+    fresh = _pending(window)[0]
+    window.canvas.select_box(fresh.id)
+    QTest.keyClick(window.canvas, Qt.Key.Key_R)
+    assert window.project.box(fresh.id).status == "rejected"
+    assert fresh.id not in window.canvas.items_by_id
+
+
+def test_moving_a_suggestion_marks_it_edited(qtbot, with_model):
+    window = with_model
+    _suggest_and_wait(qtbot, window)
+    box = _pending(window)[0]
+    window.annotations.move_box(box.id, QRectF(box.x1 + 3, box.y1, box.width, box.height))
+    assert window.project.box(box.id).status == "edited"
+
+
+def test_accept_all_above_threshold(qtbot, with_model):
+    window = with_model
+    _suggest_and_wait(qtbot, window)
+    window.model_panel.threshold.setValue(0.0)
+    window.model_panel.accept_button.click()
+    assert _pending(window) == []
+    assert all(b.status == "accepted" for b in window.project.boxes(window.annotations.image_id))
+
+
+def test_moving_to_another_image_drops_the_pending_request(qtbot, with_model):
+    window = with_model
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_factory(project, device):
+        started.set()
+        release.wait(10)
+        return make_blob_detector(threshold=200, model_ref="stub:1")
+
+    window.suggestions.detector_factory = slow_factory
+    first = window.annotations.image_id
+    job = window.suggestions.suggest_current()
+    assert started.wait(10)
+    with qtbot.waitSignal(window.image_shown, timeout=5000):
+        window.step_image(1)
+    release.set()
+    with qtbot.waitSignal(job.finished, timeout=20000):
+        pass
+    assert job.state == "cancelled"
+    assert window.project.boxes(first) == [], "a result for an image the user left is not stored"
+    assert not any(v.view.suggested for v in window.canvas.items_by_id.values())
+
+
+def test_batch_suggests_for_unreviewed_images_with_progress(qtbot, with_model):
+    window = with_model
+    progress = []
+    job = window.suggestions.suggest_unreviewed()
+    job.progressed.connect(lambda f, m: progress.append(f))
+    with qtbot.waitSignal(job.finished, timeout=30000):
+        pass
+    assert job.state == "succeeded", job.error
+    for image_id in window.project.image_ids():
+        assert any(b.status == "suggested" for b in window.project.boxes(image_id))
+    assert "suggestion(s) on 3 image(s)" in window.statusBar().currentMessage()
+
+
+def test_batch_can_be_cancelled_and_keeps_what_was_done(qtbot, with_model):
+    window = with_model
+    gate = threading.Event()
+
+    def gated_factory(project, device):
+        det = make_blob_detector(threshold=200, model_ref="stub:1")
+        original = det.predict_raw
+
+        def predict_raw(*args, **kwargs):
+            gate.wait(10)
+            return original(*args, **kwargs)
+
+        det.predict_raw = predict_raw
+        return det
+
+    window.suggestions.detector_factory = gated_factory
+    job = window.suggestions.suggest_unreviewed()
+    row = window.jobs_panel.rows[job.id]
+    row.cancel_button.click()
+    gate.set()
+    with qtbot.waitSignal(job.finished, timeout=30000):
+        pass
+    assert job.state == "cancelled"
+    assert "stopped" in window.statusBar().currentMessage()
+
+
+def test_importing_a_model_asks_first_and_refusal_imports_nothing(qtbot, window, tmp_path):
+    from ml import registry
+
+    model = tmp_path / "outside.pt"
+    model.write_bytes(b"not a real checkpoint")
+    questions = []
+    window.suggestions.ask = lambda title, q: questions.append(q) or False
+    assert window.suggestions.import_model_file(str(model)) is None
+    assert "run code" in questions[0]
+    assert registry.list_models(window.project.folder, "detector") == []
+
+
+@pytest.mark.slow
+def test_a_corrupt_model_file_is_refused_with_a_clear_message(qtbot, window, tmp_path):
+    model = tmp_path / "broken.pt"
+    model.write_bytes(b"this is not a torch checkpoint")
+    window.suggestions.ask = lambda title, q: True
+    job = window.suggestions.import_model_file(str(model))
+    with qtbot.waitSignal(job.finished, timeout=60000):
+        pass
+    assert job.state == "failed"
+    assert "Model not imported" in window.statusBar().currentMessage()
+    assert "Traceback" not in window.statusBar().currentMessage()
+    assert not window.model_panel.suggest_button.isEnabled()
