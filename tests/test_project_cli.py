@@ -308,3 +308,20 @@ def test_nasty_files_exit_2_with_one_line(
     code, _, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv])
     assert code == 2 and needle in err, err
     assert err.count("\n") == 1 and "unexpected" not in err
+
+
+def test_an_error_after_progress_starts_its_own_line_at_a_terminal(
+    tmp_path: Path,
+    sources: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proj = tmp_path / "proj"
+    run(capsys, "project", "create", proj, "--labels", "acne")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run(
+        capsys, "project", "import", proj, sources / "imgs",
+        "--annotations", sources / "ann", "--format", "voc",
+    )  # fmt: skip
+    assert code == 2 and "\rimporting 5/5" in err  # progress was shown, then the refusal
+    assert err.splitlines()[-1].startswith("clinlens: error: label(s) not in the project")

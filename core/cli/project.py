@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from core.annotations import GradingScale, LabelSet, builtin_label_set, builtin_scale
 from core.annotations.labels import builtin_label_set_names, load_label_set_yaml
@@ -118,6 +117,8 @@ def _label_set(spec: str) -> LabelSet:
 
 
 def _scales(spec: str) -> list[GradingScale]:
+    from core.formats.common import parse_yaml, read_text
+
     scales: list[GradingScale] = []
     for item in (s.strip() for s in spec.split(",")):
         if not item:
@@ -131,10 +132,7 @@ def _scales(spec: str) -> list[GradingScale]:
                 f"--scales '{item}': not a built-in scale ({', '.join(builtin_scale_names())}) "
                 "or a YAML file"
             )
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            raise FormatError(f"{path}: cannot read the grading scale YAML") from None
+        data = parse_yaml(read_text(path, max_bytes=1024 * 1024), path)
         if not isinstance(data, dict) or not data:
             raise FormatError(f"{path}: a scale file maps scale names to their values")
         for name, body in data.items():
@@ -187,7 +185,7 @@ def run_import(args: argparse.Namespace) -> int:
     from core.project_io import import_images
     from core.store import Project
 
-    with Project.open(args.dir, author=args.author) as project:
+    with Project.open(args.dir, author=args.author) as project, _progress("importing") as show:
         report = import_images(
             project,
             args.paths,
@@ -195,13 +193,9 @@ def run_import(args: argparse.Namespace) -> int:
             fmt=args.format,
             grades_csv=args.grades,
             add_labels=args.add_labels,
-            progress=_progress_printer("importing"),
+            progress=show,
         )
-    _finish_progress()
-    if args.json:
-        _out(_json(report.to_dict()))
-    else:
-        _out("\n".join(report.summary()))
+    _out(_json(report.to_dict()) if args.json else "\n".join(report.summary()))
     return 0
 
 
@@ -230,13 +224,9 @@ def run_export(args: argparse.Namespace) -> int:
         statuses=statuses,
         include_suggested=args.include_suggested,
     )
-    with Project.open(args.dir, read_only=True) as project:
-        report = export_project(project, options, progress=_progress_printer("exporting"))
-    _finish_progress()
-    if args.json:
-        _out(_json(report.to_dict()))
-    else:
-        _out("\n".join(report.summary()))
+    with Project.open(args.dir, read_only=True) as project, _progress("exporting") as show:
+        report = export_project(project, options, progress=show)
+    _out(_json(report.to_dict()) if args.json else "\n".join(report.summary()))
     return 0
 
 
@@ -299,23 +289,23 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=True)
 
 
-_progress_state = {"shown": False}
-
-
-def _progress_printer(what: str) -> Callable[[int, int, str], None] | None:
-    """Progress on stderr, only for a person at a terminal (scripts get clean output)."""
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int, str], None] | None]:
+    """Progress on stderr, only for a person at a terminal (scripts get clean output); the
+    line is ended on the way out, also when the work fails, so an error starts its own line."""
     if not sys.stderr.isatty():
-        return None
+        yield None
+        return
+    shown = False
 
     def show(done: int, total: int, _item: str) -> None:
-        _progress_state["shown"] = True
+        nonlocal shown
+        shown = True
         sys.stderr.write(f"\r{what} {done}/{total}")
         sys.stderr.flush()
 
-    return show
-
-
-def _finish_progress() -> None:
-    if _progress_state["shown"]:
-        sys.stderr.write("\n")
-        _progress_state["shown"] = False
+    try:
+        yield show
+    finally:
+        if shown:
+            sys.stderr.write("\n")

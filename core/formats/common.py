@@ -6,7 +6,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import yaml
 
 from core.annotations import Box
 from core.errors import FormatError, JobCancelled
@@ -122,6 +124,12 @@ def validate_boxes(
 
 def read_text_lines(path: Path, max_bytes: int = 50 * 1024 * 1024) -> list[str]:
     """Lines of a UTF-8 text annotation file (BOM tolerated), with a clear error if unreadable."""
+    return read_text(path, max_bytes).splitlines()
+
+
+def read_text(path: Path, max_bytes: int = 50 * 1024 * 1024) -> str:
+    """A UTF-8 text file (BOM tolerated); FormatError naming the file (and line) if unreadable,
+    too large, or not UTF-8."""
     try:
         if path.stat().st_size > max_bytes:
             raise FormatError(f"{path}: file is larger than {max_bytes // (1024 * 1024)} MB")
@@ -135,4 +143,14 @@ def read_text_lines(path: Path, max_bytes: int = 50 * 1024 * 1024) -> list[str]:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise FormatError(f"{path}, line {line}: not UTF-8 text") from None
-    return text.splitlines()
+    return text
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """``yaml.safe_load`` with a FormatError naming the file and line of a syntax error."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise FormatError(f"{path}{where}: malformed YAML") from None

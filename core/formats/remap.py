@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from core.annotations import LabelSet
 from core.errors import FormatError, UnknownLabelError
+from core.formats.common import parse_yaml, read_text
 
 AGNOSTIC_NAME = "anomaly"
 SIZE_NAMES = ("small", "medium", "large")
@@ -83,21 +82,14 @@ def make_remap(spec: str | Path, label_set: LabelSet) -> ClassRemap:
 def _load_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FormatError(f"--remap '{path}': not none, agnostic or sizes, and no such map file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except OSError as exc:
-        raise FormatError(
-            f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{path}, line {exc.lineno}: malformed JSON ({exc.msg})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise FormatError(f"{path}{where}: malformed YAML") from None
-    except UnicodeDecodeError:
-        raise FormatError(f"{path}: not UTF-8 text") from None
+    text = read_text(path, max_bytes=1024 * 1024)
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FormatError(f"{path}, line {exc.lineno}: malformed JSON ({exc.msg})") from None
+    else:
+        data = parse_yaml(text, path)
     if not isinstance(data, dict) or not data:
         raise FormatError(f"{path}: a class map must be a mapping 'old label: new label'")
     return {str(k): v for k, v in data.items()}

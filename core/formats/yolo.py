@@ -15,7 +15,13 @@ from pathlib import Path
 import yaml
 
 from core.errors import FormatError
-from core.formats.common import ParsedAnnotation, ParsedBox, read_text_lines
+from core.formats.common import (
+    ParsedAnnotation,
+    ParsedBox,
+    parse_yaml,
+    read_text,
+    read_text_lines,
+)
 
 # Values may exceed [0, 1] by this much (float printing); beyond it the line is refused.
 _RANGE_EPS = 1e-6
@@ -125,20 +131,7 @@ def read_class_names(path: Path) -> dict[int, str]:
 
 
 def _names_from_yaml(path: Path) -> dict[int, str]:
-    try:
-        if path.stat().st_size > 1024 * 1024:
-            raise FormatError(f"{path}: dataset YAML is larger than 1 MB")
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise FormatError(
-            f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})"
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise FormatError(f"{path}{where}: malformed YAML") from None
-    except UnicodeDecodeError:
-        raise FormatError(f"{path}: not UTF-8 text") from None
+    data = parse_yaml(read_text(path, max_bytes=1024 * 1024), path)
     raw = data.get("names") if isinstance(data, dict) else None
     if isinstance(raw, list):
         names = {i: str(n).strip() for i, n in enumerate(raw)}
