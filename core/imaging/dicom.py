@@ -25,7 +25,7 @@ from core.imaging import dicom_meta as meta
 from core.imaging._quiet import quiet_pydicom
 from core.imaging.dicom_codec import check_decoder, describe
 from core.imaging.header import ImageHeader
-from core.imaging.limits import check_dimensions
+from core.imaging.limits import check_dimensions, check_index
 from core.imaging.raw import RawImage
 from core.imaging.sniff import check_file, display_name
 
@@ -49,7 +49,7 @@ def read_dicom(path: PathLike, frame: int = 0) -> RawImage:
         elem = _pixel_element(ds)
         if elem is None:
             _raise_no_pixels(path, ds, name)
-        _check_frame(name, frame, n_frames)
+        check_index(name, frame, n_frames, "frame")
         ts = meta.transfer_syntax(ds)
         check_decoder(ts, name)
         _check_length(ds, elem, ts, size, rows, cols, spp, n_frames, name)
@@ -173,15 +173,6 @@ def _contains_pixel_tag(path: PathLike) -> bool:
                 return True
             tail = block[-3:]
     return False
-
-
-def _check_frame(name: str, frame: int, n_frames: int) -> None:
-    if not 0 <= frame < n_frames:
-        valid = "only frame 0" if n_frames == 1 else f"frames are numbered 0 to {n_frames - 1}"
-        raise ImageReadError(
-            f"'{name}' has {n_frames} frame{'s' if n_frames != 1 else ''}; frame {frame} does "
-            f"not exist ({valid})."
-        )
 
 
 def _expected_bytes(ds: Dataset, rows: int, cols: int, spp: int, n_frames: int) -> int:

@@ -9,7 +9,7 @@ adjust them at run time.
 
 from __future__ import annotations
 
-from core.errors import ImageTooLargeError
+from core.errors import ImageReadError, ImageTooLargeError
 
 MAX_SIDE = 30_000
 MAX_PIXELS = 400_000_000
@@ -33,4 +33,14 @@ def check_dimensions(name: str, width: int, height: int, samples_per_pixel: int 
         raise ImageTooLargeError(
             f"'{name}' claims {samples_per_pixel} samples per pixel; ClinLens reads grey and "
             "colour images with at most 4."
+        )
+
+
+def check_index(name: str, index: int, count: int, unit: str) -> None:
+    """Raise ImageReadError when frame/page ``index`` is not one of the file's ``count``."""
+    if not 0 <= index < count:
+        valid = f"only {unit} 0" if count == 1 else f"{unit}s are numbered 0 to {count - 1}"
+        raise ImageReadError(
+            f"'{name}' has {count} {unit}{'s' if count != 1 else ''}; {unit} {index} does not "
+            f"exist ({valid})."
         )

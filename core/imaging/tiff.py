@@ -18,7 +18,7 @@ import tifffile
 
 from core.errors import ImageReadError, MissingCodecError, UnsupportedFormatError
 from core.imaging.header import ImageHeader
-from core.imaging.limits import check_dimensions
+from core.imaging.limits import check_dimensions, check_index
 from core.imaging.orientation import apply_orientation, swaps_axes
 from core.imaging.raw import RawImage
 from core.imaging.sniff import check_file, display_name
@@ -33,7 +33,7 @@ def read_tiff(path: PathLike, frame: int = 0) -> RawImage:
     size = check_file(path)
     with _open(path, name) as tif:
         n_pages = _page_count(tif, name)
-        _check_frame(name, frame, n_pages)
+        check_index(name, frame, n_pages, "page")
         page = _page(tif, frame, name)
         _geometry(page, name)
         _check_strips(page, size, name)
@@ -116,15 +116,6 @@ def _page_count(tif: tifffile.TiffFile, name: str) -> int:
     if n == 0:
         raise ImageReadError(f"'{name}' is damaged: it holds no readable TIFF image page.")
     return n
-
-
-def _check_frame(name: str, frame: int, n_pages: int) -> None:
-    if not 0 <= frame < n_pages:
-        valid = "only page 0" if n_pages == 1 else f"pages are numbered 0 to {n_pages - 1}"
-        raise ImageReadError(
-            f"'{name}' has {n_pages} page{'s' if n_pages != 1 else ''}; page {frame} does not "
-            f"exist ({valid})."
-        )
 
 
 def _page(tif: tifffile.TiffFile, index: int, name: str) -> tifffile.TiffPage:
