@@ -99,6 +99,12 @@ class _Writer:
         return f"{item.stem}{suffix or '.png'}"
 
     def write(self, item: ExportItem) -> ItemResult:
+        rec = item.record
+        if rec.width <= 0 or rec.height <= 0:
+            # Kept in the project as unreadable (size 0 x 0): nothing true can be written
+            # for it (YOLO would divide by its size, VOC would state a 0 x 0 image).
+            why = f" ({rec.error})" if rec.error else ""
+            return ItemResult(skipped=f"its size is unknown: it could not be read{why}")
         try:
             return self._write(item)
         except (ClinLensError, OSError) as exc:

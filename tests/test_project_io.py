@@ -342,3 +342,21 @@ def test_only_reviewed_boxes_are_exported_unless_suggestions_are_asked_for(tmp_p
     )
     got = [b.label for b in read_voc(tmp_path / "o2" / "Annotations" / "a.xml").boxes]
     assert got == ["zipper", "watch", "bra"]
+
+
+@pytest.mark.parametrize(("fmt", "images"), [("yolo", False), ("voc", False), ("yolo", True)])
+def test_an_image_of_unknown_size_is_skipped_not_exported_broken(
+    tmp_path: Path, fmt: str, images: bool
+) -> None:
+    from core.annotations import Box
+    from core.store import NewImage
+
+    a = annotated_project(tmp_path / "a", n=2, with_16bit=False)
+    # What the GUI keeps for a file it could not read: size 0 x 0 and the reason.
+    (bad,) = a.add_images([NewImage(str(tmp_path / "gone.png"), 0, 0, error="damaged file")])
+    a.add_box(bad, Box(1.0, 1.0, 5.0, 5.0, "zipper"))
+    report = export_project(a, ExportOptions(fmt, tmp_path / "o", images=images))
+    assert report.images == 2
+    (line,) = report.skipped
+    assert "gone.png" in line and "size is unknown" in line and "damaged file" in line
+    assert not list((tmp_path / "o").rglob("gone*"))
