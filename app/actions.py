@@ -73,6 +73,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["next"] = _act(w, "Next image", lambda: w.step_image(1), "D")
     a["done"] = _act(w, "Mark done / in progress", ann.toggle_done, "Space")
     a["grade_cycle"] = _act(w, "Next grading scale", w.grades.cycle_active, "Alt+G")
+    a["accept_grade"] = _act(w, "Accept the suggested grade", w.severity.accept_suggestion, "Alt+A")
+    a["suggest_grade"] = _act(w, "Suggest a grade for this photo", w.severity.grade_current)
     for d in range(10):
         a[f"grade_{d}"] = _act(w, f"Grade {d}", partial(w.grades.digit, d), f"Alt+{d}")
     for i in range(9):
@@ -131,7 +133,7 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     ):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     image = mb.addMenu("&Image")
-    for key in ("prev", "next", "done", "grade_cycle"):
+    for key in ("prev", "next", "done", "grade_cycle", "suggest_grade", "accept_grade"):
         image.addAction(a[key])
     w.model_menu = mb.addMenu("&Model")
     for key in (

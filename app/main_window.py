@@ -25,12 +25,14 @@ from app.actions import build_actions
 from app.canvas import Canvas
 from app.controllers.annotations import AnnotationController
 from app.controllers.project_session import ProjectSession
+from app.controllers.severity import SeverityController
 from app.controllers.suggestions import SuggestionController
 from app.docks.filter_panel import FilterPanel
 from app.docks.grade_panel import GradePanel
 from app.docks.image_list_panel import ImageListPanel
 from app.docks.label_panel import LabelPanel
 from app.docks.model_panel import ModelPanel
+from app.docks.severity_panel import SeverityPanel
 from app.jobs import JobRunner
 from app.jobs.panel import JobsPanel, JobsStatusIndicator
 from app.settings import Preferences
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         self.grades = GradePanel()
         self.jobs_panel = JobsPanel(self.runner)
         self.model_panel = ModelPanel()
+        self.severity_panel = SeverityPanel()
         self.docks: dict[str, QDockWidget] = {}
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self._dock("images", "Images", self.images, left)
@@ -87,8 +90,10 @@ class MainWindow(QMainWindow):
         self._dock("filters", "Display", self.filters, right)
         self._dock("jobs", "Jobs", self.jobs_panel, left)
         self._dock("model", "Model", self.model_panel, right)
+        self._dock("severity", "Severity", self.severity_panel, right)
         self.tabifyDockWidget(self.docks["labels"], self.docks["grades"])
         self.tabifyDockWidget(self.docks["grades"], self.docks["model"])
+        self.tabifyDockWidget(self.docks["model"], self.docks["severity"])
         self.docks["labels"].raise_()
         self.docks["jobs"].hide()
         # --- status bar
@@ -108,6 +113,9 @@ class MainWindow(QMainWindow):
             self.runner, self.model_panel, self.annotations, lambda t, q: self.ask(t, q), self
         )
         self.suggestions.batch_finished = lambda: self.images.model.reload()  # type: ignore[method-assign]
+        self.severity = SeverityController(
+            self.runner, self.severity_panel, self.canvas, self.annotations, self
+        )
         self.project: Any = None
         self.last_report: QMessageBox | None = None
         self._previous_image: int | None = None
@@ -146,6 +154,9 @@ class MainWindow(QMainWindow):
         self.suggestions.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self.suggestions.error.connect(self.show_error)
         self.model_panel.import_model.connect(self.import_model_dialog)
+        self.severity.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.severity.error.connect(self.show_error)
+        self.severity.navigate_to.connect(lambda i: self.images.select_image(i))
 
     # --- messages -------------------------------------------------------------------------
     def ask(self, title: str, question: str) -> bool:
@@ -185,6 +196,7 @@ class MainWindow(QMainWindow):
         self._previous_image = None
         self.annotations.set_project(project)
         self.suggestions.set_project(project)
+        self.severity.set_project(project)
         self.images.set_project(project)
         self.canvas.clear_image()
         self.image_banner.hide()
@@ -255,6 +267,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.canvas.clear_image()
+        self.severity.image_changed()
         self.annotations.set_image(record)
         self.info_label.setText(self._image_info(record))
         path = self.project.image_path(record)

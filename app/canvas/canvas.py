@@ -54,6 +54,7 @@ class Canvas(QGraphicsView):
         self.setAcceptDrops(False)  # the main window takes dropped files
         self.image_item: ImageItem | None = None
         self.items_by_id: dict[int, BoxItem] = {}
+        self.overlay_items: list[BoxItem] = []  # read-only drawings (e.g. skin patches)
         self.selected_id: int | None = None
         self.mode = "edit"
         self.read_only = False
@@ -81,6 +82,7 @@ class Canvas(QGraphicsView):
         self.cancel_gesture()
         self.scene().clear()
         self.items_by_id.clear()
+        self.overlay_items = []
         self.selected_id = None
         self._draw_item = None
         self.image_item = ImageItem(width, height)
@@ -103,6 +105,7 @@ class Canvas(QGraphicsView):
         self.cancel_gesture()
         self.scene().clear()
         self.items_by_id.clear()
+        self.overlay_items = []
         self.image_item = None
         self.selected_id = None
         self._draw_item = None
@@ -129,6 +132,20 @@ class Canvas(QGraphicsView):
             self.select_box(previous, emit=False)
         elif previous is not None:
             self.selection_changed.emit(None)
+
+    def set_overlays(self, views: list[BoxView]) -> None:
+        """Draw read-only rectangles (never selected, moved or saved) over the image."""
+        for item in self.overlay_items:
+            if item.scene() is self.scene():
+                self.scene().removeItem(item)
+        self.overlay_items = []
+        if self.image_item is None:
+            return
+        for v in views:
+            item = BoxItem(v)
+            item.setZValue(5)  # under the annotation boxes
+            self.scene().addItem(item)
+            self.overlay_items.append(item)
 
     def select_box(self, box_id: int | None, emit: bool = True) -> None:
         if self.selected_id is not None and self.selected_id in self.items_by_id:

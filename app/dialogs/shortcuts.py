@@ -22,6 +22,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Shift+D / Ctrl+Shift+T", "Toggle difficult / truncated on the selected box"),
     ("Ctrl+Shift+V", "Copy the boxes of the previous image"),
     ("Alt+0 … Alt+9", "Grade the marked scale; Alt+G marks the next scale"),
+    ("Alt+A", "Accept the model's suggested grade"),
     ("Enter / R", "Accept / reject the selected suggestion"),
     ("Ctrl+Enter", "Accept all suggestions above the threshold"),
     ("Ctrl+M", "Suggest boxes for this image"),

@@ -1,0 +1,251 @@
+"""Severity grading of face photos in the annotator (issue 6), through the job runner.
+
+"Suggest a grade" grades the photo on screen with the project's model for the chosen
+scale: the model grade is stored as a suggestion (``source="model"``; the expert's grade is
+never touched) and shows beside the expert's in the grade panel (Accept, or Alt+A); the skin
+patches it used are drawn over the photo; the lesion-count (Hayashi) grade is shown when
+the photo has lesion boxes; the most similar graded faces appear as a strip of thumbnails.
+Training runs as a visible job with progress and cancel. Heavy imports stay in the jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, QRectF, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+
+from app.canvas import BoxView, Canvas
+from app.docks.severity_panel import SeverityPanel
+from app.jobs import JobRunner
+from core.errors import ClinLensError
+
+log = logging.getLogger("clinlens.severity")
+
+PATCH_COLOUR = "#00e5ff"
+THUMB = 72
+
+
+def _grade_job(project: Any, scale: str, image_id: int) -> Any:
+    def run(progress: Any, cancel: Any) -> Any:
+        from ml.severity.grader import SeverityGrader
+
+        progress(0.1, None, "finding the face")
+        grader = SeverityGrader.for_project(project.folder, scale)
+        result = grader.grade_image(project, image_id)
+        cancel.raise_if_cancelled()  # the user left this photo: store nothing
+        s = result.suggestion
+        project.set_grade(
+            image_id,
+            scale,
+            s.value,
+            source="model",
+            model_version=result.model_ref,
+            confidence=round(s.confidence, 3),
+        )
+        thumbs = _thumbnails(project, [r.image_id for r in result.references])
+        return result, thumbs
+
+    return run
+
+
+def _thumbnails(project: Any, image_ids: list[int | None]) -> dict[int, Any]:
+    """Small RGB previews of the reference faces (made in the worker)."""
+    from core.filters import default_settings, render
+    from core.imaging import read
+
+    thumbs: dict[int, Any] = {}
+    for image_id in image_ids:
+        if image_id is None or image_id < 0:
+            continue
+        try:
+            raw = read(project.image_path(project.image(image_id)))
+            thumbs[image_id] = render(raw, default_settings(raw), THUMB)
+        except (ClinLensError, OSError) as exc:
+            log.info("no thumbnail for image %s: %s", image_id, exc)
+    return thumbs
+
+
+def _icon(rendered: Any) -> QIcon:
+    import numpy as np
+
+    arr = np.ascontiguousarray(rendered)
+    h, w = arr.shape[:2]
+    if arr.ndim == 2:
+        img = QImage(arr.data, w, h, w, QImage.Format.Format_Grayscale8)
+    else:
+        img = QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return QIcon(QPixmap.fromImage(img.copy()))
+
+
+class SeverityController(QObject):
+    message = Signal(str, int)
+    error = Signal(str)
+    navigate_to = Signal(int)
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        panel: SeverityPanel,
+        canvas: Canvas,
+        annotations: Any,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.panel = panel
+        self.canvas = canvas
+        self.annotations = annotations
+        self.project: Any = None
+        self.models: list[str] = []
+        self.last_result: Any = None
+        panel.grade_requested.connect(self.grade_current)
+        panel.train_requested.connect(self.train)
+        panel.overlay_toggled.connect(self._show_overlay)
+        panel.reference_chosen.connect(self.navigate_to)
+        panel.scale.currentIndexChanged.connect(lambda _i: self.refresh_status())
+
+    # --- state ----------------------------------------------------------------------------
+    def set_project(self, project: Any) -> None:
+        self.runner.cancel_channel("severity:image")
+        self.project = project
+        self.panel.set_scales([s.name for s in project.scales()] if project else [])
+        self.image_changed()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        if self.project is None:
+            self.panel.status.setText("No project open.")
+            for b in (self.panel.grade_button, self.panel.train_button):
+                b.setEnabled(False)
+            return
+        scale = self.panel.current_scale()
+        try:
+            from ml.severity.model_io import graded_scales
+
+            self.models = graded_scales(self.project.folder)
+        except ClinLensError as exc:
+            self.models = []
+            log.warning("severity models unreadable: %s", exc)
+        writable = not self.project.read_only
+        has = scale in self.models
+        if not scale:
+            text = "This project has no grading scale to suggest."
+        elif has:
+            text = f"A {scale} grader is ready."
+        else:
+            text = f"No {scale} grader yet: grade some photos, then train one."
+        self.panel.status.setText(text)
+        self.panel.grade_button.setEnabled(has and writable)
+        self.panel.train_button.setEnabled(bool(scale) and writable)
+
+    def image_changed(self) -> None:
+        """A new image is on screen: old overlays and results no longer apply."""
+        self.runner.cancel_channel("severity:image")
+        self.last_result = None
+        self.panel.clear_result()
+        self.canvas.set_overlays([])
+
+    # --- grading one photo ----------------------------------------------------------------
+    def grade_current(self) -> Any:
+        image_id = self.annotations.image_id
+        scale = self.panel.current_scale()
+        if self.project is None or image_id is None or not scale:
+            return None
+        if self.project.read_only:
+            self.error.emit("This project is read-only: a suggested grade cannot be stored.")
+            return None
+        job = self.runner.submit(
+            _grade_job(self.project, scale, image_id),
+            title=f"Suggest a {scale} grade",
+            channel="severity:image",
+        )
+        job.succeeded.connect(lambda result, i=image_id: self._on_graded(i, result))
+        job.failed.connect(lambda message: self.error.emit(f"No grade suggested: {message}"))
+        return job
+
+    def _on_graded(self, image_id: int, payload: Any) -> None:
+        if image_id != self.annotations.image_id:
+            return
+        result, thumbs = payload
+        self.last_result = result
+        s = result.suggestion
+        group = f" · {s.group}" if s.group else ""
+        self.panel.result.setText(
+            f"Model ({result.model_ref}): {s.label} ({s.value:g}){group}, confidence "
+            f"{s.confidence:.0%} · from {len(result.patches.patches)} patch(es), "
+            f"{result.patches.method.replace('_', ' ')}"
+            + ("".join(f"\n⚠ {w}" for w in result.warnings))
+        )
+        lc = result.lesion_count
+        if lc is not None:
+            halves = f" (right {lc.right_half}, left {lc.left_half})" if lc.by_midline else ""
+            self.panel.lesions.setText(
+                f"Lesion count {lc.count}{halves} → Hayashi {lc.label} ({lc.grade})"
+            )
+        self.panel.references.clear()
+        for ref in result.references:
+            icon = _icon(thumbs[ref.image_id]) if ref.image_id in thumbs else None
+            self.panel.add_reference(ref.image_id, f"{ref.label} ({ref.grade:g})", icon)
+        self._show_overlay(self.panel.overlay.isChecked())
+        self.annotations.refresh()  # the grade panel shows the model grade beside the expert's
+        self.annotations.image_changed.emit(image_id)
+        self.message.emit(f"Suggested {s.label} ({s.value:g}) — Alt+A or Accept takes it", 6000)
+
+    def _show_overlay(self, on: bool) -> None:
+        if not on or self.last_result is None:
+            self.canvas.set_overlays([])
+            return
+        views = []
+        for i, p in enumerate(self.last_result.patches.patches):
+            x1, y1, x2, y2 = p.box
+            views.append(
+                BoxView(
+                    id=-(i + 1),
+                    rect=QRectF(x1, y1, x2 - x1, y2 - y1),
+                    label=p.region.replace("_", " "),
+                    color=PATCH_COLOUR,
+                    suggested=True,
+                )
+            )
+        self.canvas.set_overlays(views)
+
+    def accept_suggestion(self) -> None:
+        """Alt+A: take the model's grade on the chosen scale as the expert's."""
+        scale = self.panel.current_scale() or (
+            next(iter(self.annotations.grades.rows), "") if self.annotations.grades.rows else ""
+        )
+        if scale:
+            self.annotations.accept_grade_suggestion(scale)
+
+    # --- training -------------------------------------------------------------------------
+    def train(self, scale: str) -> Any:
+        if self.project is None or not scale:
+            return None
+        folder = self.project.folder
+
+        def run(progress: Any, cancel: Any) -> Any:
+            from ml.severity.train import TrainConfig, train_severity
+
+            return train_severity(
+                folder, TrainConfig(scale=scale), progress=progress, cancel=cancel
+            )
+
+        job = self.runner.submit(
+            run, title=f"Train the {scale} grader", channel=f"severity:train:{scale}"
+        )
+
+        def done(summary: Any) -> None:
+            self.refresh_status()
+            metrics = summary.get("metrics") or {}
+            mae = metrics.get("mae") or (metrics.get("regression") or {}).get("mae")
+            extra = f", cross-validated MAE {mae:.2f}" if isinstance(mae, int | float) else ""
+            self.message.emit(
+                f"Trained {summary.get('model')} on {summary['training']['faces']} faces{extra}",
+                8000,
+            )
+
+        job.succeeded.connect(done)
+        job.failed.connect(lambda message: self.error.emit(f"Not trained: {message}"))
+        return job

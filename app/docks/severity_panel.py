@@ -1,0 +1,100 @@
+"""Severity dock (face photos): model grade beside the expert's, skin patches overlay,
+lesion-count grade, the strip of similar graded faces, and training.
+
+Widgets and signals only; the SeverityController does the work in the job runner.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class SeverityPanel(QWidget):
+    grade_requested = Signal()
+    train_requested = Signal(str)  # scale
+    overlay_toggled = Signal(bool)
+    reference_chosen = Signal(int)  # image id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scale = QComboBox()
+        self.status = QLabel("No project open.")
+        self.status.setWordWrap(True)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.lesions = QLabel("")
+        self.lesions.setWordWrap(True)
+        self.grade_button = QPushButton("Suggest a grade for this photo")
+        self.grade_button.clicked.connect(self.grade_requested)
+        self.overlay = QCheckBox("Show skin patches")
+        self.overlay.setChecked(True)
+        self.overlay.toggled.connect(self.overlay_toggled)
+        self.references = QListWidget()
+        self.references.setViewMode(QListWidget.ViewMode.IconMode)
+        self.references.setIconSize(QSize(72, 72))
+        self.references.setFlow(QListWidget.Flow.LeftToRight)
+        self.references.setWrapping(False)
+        self.references.setFixedHeight(118)
+        self.references.setToolTip("Similar faces already graded: click one to compare")
+        self.references.itemActivated.connect(self._on_reference)
+        self.references.itemClicked.connect(self._on_reference)
+        self.train_button = QPushButton("Train the grader on graded photos…")
+        self.train_button.clicked.connect(lambda: self.train_requested.emit(self.current_scale()))
+        form = QFormLayout()
+        form.addRow("Scale", self.scale)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(form)
+        lay.addWidget(self.status)
+        lay.addWidget(self.grade_button)
+        lay.addWidget(self.result)
+        lay.addWidget(self.lesions)
+        lay.addWidget(self.overlay)
+        lay.addWidget(QLabel("Similar graded faces:"))
+        lay.addWidget(self.references)
+        lay.addWidget(self.train_button)
+        lay.addStretch(1)
+
+    def set_scales(self, names: list[str]) -> None:
+        keep = self.current_scale()
+        self.scale.blockSignals(True)
+        self.scale.clear()
+        for name in names:
+            self.scale.addItem(name, name)
+        idx = self.scale.findData(keep)
+        self.scale.setCurrentIndex(idx if idx >= 0 else 0)
+        self.scale.blockSignals(False)
+
+    def current_scale(self) -> str:
+        return str(self.scale.currentData() or "")
+
+    def clear_result(self) -> None:
+        self.result.setText("")
+        self.lesions.setText("")
+        self.references.clear()
+
+    def add_reference(self, image_id: int | None, text: str, icon=None) -> QListWidgetItem:  # type: ignore[no-untyped-def]
+        item = QListWidgetItem(text)
+        if icon is not None:
+            item.setIcon(icon)
+        item.setData(Qt.ItemDataRole.UserRole, image_id)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.references.addItem(item)
+        return item
+
+    def _on_reference(self, item: QListWidgetItem) -> None:
+        image_id = item.data(Qt.ItemDataRole.UserRole)
+        if image_id is not None and int(image_id) >= 0:
+            self.reference_chosen.emit(int(image_id))
