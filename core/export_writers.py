@@ -16,7 +16,13 @@ import numpy as np
 
 from core.annotations import Box, Grade
 from core.errors import ClinLensError
-from core.formats.eightbit import can_copy, copy_file, export_array, write_png
+from core.formats.eightbit import (
+    COPYABLE_SUFFIXES,
+    can_copy,
+    copy_file,
+    export_array,
+    write_png,
+)
 from core.formats.remap import ClassRemap
 from core.formats.split import SPLITS
 from core.formats.tiling import Tile, TileBox, grid_tiles, random_positive_tiles
@@ -95,8 +101,12 @@ class _Writer:
         return dst.name, 1 if arr.ndim == 2 else int(arr.shape[2])
 
     def _plain_name(self, item: ExportItem) -> str:
+        """The name ``_place`` would give the image (--no-images): its own suffix when it
+        would be copied, else .png, so annotations name the same file either way."""
         suffix = PurePosixPath(item.record.path.replace("\\", "/")).suffix.lower()
-        return f"{item.stem}{suffix or '.png'}"
+        if suffix in COPYABLE_SUFFIXES and item.record.bit_depth <= 8:
+            return f"{item.stem}{suffix}"
+        return f"{item.stem}.png"
 
     def write(self, item: ExportItem) -> ItemResult:
         rec = item.record

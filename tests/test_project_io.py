@@ -360,3 +360,23 @@ def test_an_image_of_unknown_size_is_skipped_not_exported_broken(
     (line,) = report.skipped
     assert "gone.png" in line and "size is unknown" in line and "damaged file" in line
     assert not list((tmp_path / "o").rglob("gone*"))
+
+
+def test_annotations_name_the_same_image_file_with_and_without_images(tmp_path: Path) -> None:
+    from pydicom.data import get_testdata_file
+
+    src = tmp_path / "src"
+    write_rgb(src / "photo.png", seed=1)
+    write_grey16(src / "xray16.png", seed=2)
+    shutil.copyfile(get_testdata_file("CT_small.dcm"), src / "study.dcm")
+    project = new_project(tmp_path / "p")
+    import_images(project, [src])
+    study = next(r for r in project.images() if r.path.endswith("study.dcm"))
+    project.set_grade(study.id, "acne4", 1.0)
+    names = {}
+    for images in (True, False):
+        out = tmp_path / f"voc{images}"
+        export_project(project, ExportOptions("voc", out, split=(1.0, 0.0, 0.0), images=images))
+        names[images] = sorted(read_voc(p).image_name for p in (out / "Annotations").iterdir())
+        names[images].append((out / "grades.csv").read_text().splitlines()[1].split(",")[0])
+    assert names[True] == names[False] == ["photo.png", "study.png", "xray16.png", "study.png"]
