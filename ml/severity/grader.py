@@ -129,10 +129,12 @@ class SeverityGrader:
     def scale_name(self) -> str:
         return self.model.scale.name
 
-    def _grade_source(self, source: FaceSource, k: int) -> SeverityResult:
+    def _grade_source(
+        self, source: FaceSource, k: int, cache: FeatureCache | None
+    ) -> SeverityResult:
         holder: list[np.ndarray] = []
-        ps = patches_for(source, self.cache, holder)
-        X = features_for(source, [p.box for p in ps.patches], self.extractor, self.cache, holder)
+        ps = patches_for(source, cache, holder)
+        X = features_for(source, [p.box for p in ps.patches], self.extractor, cache, holder)
         scores = self.model.regressor.predict_patches(X)
         suggestion = suggest_grade(
             self.model.scale,
@@ -168,19 +170,16 @@ class SeverityGrader:
         src = FaceSource(
             image_id=image_id,
             image_ref=name,
-            key=image_key(sha256) if sha256 else f"mem:{id(pixels)}:{time.monotonic_ns()}",
+            key=image_key(sha256) if sha256 else "memory",
             load=lambda: (pixels, bits_stored),
         )
-        cache, self.cache = self.cache, (self.cache if sha256 else None)
-        try:
-            return self._grade_source(src, k)
-        finally:
-            self.cache = cache
+        # Without a content hash the photo has no stable identity: no cache.
+        return self._grade_source(src, k, self.cache if sha256 else None)
 
     def grade_image(self, project: Any, image_id: int, *, k: int = 5) -> SeverityResult:
         """Grade one project image, with its lesion-count grade when it has lesion boxes."""
         src = project_source(project, image_id)
-        result = self._grade_source(src, k)
+        result = self._grade_source(src, k, self.cache)
         boxes = project.boxes(image_id)
         if boxes:
             labels = counted_labels(project.label_set().names())

@@ -70,6 +70,9 @@ class FaceDetection:
 
 
 _lock = threading.Lock()
+# dlib's detector and shape predictor are not documented as thread-safe; the GUI may grade
+# on two job lanes at once. A search costs ~15 ms, so one at a time is cheap insurance.
+_run_lock = threading.Lock()
 
 
 @cache
@@ -112,7 +115,8 @@ def detect_faces(grey: np.ndarray, *, detect_max_side: int = 512) -> list[FaceDe
         scale = min(1.0, max_side / max(h, w))
         small = grey if scale >= 1.0 else _resize(grey, scale)
         upsample = 1 if max(small.shape) < 400 else 0
-        found = _search(detector, small, upsample)
+        with _run_lock:
+            found = _search(detector, small, upsample)
         if found or scale >= 1.0:
             break
     strong = [f for f in found if f[1] >= STRONG_FACE_SCORE]
@@ -125,7 +129,8 @@ def detect_faces(grey: np.ndarray, *, detect_max_side: int = 512) -> list[FaceDe
         x1, y1 = rect.left() * inv, rect.top() * inv
         x2, y2 = (rect.right() + 1) * inv, (rect.bottom() + 1) * inv
         full = dlib.rectangle(round(x1), round(y1), round(x2), round(y2))
-        shape = predictor(grey, full)
+        with _run_lock:
+            shape = predictor(grey, full)
         pts = np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
         # dlib gives pixel indices; +0.5 puts them at pixel centres in continuous coordinates.
         pts += 0.5

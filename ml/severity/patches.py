@@ -12,6 +12,7 @@ continuous image coordinates, so the GUI can draw it over the photo.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -192,6 +193,9 @@ def landmark_boxes(points: np.ndarray) -> dict[str, BoxT]:
 
 
 # --- eye cascade fallback -------------------------------------------------------------------
+_cascade_lock = threading.Lock()
+
+
 @cache
 def _eye_cascade() -> cv2.CascadeClassifier:
     path = cv2.data.haarcascades + "haarcascade_eye.xml"  # type: ignore[attr-defined]
@@ -216,9 +220,10 @@ def find_eyes(grey: np.ndarray, *, max_side: int = 384) -> list[BoxT]:
     )
     small = cv2.equalizeHist(small)
     min_eye = max(12, int(min(small.shape) / 25))
-    found = _eye_cascade().detectMultiScale(
-        small, scaleFactor=1.1, minNeighbors=6, minSize=(min_eye, min_eye)
-    )
+    with _cascade_lock:  # OpenCV cascades keep per-call state: one caller at a time
+        found = _eye_cascade().detectMultiScale(
+            small, scaleFactor=1.1, minNeighbors=6, minSize=(min_eye, min_eye)
+        )
     eyes = [
         (x / scale, y / scale, (x + ew) / scale, (y + eh) / scale)
         for x, y, ew, eh in np.asarray(found).reshape(-1, 4)
