@@ -127,16 +127,17 @@ def _plan(project: Project, o: ExportOptions) -> list[ExportItem]:
     records = project.images(status=list(o.statuses) if o.statuses else None)
     wanted = EXPORTED_BOX_STATUSES + (("suggested",) if o.include_suggested else ())
     registry = set(project.label_set().names())
+    all_boxes, all_grades = project.boxes_by_image(), project.grades_by_image()
     boxes: list[list[Box]] = []
     grades: list[list[Grade]] = []
     unknown: dict[str, str] = {}
     for rec in records:
-        bx = [b for b in project.boxes(rec.id) if b.status in wanted]
+        bx = [b for b in all_boxes.get(rec.id, ()) if b.status in wanted]
         for b in bx:
             if b.label not in registry:
                 unknown.setdefault(b.label, rec.path)
         boxes.append(bx)
-        grades.append(project.grades(rec.id))
+        grades.append(all_grades.get(rec.id, []))
     if unknown:
         first = next(iter(unknown.items()))
         raise UnknownLabelError(

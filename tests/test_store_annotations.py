@@ -252,3 +252,20 @@ def test_optional_scales_do_not_block_done(tmp_path: Path) -> None:
         image_id = add_image(proj)
         proj.set_review_status(image_id, "done")
         assert proj.image(image_id).review_status == "done"
+
+
+def test_whole_project_reads_match_the_per_image_ones(project: Project) -> None:
+    a, b, c = (add_image(project, f"{n}.png") for n in "abc")
+    project.add_boxes(b, [Box(1, 1, 5, 5, "key"), Box(2, 2, 9, 9, "bra")])
+    rejected = project.add_box(a, Box(1, 1, 3, 3, "key", source="model", status="suggested"))
+    project.update_box(rejected.id, status="rejected")
+    project.add_box(a, Box(4, 4, 8, 8, "watch"))
+    project.set_grade(c, "hyperpig", 2.5)
+    project.set_grade(c, "acne4", 1, source="model", confidence=0.5)
+    project.set_grade(c, "acne4", 2)
+    assert project.boxes_by_image() == {i: project.boxes(i) for i in (a, b)}
+    assert project.boxes_by_image(include_rejected=True)[a] == project.boxes(
+        a, include_rejected=True
+    )
+    assert project.grades_by_image() == {c: project.grades(c)}
+    assert [g.scale for g in project.grades_by_image()[c]] == ["acne4", "acne4", "hyperpig"]

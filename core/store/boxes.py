@@ -105,6 +105,21 @@ class BoxesMixin(ImagesMixin):
             rows = conn.execute(query + " ORDER BY b.id", (int(image_id),)).fetchall()
         return [box_from_row(r) for r in rows]
 
+    def boxes_by_image(self, *, include_rejected: bool = False) -> dict[int, list[Box]]:
+        """Every image's boxes (as ``boxes()`` orders them) in one query: image id -> boxes.
+
+        For whole-project work (export) where a query per image costs seconds at 100,000
+        images. Images without boxes are absent.
+        """
+        query = _BOX_SELECT
+        if not include_rejected:
+            query += " WHERE b.status != 'rejected'"
+        out: dict[int, list[Box]] = {}
+        with self._read() as conn:
+            for row in conn.execute(query + " ORDER BY b.image_id, b.id"):
+                out.setdefault(int(row[15]), []).append(box_from_row(row))
+        return out
+
     def _box_row(self, conn: sqlite3.Connection, box_id: int) -> tuple[Box, int]:
         row = conn.execute(f"{_BOX_SELECT} WHERE b.id = ?", (int(box_id),)).fetchone()
         if row is None:

@@ -12,9 +12,8 @@ from core.errors import ProjectError
 from core.store.boxes import BoxesMixin
 from core.store.records import now_iso
 
-_GRADE_SELECT = (
-    "SELECT g.scale, g.value, g.author, g.source, g.model_version, g.confidence, g.id FROM grades g"
-)
+_GRADE_COLUMNS = "g.scale, g.value, g.author, g.source, g.model_version, g.confidence, g.id"
+_GRADE_SELECT = f"SELECT {_GRADE_COLUMNS} FROM grades g"
 _SOURCES = ("human", "model")
 
 
@@ -32,6 +31,18 @@ class GradesMixin(BoxesMixin):
                 (int(image_id),),
             ).fetchall()
         return [Grade(*r) for r in rows]
+
+    def grades_by_image(self) -> dict[int, list[Grade]]:
+        """Every image's grades (as ``grades()`` orders them) in one query: image id ->
+        grades. Images without grades are absent."""
+        out: dict[int, list[Grade]] = {}
+        with self._read() as conn:
+            for row in conn.execute(
+                f"SELECT g.image_id, {_GRADE_COLUMNS} FROM grades g JOIN scales s "
+                "ON s.name = g.scale ORDER BY g.image_id, s.position, g.source"
+            ):
+                out.setdefault(int(row[0]), []).append(Grade(*row[1:]))
+        return out
 
     def _grade(
         self, conn: sqlite3.Connection, image_id: int, scale: str, source: str
