@@ -7,6 +7,8 @@ See ``Project`` for the API (the contract in the shared contracts, plus these ad
 - ``add_box(..., keep_id=True)``: store under ``box.id`` (undo of a delete).
 - ``update_box(..., author=...)`` / ``set_grade(..., author=...)``: keep an original
   author (undo); otherwise the project's author.
+- ``boxes_by_image(include_rejected=False)`` / ``grades_by_image()``: the whole project in
+  one query each (image id -> list), for exports of 100,000 images.
 - ``box_image_id(box_id)``, ``relocate_image(image_id, path, sha256=None)``,
   ``add_label(name, color=None, hotkey=None)``, ``set_filter_settings(id, None)`` (forget),
   ``images(status=[...])`` (several statuses), ``closed``, ``schema_version``,
