@@ -71,6 +71,6 @@ def test_stratum_is_rarest_label_and_grades() -> None:
 def test_parse_split() -> None:
     assert parse_split("0.8,0.1,0.1") == (0.8, 0.1, 0.1)
     assert parse_split("0.9,0.1") == (0.9, 0.1, 0.0)
-    for bad in ("0.8,0.3", "a,b", "1", "0,0.5,0.5", "0.5,-0.5,1"):
+    for bad in ("0.8,0.3", "a,b", "1", "0,0.5,0.5", "0.5,-0.5,1", "nan,0.5,0.5", "0.5,nan"):
         with pytest.raises(ClinLensError, match="--split"):
             parse_split(bad)

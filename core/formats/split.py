@@ -24,7 +24,8 @@ def parse_split(text: str) -> tuple[float, float, float]:
         parts = [float(p) for p in text.split(",")]
     except ValueError:
         raise ClinLensError(f"--split '{text}': give 2 or 3 fractions like 0.8,0.1,0.1") from None
-    if len(parts) not in (2, 3) or any(p < 0 for p in parts):
+    # "not 0 <= p" also refuses NaN, which every comparison (the sum check too) lets through.
+    if len(parts) not in (2, 3) or not all(0.0 <= p <= 1.0 for p in parts):
         raise ClinLensError(f"--split '{text}': give 2 or 3 fractions like 0.8,0.1,0.1")
     if abs(sum(parts) - 1.0) > 1e-6:
         raise ClinLensError(f"--split '{text}': the fractions must add up to 1")
