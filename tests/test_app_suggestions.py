@@ -193,3 +193,17 @@ def test_a_corrupt_model_file_is_refused_with_a_clear_message(qtbot, window, tmp
     assert "Model not imported" in window.statusBar().currentMessage()
     assert "Traceback" not in window.statusBar().currentMessage()
     assert not window.model_panel.suggest_button.isEnabled()
+
+
+def test_turning_on_auto_suggest_loads_the_model_and_suggests_on_open(qtbot, with_model):
+    window = with_model
+    loads = []
+    window.suggestions.detector_factory = lambda project, device: (
+        loads.append(device) or make_blob_detector(threshold=200, model_ref="stub:1")
+    )
+    window.model_panel.auto.setChecked(True)
+    qtbot.waitUntil(lambda: "Running on" in window.model_panel.device_label.text(), timeout=10000)
+    assert loads == ["auto"]
+    with qtbot.waitSignal(window.suggestions.suggestions_stored, timeout=20000):
+        window.step_image(1)
+    assert _pending(window)

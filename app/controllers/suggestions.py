@@ -105,6 +105,27 @@ class SuggestionController(QObject):
 
     def _set_auto(self, on: bool) -> None:
         self.auto = on
+        if on:
+            self.warm_up()
+
+    def warm_up(self) -> Any:
+        """Load the detector now, in the background.
+
+        Loading imports torch, whose C initialisation holds the interpreter lock for a few
+        hundred milliseconds once per session; better now, when the user asked for automatic
+        suggestions, than in the middle of their work on an image.
+        """
+        if self.project is None or not self.has_model:
+            return None
+        project, factory, device = self.project, self.detector_factory, self.panel.device_choice
+        job = self.runner.submit(
+            lambda progress, cancel: factory(project, device).device.label,
+            title="Load the detector",
+            channel="suggest:warmup",
+        )
+        job.succeeded.connect(lambda label: self.panel.device_label.setText(f"Running on: {label}"))
+        job.failed.connect(self._on_failed)
+        return job
 
     # --- one image ------------------------------------------------------------------------
     def image_changed(self, image_id: int | None) -> None:
