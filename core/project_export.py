@@ -31,6 +31,7 @@ from core.formats.yolo import data_yaml_text
 from core.store import Project
 
 EXPORT_FORMATS = ("voc", "yolo")
+MAX_TILES = 1000  # random tiles per image
 EXPORTED_BOX_STATUSES = ("accepted", "edited")  # unreviewed suggestions are not ground truth
 
 
@@ -100,8 +101,9 @@ def _check_options(o: ExportOptions) -> None:
         raise ClinLensError("tiles are cut from the images: drop --no-images to tile")
     if tiling and o.tile_size < 32:
         raise ClinLensError("--tile-size must be at least 32 pixels")
-    if o.tiles < 0:
-        raise ClinLensError("--tiles must be a positive number")
+    if not 0 <= o.tiles <= MAX_TILES:
+        # Each tile costs up to ten draws; a typo like 100000 would run for hours.
+        raise ClinLensError(f"--tiles must be between 1 and {MAX_TILES} tiles per image")
     if not 0.0 <= o.tile_overlap < 0.95 or not 0.0 < o.tile_min_fraction <= 1.0:
         raise ClinLensError("tile overlap must be in [0, 0.95) and the kept fraction in (0, 1]")
 

@@ -204,6 +204,11 @@ def test_user_label_set_yaml_and_scale_file(
             ["project", "export", "{tmp}/proj", "--format", "xml", "--out", "{tmp}/o"],
             "invalid choice",
         ),
+        (
+            ["project", "export", "{tmp}/proj", "--format", "yolo", "--out", "{tmp}/o"]
+            + ["--tiles", "100000"],
+            "--tiles must be between 1 and 1000",
+        ),
         (["project", "create", "{tmp}/proj", "--labels", "cats"], "not a built-in set"),
         (
             ["project", "create", "{tmp}/proj", "--labels", "xray"],
