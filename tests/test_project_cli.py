@@ -205,8 +205,17 @@ def test_user_label_set_yaml_and_scale_file(
             "invalid choice",
         ),
         (
-            ["project", "export", "{tmp}/proj", "--format", "yolo", "--out", "{tmp}/o"]
-            + ["--tiles", "100000"],
+            [
+                "project",
+                "export",
+                "{tmp}/proj",
+                "--format",
+                "yolo",
+                "--out",
+                "{tmp}/o",
+                "--tiles",
+                "100000",
+            ],
             "--tiles must be between 1 and 1000",
         ),
         (["project", "create", "{tmp}/proj", "--labels", "cats"], "not a built-in set"),
