@@ -250,3 +250,28 @@ def test_unwritable_project_is_offered_read_only(qtbot, bare_window, tmp_path, m
     assert "cannot be written" in asked[0]
     assert bare_window.project.read_only
     assert bare_window.banner.isVisible()
+
+
+def test_export_dialog_maps_every_cli_option(qtbot, tmp_path):
+    from app.dialogs.export_dialog import ExportDialog
+
+    dialog = ExportDialog(tmp_path / "x")
+    qtbot.addWidget(dialog)
+    dialog.fmt.setCurrentIndex(dialog.fmt.findData("yolo"))
+    dialog.seed.setValue(7)
+    dialog.remap.setCurrentIndex(dialog.remap.findData("agnostic"))
+    dialog.tiles.setValue(3)
+    dialog.tile_size.setValue(512)
+    dialog.tile_overlap.setValue(0.1)
+    dialog.tile_min.setValue(0.5)
+    dialog.statuses["new"].setChecked(False)
+    dialog.include_suggested.setChecked(True)
+    o = dialog.build_options()
+    assert (o.fmt, o.seed, o.remap, o.tiles, o.tile_size) == ("yolo", 7, "agnostic", 3, 512)
+    assert o.tile_overlap == pytest.approx(0.1) and o.tile_min_fraction == pytest.approx(0.5)
+    assert o.statuses == ("in_progress", "to_review", "done")
+    assert o.include_suggested and o.images
+    for box in dialog.statuses.values():
+        box.setChecked(False)
+    dialog._accept()
+    assert "status" in dialog.error.text()

@@ -67,8 +67,31 @@ class ExportDialog(QDialog):
         self.tile_size = QSpinBox()
         self.tile_size.setRange(32, 8192)
         self.tile_size.setValue(640)
+        self.tile_overlap = QDoubleSpinBox()
+        self.tile_overlap.setRange(0.0, 0.9)
+        self.tile_overlap.setSingleStep(0.05)
+        self.tile_overlap.setValue(0.2)
+        self.tile_min = QDoubleSpinBox()
+        self.tile_min.setRange(0.01, 1.0)
+        self.tile_min.setSingleStep(0.05)
+        self.tile_min.setValue(0.3)
+        self.tile_min.setToolTip(
+            "Drop a clipped box when less than this part of it stays in the tile"
+        )
         self.no_images = QCheckBox("Annotations only (no image files)")
-        self.done_only = QCheckBox("Only images marked done")
+        self.statuses: dict[str, QCheckBox] = {}
+        status_row = QHBoxLayout()
+        for key, text in (
+            ("new", "new"),
+            ("in_progress", "in progress"),
+            ("to_review", "to review"),
+            ("done", "done"),
+        ):
+            box = QCheckBox(text)
+            box.setChecked(True)
+            self.statuses[key] = box
+            status_row.addWidget(box)
+        self.include_suggested = QCheckBox("Also export unreviewed model suggestions")
         self.error = QLabel()
         self.error.setStyleSheet("color: #d32f2f;")
         self.error.setWordWrap(True)
@@ -84,8 +107,15 @@ class ExportDialog(QDialog):
         tiles_row.addWidget(QLabel("size"))
         tiles_row.addWidget(self.tile_size)
         form.addRow("Tiles", tiles_row)
+        overlap_row = QHBoxLayout()
+        overlap_row.addWidget(QLabel("grid overlap"))
+        overlap_row.addWidget(self.tile_overlap)
+        overlap_row.addWidget(QLabel("keep boxes ≥"))
+        overlap_row.addWidget(self.tile_min)
+        form.addRow("", overlap_row)
+        form.addRow("Images", status_row)
         form.addRow(self.no_images)
-        form.addRow(self.done_only)
+        form.addRow(self.include_suggested)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -109,7 +139,7 @@ class ExportDialog(QDialog):
 
     def _sync(self) -> None:
         yolo = self.fmt.currentData() == "yolo"
-        for w in (self.tiles, self.tile_grid, self.tile_size):
+        for w in (self.tiles, self.tile_grid, self.tile_size, self.tile_overlap, self.tile_min):
             w.setEnabled(yolo)
 
     def _browse(self) -> None:
@@ -147,6 +177,9 @@ class ExportDialog(QDialog):
                 raise ClinLensError("Choose the class map file.")
             remap = self.remap_file
         yolo = self.fmt.currentData() == "yolo"
+        statuses = tuple(k for k, box in self.statuses.items() if box.isChecked())
+        if not statuses:
+            raise ClinLensError("Tick at least one review status to export.")
         return ExportOptions(
             fmt=str(self.fmt.currentData()),
             out=Path(out).expanduser(),
@@ -156,8 +189,11 @@ class ExportDialog(QDialog):
             tiles=int(self.tiles.value()) if yolo else 0,
             tile_grid=bool(self.tile_grid.isChecked()) if yolo else False,
             tile_size=int(self.tile_size.value()),
+            tile_overlap=float(self.tile_overlap.value()),
+            tile_min_fraction=float(self.tile_min.value()),
             images=not self.no_images.isChecked(),
-            statuses=("done",) if self.done_only.isChecked() else None,
+            statuses=None if len(statuses) == len(self.statuses) else statuses,
+            include_suggested=self.include_suggested.isChecked(),
         )
 
     def _accept(self) -> None:
