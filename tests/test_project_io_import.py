@@ -287,3 +287,12 @@ def test_same_stem_in_two_folders_with_one_annotation_is_not_guessed(tmp_path: P
     assert report.added == [] and len(report.skipped) == 2
     assert all("could belong to several images" in s for s in report.skipped)
     assert report.skipped_annotations == []
+
+
+def test_an_annotation_file_of_another_format_is_refused(tmp_path: Path) -> None:
+    write_rgb(tmp_path / "imgs" / "a.png", seed=1)
+    (tmp_path / "notes.yaml").write_text("a: 1\n")
+    project = new_project(tmp_path / "p")
+    with pytest.raises(ClinLensError, match=r"notes\.yaml: not a VOC annotation file"):
+        import_images(project, [tmp_path / "imgs"], annotations=tmp_path / "notes.yaml", fmt="voc")
+    assert project.image_count() == 0

@@ -299,9 +299,13 @@ def beside_images(roots: Sequence[Path]) -> list[Path]:
 
 
 def make_source(fmt: str, roots: Sequence[Path]) -> AnnotationSource:
+    wanted = {"voc": ".xml", "yolo": ".txt"}.get(fmt)
     for r in roots:
         if not r.exists():
             raise FormatError(f"{r}: the annotation folder does not exist")
+        if wanted and r.is_file() and r.suffix.lower() != wanted:
+            # Otherwise it would be walked for *.xml / *.txt, find none, and import no boxes.
+            raise FormatError(f"{r}: not a {fmt.upper()} annotation file ({wanted})")
     if fmt == "voc":
         return VocSource(roots)
     if fmt == "yolo":
