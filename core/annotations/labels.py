@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,7 @@ import yaml
 from core.errors import FormatError
 from resources import resource_path
 
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _FALLBACK_COLOURS = (
     "#e6194b",
     "#3cb44b",
@@ -70,6 +72,10 @@ def _label_set_from_mapping(name: str, data: dict[str, Any], source: str) -> Lab
             raise FormatError(f"{source}: label '{label_name}' appears twice in '{name}'")
         seen.add(label_name)
         colour = str(entry.get("color") or _FALLBACK_COLOURS[i % len(_FALLBACK_COLOURS)])
+        if not _HEX_COLOUR.fullmatch(colour):
+            raise FormatError(
+                f"{source}: label '{label_name}' has colour '{colour}'; use #rrggbb (e.g. #e6194b)"
+            )
         hotkey = str(i + 1) if i < 9 else None
         labels.append(Label(id=i, name=label_name, color=colour, hotkey=hotkey))
     return LabelSet(name=name, labels=tuple(labels), title=str(data.get("title", name)))
@@ -97,6 +103,8 @@ def load_label_set_yaml(path: str | Path) -> LabelSet:
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{p}: a label set must be UTF-8 text") from exc
     except (OSError, yaml.YAMLError) as exc:
         raise FormatError(f"{p}: cannot read label set ({exc.__class__.__name__})") from exc
     if isinstance(data, list):

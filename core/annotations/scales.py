@@ -12,6 +12,8 @@ import yaml
 from core.errors import FormatError
 from resources import resource_path
 
+MAX_SCALE_VALUES = 1000
+
 
 @dataclass(frozen=True)
 class ScaleValue:
@@ -73,6 +75,11 @@ def scale_from_mapping(name: str, data: dict[str, Any], source: str = "scale") -
         if step <= 0 or hi < lo:
             raise FormatError(f"{source}: scale '{name}' has a bad range")
         n = round((hi - lo) / step) + 1
+        if n > MAX_SCALE_VALUES:
+            raise FormatError(
+                f"{source}: scale '{name}' would have {n} values; at most {MAX_SCALE_VALUES}"
+                " (check its step)"
+            )
         values = [ScaleValue(round(lo + i * step, 6), f"{lo + i * step:g}") for i in range(n)]
     else:
         for entry in data.get("values", []):
