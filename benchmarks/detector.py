@@ -184,6 +184,8 @@ def main() -> int:
         # Baselines on exactly the same 4 tiles.
         plan = plan_tiles(WIDTH, HEIGHT, TilingSpec(**TILED_2X2))  # type: ignore[arg-type]
         batch = cut_tiles(rgb, plan)
+        med, best = timed(lambda: tiled._run_model(batch), args.runs)
+        rows.append(("same 4 tiles, one batched model call + NMS (ClinLens)", med, best, ""))
         med, best = timed(
             lambda: [tiled._run_model(batch[i : i + 1]) for i in range(len(batch))], args.runs
         )
