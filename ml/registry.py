@@ -160,6 +160,11 @@ def _inspector_for(kind: str) -> Inspector | None:
         from ml.detector.checkpoint import inspect_detector  # lazy: imports torch
 
         _INSPECTORS["detector"] = inspect_detector
+    if kind not in _INSPECTORS and kind == "severity":
+        # Records the scale the model grades, which is how grading finds it.
+        from ml.severity.model_io import inspect_severity
+
+        _INSPECTORS["severity"] = inspect_severity
     return _INSPECTORS.get(kind)
 
 

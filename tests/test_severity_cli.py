@@ -215,3 +215,34 @@ def test_predict_without_a_model_and_resnet_without_weights_exit_2(
         str(bad),
     )
     assert code == 2 and "w.pth cannot be read as PyTorch weights" in err
+
+
+@pytest.mark.slow
+def test_a_severity_model_imported_into_another_project_grades_there(
+    project_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ml.severity.model_io import graded_scales
+    from ml.severity.train import TrainConfig, train_severity
+
+    if not registry.list_models(project_dir, "severity"):
+        train_severity(project_dir, TrainConfig(scale="acne4", folds=3))
+    trained = registry.find_model(project_dir, "severity")
+    source = project_dir / "models" / trained.file
+    other = tmp_path / "clinic"
+    assert (
+        _run(capsys, "project", "create", str(other), "--labels", "acne", "--scales", "acne4")[0]
+        == 0
+    )
+
+    code, _out, err = _run(
+        capsys, "model", "import", str(other), str(source), "--kind", "severity", "--name", "shared"
+    )
+    assert code == 0, err
+    (info,) = registry.list_models(other, "severity")
+    assert info.extra["scale"] == "acne4" and info.sha256 == trained.sha256
+    assert graded_scales(other) == ["acne4"]
+
+    junk = tmp_path / "not-a-model.joblib"
+    junk.write_bytes(b"not a pickle at all")
+    code, _out, err = _run(capsys, "model", "import", str(other), str(junk), "--kind", "severity")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
