@@ -319,3 +319,16 @@ def test_big_endian_pixels_render_like_native_ones() -> None:
     np.testing.assert_array_equal(
         render(grey(px.astype(">u2")), s, out_size=100), render(grey(px), s, out_size=100)
     )
+
+
+def test_repeated_previews_are_equal_independent_writable_arrays() -> None:
+    raw = grey(phantom(600))
+    s = FilterSettings(clahe=True)
+    a = render(raw, s, out_size=150)
+    b = render(raw, s.replace(gamma=1.2), out_size=150)
+    c = render(raw, s, out_size=150)
+    np.testing.assert_array_equal(a, c)
+    assert not np.array_equal(a, b)
+    assert a.flags.writeable and not np.shares_memory(a, c)
+    a[:] = 0  # the caller owns its result: scribbling on it changes no later render
+    np.testing.assert_array_equal(render(raw, s, out_size=150), c)

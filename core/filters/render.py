@@ -13,6 +13,10 @@ Colour: the grey chain runs on L of Lab, so hue and chroma stay as they were.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+
 import cv2
 import numpy as np
 
@@ -77,6 +81,37 @@ def _downsample(pixels: np.ndarray, out_size: int | None) -> np.ndarray:
     m = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]], dtype=np.float64)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     return cv2.warpAffine(src, m, (nw, nh), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+# While a slider moves the GUI renders the same image at the same preview size many times;
+# the downsampled stored values are the same every time (~3 ms of a ~8 ms preview for 9 Mpx),
+# so the last two preview sizes of each image are kept. Held weakly by the image; small
+# (<= out_size^2 pixels) and never the full-resolution array.
+_PREVIEWS_PER_IMAGE = 2
+_previews: weakref.WeakKeyDictionary[RawImage, OrderedDict[tuple[int, int], np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+_previews_lock = threading.Lock()
+
+
+def _preview_pixels(raw: RawImage, pixels: np.ndarray, out_size: int | None) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    shape = preview_shape(h, w, out_size)
+    if shape == (h, w):
+        return pixels
+    with _previews_lock:
+        sizes = _previews.get(raw)
+        if sizes is not None and shape in sizes:
+            sizes.move_to_end(shape)
+            return sizes[shape]
+    small = _downsample(pixels, out_size)
+    small.flags.writeable = False  # shared between renders
+    with _previews_lock:
+        sizes = _previews.setdefault(raw, OrderedDict())
+        sizes[shape] = small
+        while len(sizes) > _PREVIEWS_PER_IMAGE:
+            sizes.popitem(last=False)
+    return small
 
 
 def _clahe(levels: np.ndarray, settings: FilterSettings) -> np.ndarray:
@@ -157,6 +192,6 @@ def render(raw: RawImage, settings: FilterSettings, out_size: int | None = None)
     if pixels.ndim == 3 and pixels.shape[2] < 3:
         pixels = pixels[..., 0]  # (H, W, 1) or grey + alpha
     if is_color(raw):
-        rgb = _downsample(pixels[..., :3], out_size)
+        rgb = _preview_pixels(raw, pixels[..., :3], out_size)
         return _color(raw, np.ascontiguousarray(rgb), settings)
-    return _grey(raw, _downsample(pixels, out_size), settings)
+    return _grey(raw, _preview_pixels(raw, pixels, out_size), settings)
