@@ -16,6 +16,7 @@ code costs when the shared machine is quiet). Targets are for 2 cores.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import statistics
@@ -121,6 +122,18 @@ def main(argv: list[str] | None = None) -> int:
 
     row("ClinLens full chain, full res 3000x3000", lambda: render(raw, full_chain), "<= 20")
     row("ClinLens full chain, 1000-px preview", lambda: render(raw, full_chain, PREVIEW), "<= 8")
+
+    def fresh() -> RawImage:  # same pixels, new object: no LUT/preview caches apply
+        return dataclasses.replace(raw)
+
+    row(
+        "ClinLens full chain, full res, cold (new image object each run)",
+        lambda: render(fresh(), full_chain),
+    )
+    row(
+        "ClinLens full chain, 1000-px preview, cold (new image object each run)",
+        lambda: render(fresh(), full_chain, PREVIEW),
+    )
     drag = iter(range(10**6))
     row(
         "ClinLens full chain, preview, window dragged (new LUTs every frame)",
