@@ -169,9 +169,16 @@ def train_tiny_yolo(
     return weights
 
 
+# Pytest registers an imported fixture once per importing module, so a session-scoped
+# fixture imported by two test modules would train twice; the checkpoint is kept here.
+_trained: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def tiny_yolo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a tiny YOLO checkpoint with classes TINY_CLASSES (trained once per session)."""
+    if _trained and _trained[0].is_file():
+        return _trained[0]
     folder = tmp_path_factory.mktemp("tiny-yolo")
     import os
 
@@ -179,7 +186,8 @@ def tiny_yolo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     previous = os.environ.get("CLINLENS_DATA_DIR")
     os.environ["CLINLENS_DATA_DIR"] = str(folder / "appdata")
     try:
-        return train_tiny_yolo(folder / "train")
+        _trained[:] = [train_tiny_yolo(folder / "train")]
+        return _trained[0]
     finally:
         if previous is None:
             os.environ.pop("CLINLENS_DATA_DIR", None)
