@@ -163,7 +163,10 @@ def suggest_image(
     record = project.image(image_id)
     raw = read(project.image_path(record))
     prediction = detector.predict_raw(
-        raw, fallback_settings=project.default_filter_settings(), cancel=cancel
+        raw,
+        fallback_settings=project.default_filter_settings(),
+        image_settings=project.filter_settings(image_id),
+        cancel=cancel,
     )
     if cancel is not None and cancel.is_set():  # do not store a result nobody waits for
         raise JobCancelled("suggestions cancelled")

@@ -1,8 +1,8 @@
 """Run a YOLO detector on one image: render, tile, one batched model call, merge, map classes.
 
-The model sees the pixels it was trained on: the image rendered to 8-bit with the model's
-recorded ``FilterSettings`` (else the project's), grey copied to three channels, cut into
-the tiles recorded with the model. All tiles of an image go through the model together.
+The model sees the pixels it was trained on: exactly those the YOLO export writes (see
+``ml.detector.pixels``), grey copied to three channels, cut into the tiles recorded with
+the model. All tiles of an image go through the model together.
 
 Device: CUDA (float16) -> MPS -> CPU unless overridden. If the GPU runs out of memory the
 detector moves to the CPU for the rest of its life and says so in ``notes`` and in every
@@ -25,6 +25,7 @@ from ml import registry
 from ml.detector.checkpoint import LoadedDetector, load_detector_checkpoint
 from ml.detector.classmap import ClassMap, map_classes
 from ml.detector.merge import merge_tile_detections
+from ml.detector.pixels import model_pixels
 from ml.detector.tiling import TilingSpec, cut_tiles, plan_tiles, to_rgb8
 from ml.device import DeviceChoice, cpu_fallback, is_out_of_memory, select_device
 
@@ -167,30 +168,37 @@ class Detector:
 
     # --- pixels ---------------------------------------------------------------------------
 
-    def render(self, raw: Any, fallback_settings: Any = None) -> np.ndarray:
-        """The 8-bit RGB array the model sees for a RawImage.
-
-        Settings, first found: the model's recorded ones, ``fallback_settings`` (the
-        project's default), the filters' defaults for this image.
+    def render(
+        self, raw: Any, fallback_settings: Any = None, *, image_settings: Any = None
+    ) -> np.ndarray:
+        """The 8-bit RGB array the model sees for a RawImage: what the training export
+        writes (see ``ml.detector.pixels``). ``image_settings`` are the image's recorded
+        display settings, ``fallback_settings`` the project's default (dicts or
+        FilterSettings); for 16-bit and DICOM images the model's own recorded settings,
+        if any, win over both.
         """
-        from core.filters import FilterSettings, default_settings, render
-
-        if self.filter_settings:
-            settings = FilterSettings.from_dict(self.filter_settings)
-        elif isinstance(fallback_settings, dict):
-            settings = FilterSettings.from_dict(fallback_settings)
-        elif fallback_settings is not None:
-            settings = fallback_settings
-        else:
-            settings = default_settings(raw)
-        return to_rgb8(render(raw, settings))
+        return to_rgb8(
+            model_pixels(
+                raw,
+                model_settings=self.filter_settings,
+                image_settings=image_settings,
+                default_settings=fallback_settings,
+            )
+        )
 
     # --- prediction -----------------------------------------------------------------------
 
     def predict_raw(
-        self, raw: Any, *, fallback_settings: Any = None, cancel: CancelToken | None = None
+        self,
+        raw: Any,
+        *,
+        fallback_settings: Any = None,
+        image_settings: Any = None,
+        cancel: CancelToken | None = None,
     ) -> Prediction:
-        return self.predict_rgb8(self.render(raw, fallback_settings), cancel=cancel)
+        return self.predict_rgb8(
+            self.render(raw, fallback_settings, image_settings=image_settings), cancel=cancel
+        )
 
     def predict_rgb8(self, image: np.ndarray, *, cancel: CancelToken | None = None) -> Prediction:
         """Detections for an already rendered 8-bit image (grey or RGB)."""
