@@ -20,7 +20,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView, QWidget
 
-from app.canvas.box_item import HANDLE_PX, HANDLES, BoxItem, BoxView, handle_points
+from app.canvas.box_item import HANDLE_PX, BoxItem, BoxView, handle_points
+from app.canvas.geometry import clamp_point, moved_rect, resized_rect
 from app.canvas.image_item import Frame, ImageItem
 
 MIN_BOX_PX = 2.0  # a drag smaller than this (image pixels) is a click, not a box
@@ -244,8 +245,7 @@ class Canvas(QGraphicsView):
 
     # --- geometry helpers -----------------------------------------------------------------
     def _clamp_point(self, p: QPointF) -> QPointF:
-        r = self.image_rect
-        return QPointF(min(max(p.x(), r.left()), r.right()), min(max(p.y(), r.top()), r.bottom()))
+        return clamp_point(p, self.image_rect)
 
     def _handle_tolerance(self) -> float:
         return HANDLE_PX / max(self.transform().m11(), 1e-6)
@@ -405,34 +405,10 @@ class Canvas(QGraphicsView):
         self.viewport().setCursor(shape)
 
     def _moved_rect(self, pos: QPointF) -> QRectF:
-        """The pressed rect translated by the drag, kept whole inside the image."""
-        d = pos - self._press_scene
-        r = QRectF(self._press_rect).translated(d)
-        img = self.image_rect
-        dx = max(0.0, img.left() - r.left()) - max(0.0, r.right() - img.right())
-        dy = max(0.0, img.top() - r.top()) - max(0.0, r.bottom() - img.bottom())
-        return r.translated(dx, dy)
+        return moved_rect(self._press_rect, pos - self._press_scene, self.image_rect)
 
     def _resized_rect(self, pos: QPointF) -> QRectF:
-        """Move the grabbed edges to the (clamped) pointer; edges may cross over."""
-        pos = self._clamp_point(pos)
-        left, top, right, bottom = HANDLES[self._handle]
-        r = self._press_rect
-        x1, y1, x2, y2 = r.left(), r.top(), r.right(), r.bottom()
-        if left:
-            x1 = pos.x()
-        if right:
-            x2 = pos.x()
-        if top:
-            y1 = pos.y()
-        if bottom:
-            y2 = pos.y()
-        x1, x2 = sorted((x1, x2))
-        y1, y2 = sorted((y1, y2))
-        # Never collapse to nothing: keep at least one image pixel.
-        x2 = max(x2, x1 + 1.0)
-        y2 = max(y2, y1 + 1.0)
-        return QRectF(QPointF(x1, y1), QPointF(x2, y2))
+        return resized_rect(self._press_rect, self._handle, pos, self.image_rect)
 
     def cancel_gesture(self) -> None:
         """Abort a drag (Escape, image change) and put the box back where it was."""
