@@ -265,3 +265,28 @@ def test_a_flood_of_low_score_boxes_is_capped_before_the_pairwise_merge() -> Non
     out = merge_tile_detections([boxes], [Tile(0, 0, 120, 120)], (120, 120), max_candidates=500)
     assert 0 < len(out) <= 300
     assert out[0, 4] == pytest.approx(boxes[:, 4].max())
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [TilingSpec(tile=512, mode="whole"), TilingSpec(tile=512, overlap=96, scale=0.6)],
+)
+def test_boxes_map_back_with_each_axis_own_rounded_scale(spec: TilingSpec) -> None:
+    # 1217 * 512 / 1500 = 415.4 and 1217 * 0.6 = 730.2 round down: one factor for both
+    # axes put the image's bottom edge 1-2 px short of 1217.
+    plan = plan_tiles(1500, 1217, spec)
+    sw, sh = plan.image_size
+    corners = plan.to_original(np.array([[0.0, 0.0, sw, sh]]))
+    np.testing.assert_allclose(corners, [[0, 0, 1500, 1217]], atol=1e-9)
+
+
+def test_an_object_on_the_bottom_edge_keeps_the_edge_in_whole_mode() -> None:
+    det = make_blob_detector()
+    det.tiling = TilingSpec(tile=512, mode="whole")
+    img = np.zeros((1217, 1500), dtype=np.uint8)
+    img[1100:1217, 300:600] = 255
+    (d,) = det.predict_rgb8(img).detections
+    # Inner edges move by up to ~3 px (area resampling blurs them at this scale); the
+    # image's own edge maps back exactly.
+    assert (d.x1, d.y1, d.x2, d.y2) == pytest.approx((300, 1100, 600, 1217), abs=3.5)
+    assert d.y2 == pytest.approx(1217, abs=1e-6)

@@ -217,7 +217,7 @@ class Detector:
             border_eps=self.border_eps,
             max_det=self.max_det,
         )
-        detections = self._to_detections(merged, plan.scale, w, h)
+        detections = self._to_detections(plan.to_original(merged), w, h)
         return Prediction(
             detections=detections,
             width=w,
@@ -266,7 +266,8 @@ class Detector:
             )
         return [d.float().cpu().numpy().astype(np.float64) for d in dets]
 
-    def _to_detections(self, merged: np.ndarray, scale: float, w: int, h: int) -> list[Detection]:
+    def _to_detections(self, merged: np.ndarray, w: int, h: int) -> list[Detection]:
+        """(M, 6) boxes in original pixels -> Detections mapped to project labels, clamped."""
         out: list[Detection] = []
         for x1, y1, x2, y2, score, cls in merged:
             class_id = int(cls)
@@ -274,8 +275,8 @@ class Detector:
             label = self.class_map.label_for(class_id) if self.class_map else name
             if label is None:  # a class the project does not have (reported in notes)
                 continue
-            bx1, by1 = min(max(x1 / scale, 0.0), w), min(max(y1 / scale, 0.0), h)
-            bx2, by2 = min(max(x2 / scale, 0.0), w), min(max(y2 / scale, 0.0), h)
+            bx1, by1 = min(max(x1, 0.0), w), min(max(y1, 0.0), h)
+            bx2, by2 = min(max(x2, 0.0), w), min(max(y2, 0.0), h)
             if bx2 - bx1 <= 0 or by2 - by1 <= 0:
                 continue
             out.append(

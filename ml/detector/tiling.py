@@ -100,14 +100,32 @@ class TilePlan:
     """Tiles of one image plus the factor from scaled-image to original-image pixels.
 
     ``image_size`` is the scaled image (width, height); a tile's pixel (u, v) is the scaled
-    image's (x0 + u, y0 + v), i.e. original (x0 + u) / scale. In whole mode there is one
-    tile covering the image and ``scale`` is the resize factor.
+    image's (x0 + u, y0 + v), i.e. original about (x0 + u) / scale (exactly: see
+    ``to_original``). In whole mode there is one tile covering the image and ``scale`` is
+    the resize factor.
     """
 
     tiles: tuple[Tile, ...]
     image_size: tuple[int, int]
     scale: float
     stride: int = 32  # model inputs are padded to a multiple of this
+    source_size: tuple[int, int] | None = None  # original (width, height); None: unscaled
+
+    def to_original(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, >=4) boxes in scaled-image pixels -> original pixels (a copy).
+
+        Each axis uses its own factor (scaled size / original size): the scaled sides are
+        rounded to whole pixels, so the two axes' true factors differ slightly from
+        ``scale``, and one factor for both would leave the far edges up to a couple of
+        pixels short.
+        """
+        out = np.array(boxes, dtype=np.float64, copy=True)
+        if self.source_size is None or not len(out):
+            return out
+        (sw, sh), (w, h) = self.image_size, self.source_size
+        out[:, [0, 2]] *= w / sw
+        out[:, [1, 3]] *= h / sh
+        return out
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -143,7 +161,7 @@ def plan_tiles(width: int, height: int, spec: TilingSpec, *, stride: int = 32) -
     if spec.mode == "whole":
         scale = spec.tile / max(width, height)
         sw, sh = max(1, round(width * scale)), max(1, round(height * scale))
-        return TilePlan((Tile(0, 0, sw, sh),), (sw, sh), scale, stride)
+        return TilePlan((Tile(0, 0, sw, sh),), (sw, sh), scale, stride, (width, height))
     scale = spec.scale
     sw, sh = max(1, round(width * scale)), max(1, round(height * scale))
     overlap = int(spec.overlap or 0)
@@ -152,7 +170,7 @@ def plan_tiles(width: int, height: int, spec: TilingSpec, *, stride: int = 32) -
     tw = sw if len(xs) == 1 else spec.tile
     th = sh if len(ys) == 1 else spec.tile
     tiles = tuple(Tile(x, y, x + tw, y + th) for y in ys for x in xs)
-    return TilePlan(tiles, (sw, sh), scale, stride)
+    return TilePlan(tiles, (sw, sh), scale, stride, (width, height))
 
 
 def to_rgb8(image: np.ndarray) -> np.ndarray:
