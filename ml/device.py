@@ -25,6 +25,12 @@ class DeviceChoice:
     label: str  # for people, e.g. "CUDA: NVIDIA RTX A2000 (fp16)" or "CPU (2 threads)"
     note: str | None = None  # why the choice differs from the request, if it does
 
+    def __post_init__(self) -> None:
+        # float16 only on CUDA: CPU kernels for it are slow or missing, and MPS results
+        # are not reliably the same as in float32.
+        if self.half and self.kind != "cuda":
+            object.__setattr__(self, "half", False)
+
     def with_note(self, note: str) -> DeviceChoice:
         joined = f"{self.note}; {note}" if self.note else note
         return replace(self, note=joined)
@@ -82,8 +88,8 @@ def _mps_available() -> bool:
 def select_device(preference: str = "auto", *, half: bool | None = None) -> DeviceChoice:
     """Resolve ``auto|cpu|cuda|cuda:N|mps`` to a device that exists on this machine.
 
-    ``half=None`` means float16 on CUDA and float32 elsewhere (MPS and CPU gain nothing
-    reliable from it). ``CLINLENS_DEVICE`` overrides ``auto`` (e.g. to force the CPU).
+    ``half=None`` means float16 on CUDA; ``half`` is ignored elsewhere (MPS and CPU always
+    run float32). ``CLINLENS_DEVICE`` overrides ``auto`` (e.g. to force the CPU).
     """
     import torch
 

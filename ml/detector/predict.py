@@ -102,7 +102,18 @@ class Detector:
         )
         if self.device.note:
             self.notes.append(self.device.note)
-        self._model = self._place(loaded.model, self.device)
+        self._model = loaded.model
+        try:
+            self._model = self._place(loaded.model, self.device)
+        except Exception as exc:  # a full GPU already fails while the weights move there
+            if isinstance(exc, ClinLensError):
+                raise
+            if self.device.kind == "cpu" or not is_out_of_memory(exc):
+                raise ModelError(
+                    f"the model cannot be loaded onto {self.device.label} "
+                    f"({exc.__class__.__name__}: {str(exc)[:200]})"
+                ) from exc
+            self._fall_back_to_cpu(f"the GPU ran out of memory ({self.device.label})")
 
     # --- construction ---------------------------------------------------------------------
 
@@ -240,7 +251,10 @@ class Detector:
                 if self.device.kind == "cpu" or not is_out_of_memory(exc):
                     raise _model_failure(exc) from exc
                 self._fall_back_to_cpu(f"the GPU ran out of memory ({self.device.label})")
-                out.extend(self._run_model(chunk))
+                try:
+                    out.extend(self._run_model(chunk))
+                except Exception as cpu_exc:
+                    raise _model_failure(cpu_exc) from cpu_exc
         return out
 
     def _run_model(self, chunk: np.ndarray) -> list[np.ndarray]:
