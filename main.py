@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _looks_like_gui_args(args: list[str]) -> bool:
+    # A project folder opens the GUI; checking that first spares the GUI start the cost of
+    # building the whole CLI parser (which imports pydicom and the ML command modules).
+    from pathlib import Path
+
+    if Path(args[0]).is_dir():
+        return True
     from core.cli import command_names
 
     return args[0] not in command_names()
