@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import sys
 
+# Top-level command names, kept in step with core.cli (a test checks): a folder that happens
+# to be called "project" must not turn `main.py project create ...` into a GUI start.
+KNOWN_COMMANDS = frozenset({"demo", "info", "model", "predict", "project", "render", "severity"})
+
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
@@ -26,7 +30,7 @@ def _looks_like_gui_args(args: list[str]) -> bool:
     # building the whole CLI parser (which imports pydicom and the ML command modules).
     from pathlib import Path
 
-    if Path(args[0]).is_dir():
+    if args[0] not in KNOWN_COMMANDS and Path(args[0]).is_dir():
         return True
     from core.cli import command_names
 
