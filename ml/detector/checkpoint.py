@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,8 +85,10 @@ def load_detector_checkpoint(
     offline.configure()
     import torch
 
-    p = Path(path)
-    shown = display_name or p.name
+    # Absolute: ultralytics deletes a damaged file passed by a bare official asset name
+    # ("yolov8n.pt") to download it again; a user's file must only ever be refused.
+    p = Path(path).absolute()
+    shown = display_name or Path(path).name
     if not p.is_file():
         raise ModelError(f"model file {shown} does not exist")
     if p.stat().st_size == 0:
@@ -92,17 +96,15 @@ def load_detector_checkpoint(
     try:
         from ultralytics.nn.tasks import load_checkpoint
 
-        # Ultralytics prints its own warnings on bad files; keep the console for our message.
-        with contextlib.redirect_stdout(io.StringIO()):
+        # Ultralytics and torch print and warn about bad files; the user gets our one line.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             model, ckpt = load_checkpoint(str(p), device="cpu", fuse=False)
     except ModelError:
         raise
     except Exception as exc:
         log.info("loading %s failed: %r", shown, exc)
-        raise ModelError(
-            f"{shown} is not a YOLO model ClinLens can load: the file is damaged, truncated, "
-            f"or was made by an incompatible program ({exc.__class__.__name__})"
-        ) from exc
+        raise ModelError(_why_unloadable(p, shown, exc)) from exc
     task = head_task(model)
     if task not in SUPPORTED_TASKS:
         raise ModelError(
@@ -139,6 +141,40 @@ def load_detector_checkpoint(
         stride=max(32, stride),
         end2end=bool(getattr(model, "end2end", False)),
         info=info,
+    )
+
+
+def _is_torchscript(path: Path) -> bool:
+    """TorchScript archives carry compiled code ("code/", "constants.pkl"); torch.save zips
+    of a checkpoint do not."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return any(n.endswith("/constants.pkl") or "/code/" in n for n in names)
+
+
+def _why_unloadable(path: Path, shown: str, exc: BaseException) -> str:
+    """One line saying what the file is instead of a YOLO training checkpoint."""
+    trained = "import the .pt file ultralytics saved while training (weights/best.pt)"
+    if _is_torchscript(path):
+        return f"{shown} is a TorchScript export, not a YOLO training checkpoint: {trained}"
+    chain = [exc, *([exc.__cause__] if exc.__cause__ else [])]
+    missing = next((e for e in chain if isinstance(e, ModuleNotFoundError)), None)
+    if missing is not None and missing.name and not missing.name.startswith("ultralytics"):
+        return (
+            f"{shown} needs the Python module '{missing.name}', which ClinLens does not have "
+            "and will not install: it was made by another program"
+        )
+    text = str(exc)
+    if "YOLOv5" in text:
+        return f"{shown} is a YOLOv5 model; ClinLens loads models of ultralytics 8 or later"
+    if "outside the supported" in text:
+        return f"{shown} holds only weights or other data, not a complete YOLO model: {trained}"
+    return (
+        f"{shown} is not a YOLO model ClinLens can load: the file is damaged, truncated, "
+        f"or was made by an incompatible program ({exc.__class__.__name__})"
     )
 
 
