@@ -215,6 +215,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
     with _open_project(args.project, read_only=False) as project:
         ids = project.image_ids() if args.all else _resolve_images(project, args.images)
+        if not ids:  # only --all can get here: named images were resolved or refused
+            raise ClinLensError(
+                f"the project {project.folder} has no images yet: import some with "
+                f"'python main.py project import {project.folder} FOLDER'"
+            )
         # Load before anything else so "no model yet" is the first and only message.
         detector = load_detector(project, args.model, device=args.device, conf=args.conf)
         progress = None if args.json else _print_progress

@@ -217,3 +217,13 @@ def test_cached_detector_is_reused_until_the_model_changes(
         with pytest.raises(ModelError, match="changed"):
             cached_detector(project, device="cpu")
     assert entry["ref"] == "phantom:1"
+
+
+def test_predict_all_on_a_project_without_images_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "empty"
+    assert _run(capsys, "project", "create", str(folder), "--labels", "xray")[0] == 0
+    rc, out, err = _run(capsys, "predict", str(folder), "--all", "--json")
+    assert rc == 2 and out == ""
+    assert "has no images" in err and "import" in err and err.count("\n") == 1
