@@ -14,7 +14,7 @@ from ml.severity.evaluate import (
     regression_metrics,
 )
 from ml.severity.grading import edge_margin, suggest_grade
-from ml.severity.imbalance import ImbalanceError, smote_balance
+from ml.severity.imbalance import smote_balance
 from ml.severity.lesion_count import (
     counted_labels,
     hayashi_grade,
@@ -117,13 +117,34 @@ def test_smote_balances_every_grade_to_the_largest() -> None:
     assert np.allclose(Xr[: y.size], X, atol=1e-5)
 
 
-def test_smote_can_be_switched_off_and_refuses_single_row_grades() -> None:
+def test_smote_can_be_switched_off() -> None:
     X = np.arange(20, dtype=np.float64).reshape(10, 2)
     y = np.array([0.0] * 9 + [3.0])
     Xr, _yr, report = smote_balance(X, y, ACNE4, enabled=False)
     assert Xr is X and not report.applied
-    with pytest.raises(ImbalanceError, match=r"Very severe has only 1.*--no-smote"):
-        smote_balance(X, y, ACNE4)
+
+
+def test_a_grade_with_a_single_row_is_replicated_and_the_rest_interpolated() -> None:
+    # A rare grade may reach a training fold as one patch row (one whole-image photo):
+    # SMOTE cannot interpolate it, but training must not fail for that.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(15, 3))
+    y = np.array([0.0] * 10 + [1.0] * 4 + [3.0])
+    Xr, yr, report = smote_balance(X, y, ACNE4)
+    assert dict(zip(*np.unique(yr, return_counts=True), strict=True)) == {0.0: 10, 1.0: 10, 3.0: 10}
+    assert report.replicated == (3.0,) and report.k_neighbors == 3
+    np.testing.assert_allclose(Xr[:15], X, atol=1e-6)  # originals first, unchanged
+    np.testing.assert_allclose(Xr[yr == 3.0], np.repeat(X[14:], 10, axis=0), atol=1e-6)
+    # Only single-row minorities: nothing to interpolate, every copy is the row itself.
+    _Xs, ys, rep = smote_balance(X[[0, 1, 2, 14]], np.array([0.0, 0.0, 0.0, 3.0]), ACNE4)
+    assert int((ys == 3.0).sum()) == 3 and rep.replicated == (3.0,) and rep.applied
+
+
+def test_smote_k_neighbors_shrinks_to_the_smallest_grade() -> None:
+    rng = np.random.default_rng(3)
+    y = np.array([0.0] * 12 + [2.0] * 2)
+    _Xr, yr, report = smote_balance(rng.normal(size=(14, 2)), y, ACNE4, k_neighbors=5)
+    assert report.k_neighbors == 1 and int((yr == 2.0).sum()) == 12
 
 
 def test_smote_works_on_half_step_grades() -> None:
