@@ -172,3 +172,20 @@ def test_status_bar_shows_coordinates_and_stored_value(window):
     assert "stored 50000" in text
     assert "%" in window.zoom_label.text()
     assert "16-bit" in window.info_label.text()
+
+
+def test_redo_after_moving_on_goes_back_to_the_image_it_changes(qtbot, window):
+    first = window.annotations.image_id
+    _draw(window, 20, 20, 80, 60)
+    window.annotations.undo()
+    assert window.project.boxes(first) == []
+    with qtbot.waitSignal(window.image_shown, timeout=5000):
+        _key(window, Qt.Key.Key_D)
+    with qtbot.waitSignal(window.image_shown, timeout=5000):
+        _key(
+            window,
+            Qt.Key.Key_Z,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+    assert window.annotations.image_id == first
+    assert len(window.project.boxes(first)) == 1

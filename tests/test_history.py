@@ -232,3 +232,23 @@ def test_limit_drops_the_oldest_steps_and_on_change_fires(project: Project, imag
     assert len(calls) == 5 + 3
     history.clear()
     assert not history.can_undo and not history.can_redo
+
+
+def test_undo_and_redo_return_the_image_each_step_changed(project: Project) -> None:
+    first, second = project.add_images(
+        [NewImage(str(project.folder / n), 100, 80) for n in ("a.png", "b.png")]
+    )
+    history = History(project)
+    assert history.undo() is None and history.redo() is None  # nothing to do
+    box = history.add_box(first, Box(1, 1, 20, 20, label="zipper"))
+    history.set_grade(second, "acne4", 1)
+    history.update_box(box.id, x2=30)
+    history.set_review_status(second, "to_review")
+    history.delete_box(box.id)
+    history.clear_grade(second, "acne4")
+    expected = [second, first, second, first, second, first]
+    assert history.undo_image == second
+    assert [history.undo() for _ in expected] == expected
+    assert history.undo_image is None and history.redo_image == first
+    assert [history.redo() for _ in expected] == list(reversed(expected))
+    assert history.redo_image is None

@@ -49,10 +49,6 @@ class AnnotationController(QObject):
         self.history: Any = None
         self.record: Any = None  # ImageRecord of the image on screen
         self.boxes: dict[int, Box] = {}
-        self._edit_image: int | None = None
-        self._undo_images: list[int] = []
-        self._redo_images: list[int] = []
-        self._undoing: str | None = None
         canvas.box_drawn.connect(self.add_box_from_rect)
         canvas.box_changed.connect(self.move_box)
         canvas.space_tapped.connect(self.toggle_done)
@@ -68,9 +64,7 @@ class AnnotationController(QObject):
         self.project = project
         self.record = None
         self.boxes = {}
-        self._undo_images.clear()
-        self._redo_images.clear()
-        self.history = History(project, on_change=self._on_history_change) if project else None
+        self.history = History(project, on_change=self.history_changed.emit) if project else None
         if project is not None:
             self.labels.set_labels(project.label_set())
             self.grades.set_scales(project.scales())
@@ -137,7 +131,6 @@ class AnnotationController(QObject):
             self.refresh()
             return None
         image_id = self.record.id
-        self._edit_image = image_id
         try:
             result = fn()
         except ReadOnlyProjectError as exc:
@@ -146,8 +139,6 @@ class AnnotationController(QObject):
         except ClinLensError as exc:
             self.error.emit(f"Could not {what}: {exc}")
             result = None
-        finally:
-            self._edit_image = None
         if result is not None or what in ("delete box", "mark done", "clear grade"):
             self._mark_in_progress(image_id)
         self.refresh(select=select)
@@ -161,22 +152,6 @@ class AnnotationController(QObject):
                 self.project.set_review_status(image_id, "in_progress")
         except ClinLensError:
             pass
-
-    def _on_history_change(self) -> None:
-        if self._undoing == "undo":
-            if self._undo_images:
-                self._redo_images.append(self._undo_images.pop())
-        elif self._undoing == "redo":
-            if self._redo_images:
-                self._undo_images.append(self._redo_images.pop())
-        elif self._edit_image is not None:
-            self._undo_images.append(self._edit_image)
-            del self._undo_images[: max(0, len(self._undo_images) - self.history.limit)]
-            self._redo_images.clear()
-        elif self.history is not None and not self.history.can_undo:
-            self._undo_images.clear()
-            self._redo_images.clear()
-        self.history_changed.emit()
 
     # --- boxes ----------------------------------------------------------------------------
     @property
@@ -392,17 +367,15 @@ class AnnotationController(QObject):
         if self.project.read_only:
             self.error.emit("This project is open read-only: nothing can be undone.")
             return
-        stack = self._undo_images if which == "undo" else self._redo_images
-        target = stack[-1] if stack else self.image_id
         text = self.history.undo_text if which == "undo" else self.history.redo_text
-        self._undoing = which
         try:
-            getattr(self.history, which)()
+            # The step says which image it changed: that one is shown afterwards.
+            target = getattr(self.history, which)()
         except ClinLensError as exc:
             self.error.emit(f"Could not {which} {text}: {exc}")
-        finally:
-            self._undoing = None
-        self.message.emit(f"{which.capitalize()}: {text}", 3000)
+            target = None
+        else:
+            self.message.emit(f"{which.capitalize()}: {text}", 3000)
         if target is not None:
             self.image_changed.emit(target)
         if target is not None and target != self.image_id:

@@ -40,6 +40,7 @@ class _Step:
     text: str
     undo: Callable[[], None]
     redo: Callable[[], None]
+    image_id: int  # the image the step changed (the GUI shows it after undo/redo)
 
 
 @dataclass
@@ -76,7 +77,7 @@ class History:
             for box in stored:
                 self._restore_box(image_id, box)
 
-        self._push(_Step(text or f"add {len(stored)} boxes", undo, redo))
+        self._push(_Step(text or f"add {len(stored)} boxes", undo, redo, int(image_id)))
         return stored
 
     def update_box(self, box_id: int, **changes: Any) -> Box:
@@ -85,6 +86,7 @@ class History:
         after = self.project.update_box(current, **changes)
         if after == before:
             return after
+        image_id = self.project.box_image_id(after.id if after.id is not None else current)
         ref = after.id
 
         def undo() -> None:
@@ -93,7 +95,7 @@ class History:
         def redo() -> None:
             self.project.update_box(self._resolve(ref), **_fields(after))
 
-        self._push(_Step(_update_text(before, after), undo, redo))
+        self._push(_Step(_update_text(before, after), undo, redo, image_id))
         return after
 
     def delete_box(self, box_id: int) -> None:
@@ -108,7 +110,7 @@ class History:
         def redo() -> None:
             self.project.delete_box(self._resolve(current))
 
-        self._push(_Step("delete box", undo, redo))
+        self._push(_Step("delete box", undo, redo, image_id))
 
     def resolve_box_id(self, box_id: int) -> int:
         """The current id of a box an older step (or the caller) knew as ``box_id``."""
@@ -129,7 +131,7 @@ class History:
         def redo() -> None:
             self._put_grade(image_id, scale, source, after)
 
-        self._push(_Step(f"set {scale} grade", undo, redo))
+        self._push(_Step(f"set {scale} grade", undo, redo, int(image_id)))
         return after
 
     def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
@@ -144,7 +146,7 @@ class History:
         def redo() -> None:
             self.project.clear_grade(image_id, scale, source=source)
 
-        self._push(_Step(f"clear {scale} grade", undo, redo))
+        self._push(_Step(f"clear {scale} grade", undo, redo, int(image_id)))
 
     def set_review_status(self, image_id: int, status: str) -> None:
         before = self.project.image(image_id).review_status
@@ -156,6 +158,7 @@ class History:
                 f"mark {status.replace('_', ' ')}",
                 lambda: self.project.set_review_status(image_id, before),
                 lambda: self.project.set_review_status(image_id, status),
+                int(image_id),
             )
         )
 
@@ -177,24 +180,37 @@ class History:
     def redo_text(self) -> str | None:
         return self._redo[-1].text if self._redo else None
 
-    def undo(self) -> None:
-        """Reverse the last step. If the store refuses, the step stays on the undo stack."""
+    @property
+    def undo_image(self) -> int | None:
+        """The image undo would change (None when there is nothing to undo)."""
+        return self._undo[-1].image_id if self._undo else None
+
+    @property
+    def redo_image(self) -> int | None:
+        return self._redo[-1].image_id if self._redo else None
+
+    def undo(self) -> int | None:
+        """Reverse the last step and return the id of the image it changed (None when
+        there was nothing to undo). If the store refuses, the step stays on the undo stack."""
         if not self._undo:
-            return
+            return None
         step = self._undo[-1]
         with self.project.batch():
             step.undo()
         self._redo.append(self._undo.pop())
         self._changed()
+        return step.image_id
 
-    def redo(self) -> None:
+    def redo(self) -> int | None:
+        """Apply the last undone step again; returns the image id it changed (or None)."""
         if not self._redo:
-            return
+            return None
         step = self._redo[-1]
         with self.project.batch():
             step.redo()
         self._undo.append(self._redo.pop())
         self._changed()
+        return step.image_id
 
     def clear(self) -> None:
         self._undo.clear()
