@@ -175,3 +175,15 @@ def test_midline_splits_the_cheeks(astronaut: np.ndarray) -> None:
         [((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in (by["right_cheek"], by["left_cheek"])]
     )
     assert lm.side_of_midline(centres, line).tolist() == [-1, 1]
+
+
+def test_a_patch_too_small_to_use_is_not_called_outside_the_photo(astronaut: np.ndarray) -> None:
+    # At 256 px the astronaut's chin patch is ~7 px high: inside the photo, but too small.
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    ps = extract_patches(small, name="small.png")
+    assert ps.method == "landmarks" and "chin" not in {p.region for p in ps.patches}
+    (warning,) = ps.warnings
+    assert "chin too small" in warning and "outside" not in warning
+    # A face cut by the photo's edge still says "outside".
+    cut = extract_patches(astronaut[:150], name="cut.png")
+    assert any("chin outside the photo" in w for w in cut.warnings)

@@ -269,23 +269,32 @@ def eye_boxes(eyes: list[BoxT], image_width: int) -> dict[str, BoxT]:
 
 
 # --- extraction ----------------------------------------------------------------------------
-def _keep_visible(planned: dict[str, BoxT], w: int, h: int) -> tuple[list[Patch], list[str]]:
+MIN_PATCH_SIDE_PX = 8  # a patch narrower than this holds no measurable skin texture
+
+
+def _keep_visible(
+    planned: dict[str, BoxT], w: int, h: int
+) -> tuple[list[Patch], list[str], list[str]]:
+    """(usable patches, regions mostly outside the photo, regions too small to use)."""
     kept: list[Patch] = []
-    dropped: list[str] = []
+    outside: list[str] = []
+    too_small: list[str] = []
     for region in (*REGIONS, "whole_image"):
         if region not in planned:
             continue
         box = planned[region]
         clipped = _clip_box(box, w, h)
-        if (
-            _area(box) <= 0
-            or _area(clipped) < MIN_VISIBLE_SHARE * _area(box)
-            or min(clipped[2] - clipped[0], clipped[3] - clipped[1]) < 8
+        name = region.replace("_", " ")
+        if min(box[2] - box[0], box[3] - box[1]) < MIN_PATCH_SIDE_PX:
+            too_small.append(name)  # small before any clipping: the face is small
+        elif (
+            _area(clipped) < MIN_VISIBLE_SHARE * _area(box)
+            or min(clipped[2] - clipped[0], clipped[3] - clipped[1]) < MIN_PATCH_SIDE_PX
         ):
-            dropped.append(region.replace("_", " "))
-            continue
-        kept.append(Patch(region=region, box=clipped))
-    return kept, dropped
+            outside.append(name)  # cut off by the photo's edge
+        else:
+            kept.append(Patch(region=region, box=clipped))
+    return kept, outside, too_small
 
 
 def extract_patches(
@@ -325,9 +334,14 @@ def extract_patches(
         face = faces[0]
         if len(faces) > 1:
             warnings.append(f"{len(faces)} faces found in {name}: graded the largest one")
-        kept, dropped = _keep_visible(landmark_boxes(face.landmarks), w, h)
-        if dropped:
-            warnings.append(f"{', '.join(dropped)} outside the photo: graded the other patches")
+        kept, outside, too_small = _keep_visible(landmark_boxes(face.landmarks), w, h)
+        if outside:
+            warnings.append(f"{', '.join(outside)} outside the photo: graded the other patches")
+        if too_small:
+            warnings.append(
+                f"{', '.join(too_small)} too small in this photo (under {MIN_PATCH_SIDE_PX} px): "
+                "graded the other patches"
+            )
         if kept:
             result = PatchSet(
                 image_ref=image_ref,
