@@ -25,7 +25,7 @@ from ml.severity import landmarks as lm
 
 REGIONS = ("forehead", "left_cheek", "right_cheek", "chin")
 METHODS = ("landmarks", "eye_cascade", "whole_image")
-PATCH_VERSION = 1  # bump when patch placement changes: cached patch sets are then redone
+PATCH_VERSION = 2  # bump when placement or warnings change: cached patch sets are then redone
 MIN_SIDE_PX = 64  # below this a photo holds no usable skin texture
 # A patch clipped by the image border to less than this share of its planned area is dropped.
 MIN_VISIBLE_SHARE = 0.4
