@@ -42,13 +42,32 @@ CHILD = textwrap.dedent(
     from ml.detector import Detector
     from tests.ml_fixtures import phantom_to_uint8, make_phantom, train_tiny_yolo
 
+    import subprocess
+
+    real_popen = subprocess.Popen
+
+    class NoPip(real_popen):  # requirement auto-install runs "pip install" in a subprocess
+        def __init__(self, args, *a, **k):
+            if "pip" in repr(args):
+                attempts.append(repr(args))
+                raise OSError("pip is disabled in this test")
+            super().__init__(args, *a, **k)
+
+    subprocess.Popen = NoPip
+
     out = Path(sys.argv[1])
     weights = train_tiny_yolo(out / "train", epochs=1, imgsz=64, n_images=4)
     det = Detector.from_file(weights, device="cpu", conf=0.0001)
     img = phantom_to_uint8(make_phantom(np.random.default_rng(0), 150, 100))
     pred = det.predict_rgb8(img)
+    # Ultralytics' own entry point on a local checkpoint (what benchmarks and users call).
+    from ultralytics import YOLO
+
+    yolo = YOLO(str(weights), task="detect")
+    yolo_boxes = yolo.predict(np.dstack([img] * 3), device="cpu", imgsz=64, verbose=False)
     print("RESULT", {
         "tiles": pred.tiles,
+        "yolo_results": len(yolo_boxes),
         "font": str(data_utils.check_font("Arial.ttf")),
         "amp_patched": trainer.check_amp is offline.offline_check_amp,
         "attempts": attempts,
@@ -82,6 +101,7 @@ def test_training_and_prediction_work_offline_without_touching_home(tmp_path: Pa
     result = eval(line[len("RESULT ") :], {})  # a dict literal printed by the child
     assert result["attempts"] == []
     assert result["tiles"] >= 1
+    assert result["yolo_results"] == 1
     assert result["amp_patched"] is True
     assert result["font"].startswith(str(data))  # a local font, not a download
 
