@@ -11,7 +11,9 @@ See ``Project`` for the API (the contract in the shared contracts, plus these ad
   one query each (image id -> list), for exports of 100,000 images.
 - ``box_image_id(box_id)``, ``relocate_image(image_id, path, sha256=None)``,
   ``add_label(name, color=None, hotkey=None)``, ``set_filter_settings(id, None)`` (forget),
-  ``images(status=[...])`` (several statuses), ``closed``, ``schema_version``,
+  ``images(status=[...])`` (several statuses), ``images(grade=(scale, value))`` /
+  ``(scale, "graded" | "ungraded" | "suggested")`` (human grade on a scale; ``image_count``
+  takes the same), ``closed``, ``schema_version``,
   ``models_dir``, ``exports_dir``; ``ImageRecord.updated_at``;
   ``stats()`` also gives ``boxes_per_status``, ``model_grades_per_scale``,
   ``images_with_errors``, ``name``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -13,6 +14,15 @@ from core.annotations import REVIEW_STATUSES
 from core.errors import ProjectError
 from core.store.records import ImageRecord, NewImage, now_iso
 from core.store.registry import RegistryMixin
+
+# Scale-level grade filters: ``images(grade=(scale, GRADED))`` etc.
+GRADED = "graded"  # a human grade on the scale
+UNGRADED = "ungraded"  # no human grade on the scale (may have a model grade)
+SUGGESTED = "suggested"  # a model grade waiting for the expert: no human grade yet
+GRADE_STATES = (GRADED, UNGRADED, SUGGESTED)
+
+# A grade filter: (scale, a value of the scale) or (scale, one of GRADE_STATES).
+GradeFilter = tuple[str, "float | str"]
 
 IMAGE_COLUMNS = (
     "id, path, sha256, width, height, bit_depth, samples_per_pixel, modality, "
@@ -150,14 +160,19 @@ class ImagesMixin(RegistryMixin):
         status: str | Sequence[str] | None = None,
         label: str | None = None,
         search: str | None = None,
+        grade: GradeFilter | None = None,
     ) -> list[ImageRecord]:
         """A page of the image list, in the order images were added.
 
         ``status``: a review status or several; ``label``: images with at least one
-        non-rejected box of that label; ``search``: case-insensitive substring of the path.
+        non-rejected box of that label; ``search``: case-insensitive substring of the path;
+        ``grade``: ``(scale, value)`` images whose human grade on the scale is ``value``,
+        ``(scale, "graded")`` / ``(scale, "ungraded")`` with / without a human grade,
+        ``(scale, "suggested")`` with a model grade but no human grade yet. An unknown
+        label or scale matches nothing; a value the scale lacks is a ProjectError.
         """
         with self._read() as conn:
-            where, params = self._filters(conn, status, label, search)
+            where, params = self._filters(conn, status, label, search, grade)
             rows = conn.execute(
                 f"SELECT {IMAGE_COLUMNS} FROM images{where} ORDER BY id LIMIT ? OFFSET ?",
                 (*params, -1 if limit is None else max(0, int(limit)), max(0, int(offset))),
@@ -170,10 +185,11 @@ class ImagesMixin(RegistryMixin):
         status: str | Sequence[str] | None = None,
         label: str | None = None,
         search: str | None = None,
+        grade: GradeFilter | None = None,
     ) -> int:
         """How many images ``images(...)`` would list with the same filters."""
         with self._read() as conn:
-            where, params = self._filters(conn, status, label, search)
+            where, params = self._filters(conn, status, label, search, grade)
             return int(conn.execute(f"SELECT COUNT(*) FROM images{where}", params).fetchone()[0])
 
     def image_ids(self) -> list[int]:
@@ -245,6 +261,7 @@ class ImagesMixin(RegistryMixin):
         status: str | Sequence[str] | None,
         label: str | None,
         search: str | None,
+        grade: GradeFilter | None = None,
     ) -> tuple[str, tuple[Any, ...]]:
         clauses: list[str] = []
         params: list[Any] = []
@@ -269,8 +286,53 @@ class ImagesMixin(RegistryMixin):
             escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append("path LIKE ? ESCAPE '\\'")
             params.append(f"%{escaped}%")
+        if grade is not None:
+            clause, values = self._grade_clause(conn, grade)
+            clauses.append(clause)
+            params.extend(values)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         return where, tuple(params)
+
+    def _grade_clause(
+        self, conn: sqlite3.Connection, grade: GradeFilter
+    ) -> tuple[str, tuple[Any, ...]]:
+        """SQL for a grade filter. Each form is one range of the grades_filter index
+        (scale, source, value, image_id), so it stays fast at 100,000 images."""
+        try:
+            scale, wanted = grade
+        except (TypeError, ValueError):
+            raise ProjectError(
+                f"a grade filter is (scale, value) or (scale, one of {', '.join(GRADE_STATES)}), "
+                f"not {grade!r}"
+            ) from None
+        human = "SELECT image_id FROM grades WHERE scale = ? AND source = 'human'"
+        if isinstance(wanted, str) and wanted in GRADE_STATES:
+            if wanted == GRADED:
+                return f"id IN ({human})", (scale,)
+            if wanted == UNGRADED:
+                return f"id NOT IN ({human})", (scale,)
+            return (
+                "id IN (SELECT image_id FROM grades WHERE scale = ? AND source = 'model') "
+                f"AND id NOT IN ({human})",
+                (scale, scale),
+            )
+        row = conn.execute("SELECT definition FROM scales WHERE name = ?", (scale,)).fetchone()
+        if row is None:
+            return "0", ()  # like an unknown label: an empty list, not an error
+        grading = self._scale(conn, scale)
+        try:
+            number = float(wanted)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or not grading.is_valid(number):
+            allowed = ", ".join(f"{v.value:g}" for v in grading.values)
+            raise ProjectError(
+                f"{wanted!r} is not a grade on the {grading.title} scale (allowed: {allowed}, "
+                f"or {', '.join(GRADE_STATES)})"
+            )
+        # Stored values are snapped to the scale's own (see set_grade): compare those.
+        number = float(grading.allowed[abs(grading.allowed - number).argmin()])
+        return f"id IN ({human} AND value = ?)", (scale, number)
 
 
 def _inside(path: str, root: str) -> str | None:
