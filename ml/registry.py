@@ -28,7 +28,8 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,17 +246,49 @@ def find_model(
     return max(active, key=lambda m: (m.created, m.version))
 
 
-def verified_path(project_dir: str | Path, info: ModelInfo) -> Path:
-    """The model file, after checking it is still the file that was registered."""
+def read_verified(project_dir: str | Path, info: ModelInfo) -> bytes:
+    """The model file's bytes, read once and checked against the hash recorded at import.
+
+    Loaders take these bytes (or :func:`verified_file`), never the path again: checking
+    a path and then loading it would leave a moment in which the file could be replaced.
+    """
     path = model_path(project_dir, info)
     if not path.is_file():
         raise ModelError(f"model file models/{info.file} is missing; re-import the model")
-    if file_sha256(path) != info.sha256:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(
+            f"cannot read model file models/{info.file}: {exc.strerror or exc}"
+        ) from exc
+    if hashlib.sha256(data).hexdigest() != info.sha256:
         raise ModelError(
             f"model file models/{info.file} has changed since it was imported (its checksum "
             f"no longer matches), so ClinLens will not load it; re-import it if you trust it"
         )
-    return path
+    return data
+
+
+def verified_path(project_dir: str | Path, info: ModelInfo) -> Path:
+    """The model file, after checking it is still the file that was registered (for a
+    quick re-check; to load a model use :func:`read_verified` or :func:`verified_file`)."""
+    read_verified(project_dir, info)
+    return model_path(project_dir, info)
+
+
+@contextlib.contextmanager
+def verified_file(project_dir: str | Path, info: ModelInfo) -> Iterator[Path]:
+    """A private temporary copy of exactly the checked bytes, for loaders that need a path
+    (ultralytics). Removed on exit."""
+    data = read_verified(project_dir, info)
+    fd, name = tempfile.mkstemp(prefix="clinlens-model-", suffix=Path(info.file).suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        yield Path(name)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
 
 
 # --- writing ----------------------------------------------------------------------------

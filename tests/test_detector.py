@@ -353,3 +353,28 @@ def test_registered_model_whose_file_changed_is_not_loaded(
     path.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="changed since it was imported"):
         Detector.from_registry(tmp_path, label_set=XRAY)
+
+
+@pytest.mark.slow
+def test_the_loaded_model_is_the_checked_bytes_even_if_the_file_is_swapped_meanwhile(
+    tmp_path: Path,
+    tiny_yolo: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Check-then-load on the same path leaves a window in which another program could
+    # replace the file after its checksum was verified; what is loaded must be what was
+    # checked.
+    from ml import registry
+    from ml.detector import Detector, checkpoint, predict
+
+    info = registry.import_model(tmp_path, tiny_yolo, "detector", "phantom")
+    stored = registry.model_path(tmp_path, info)
+    real_load = checkpoint.load_detector_checkpoint
+
+    def swap_then_load(path: Path, **kwargs: object) -> object:
+        stored.write_bytes(b"swapped after the check")
+        return real_load(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(predict, "load_detector_checkpoint", swap_then_load)
+    det = Detector.from_registry(tmp_path, label_set=XRAY, device="cpu")
+    assert det.names == dict(enumerate(TINY_CLASSES))

@@ -200,3 +200,17 @@ def test_corrupt_detector_file_is_refused_at_import_and_nothing_is_kept(
     with pytest.raises(ModelError, match=r"broken\.pt"):
         registry.import_model(project_dir, src, "detector", "broken")
     assert list((project_dir / "models").iterdir()) == []
+
+
+def test_loaders_get_the_checked_bytes_or_a_private_copy_of_them(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    info = registry.import_model(project_dir, _file(tmp_path, "m.bin", b"payload"), "severity", "m")
+    assert registry.read_verified(project_dir, info) == b"payload"
+    with registry.verified_file(project_dir, info) as copy:
+        assert copy.read_bytes() == b"payload"
+        assert copy != registry.model_path(project_dir, info)
+    assert not copy.exists()
+    registry.model_path(project_dir, info).write_bytes(b"tampered")
+    with pytest.raises(ModelError, match="changed since it was imported"):
+        registry.read_verified(project_dir, info)

@@ -137,8 +137,8 @@ class Detector:
     ) -> Detector:
         """The project's detector (by name, else the active one), hash-checked before loading."""
         info = registry.find_model(project_dir, "detector", name)
-        path = registry.verified_path(project_dir, info)
-        loaded = load_detector_checkpoint(path, display_name=f"models/{info.file}")
+        with registry.verified_file(project_dir, info) as path:
+            loaded = load_detector_checkpoint(path, display_name=f"models/{info.file}")
         class_map = None
         if label_set is not None:
             agnostic = info.extra.get("class_agnostic") if info.extra else None

@@ -11,12 +11,13 @@ are left alone).
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.annotations import GradingScale
 from core.annotations.scales import scale_from_mapping
@@ -117,21 +118,21 @@ def save_model(model: SeverityModel, path: str | Path) -> Path:
     return p
 
 
-def _load_file(path: Path) -> SeverityModel:
+def _load_file(path: Path | BinaryIO, name: str) -> SeverityModel:
     import joblib
 
     try:
         payload = joblib.load(path)
     except Exception as exc:  # unpickling errors of every kind mean "not usable"
         raise ModelError(
-            f"{path.name} cannot be read as a severity model ({exc.__class__.__name__})"
+            f"{name} cannot be read as a severity model ({exc.__class__.__name__})"
         ) from exc
-    return SeverityModel.from_payload(payload, path.name)
+    return SeverityModel.from_payload(payload, name)
 
 
 def inspect_severity(path: Path) -> dict[str, Any]:
     """Registry inspector: checks a file is a severity model and describes it."""
-    model = _load_file(Path(path))
+    model = _load_file(Path(path), Path(path).name)
     return {
         "training": model.training,
         "metrics": model.metrics,
@@ -222,13 +223,14 @@ def load_model(project_dir: str | Path, scale: str, info: Any = None) -> Severit
     from ml import registry
 
     info = info or active_model_info(project_dir, scale)
-    path = registry.verified_path(project_dir, info)
-    key = (str(path.resolve()), info.sha256)
+    # Checked bytes are unpickled, never the path again (see registry.read_verified).
+    data = registry.read_verified(project_dir, info)
+    key = (str(registry.model_path(project_dir, info).resolve()), info.sha256)
     with _loaded_lock:
         cached = _loaded.get(key)
     if cached is not None:
         return cached
-    model = _load_file(path)
+    model = _load_file(io.BytesIO(data), info.file)
     model.ref = info.ref
     with _loaded_lock:
         _loaded[key] = model
