@@ -132,3 +132,31 @@ def test_label_filter_lists_images_with_that_label(qtbot, window):
     assert panel.model.rowCount() == 1
     panel.label.setCurrentIndex(panel.label.findData("watch"))
     assert panel.model.rowCount() == 0
+
+
+def test_grade_filter_lists_images_by_grade_and_ungraded(qtbot, window):
+    ids = window.project.image_ids()
+    window.grades.rows["acne4"].buttons[2.0].click()  # first image: acne4 = 2
+    assert window.project.grades(ids[0])[0].value == 2.0
+    panel = window.images
+    assert panel.grade.isVisibleTo(panel)
+    assert panel.set_grade_filter(("acne4", 2))
+    assert panel.model.rowCount() == 1
+    assert panel.model.record(0).id == ids[0]
+    assert panel.current_image_id() == ids[0]  # the image on screen stays selected
+    assert panel.set_grade_filter(("acne4", "ungraded"))
+    assert [panel.model.record(r).id for r in range(panel.model.rowCount())] == ids[1:]
+    assert panel.set_grade_filter(("acne4", "graded"))
+    assert panel.model.rowCount() == 1
+    assert panel.count.text() == "1 image"
+    assert not panel.set_grade_filter(("acne4", 9))
+    assert panel.set_grade_filter(None)
+    assert panel.model.rowCount() == 3
+
+
+def test_grade_filter_is_hidden_without_scales(qtbot):
+    panel = ImageListPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_project(_BigProject(10))  # a project without grading scales
+    assert not panel.grade.isVisibleTo(panel)

@@ -123,11 +123,11 @@ class ImageListPanel(QWidget):
         filters = QHBoxLayout()
         filters.addWidget(self.status)
         filters.addWidget(self.label)
-        filters.addWidget(self.grade)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.search)
         lay.addLayout(filters)
+        lay.addWidget(self.grade)  # its own row: "acne4: model grade to review" is long
         lay.addWidget(self.view, 1)
         lay.addWidget(self.count)
         self.model.modelReset.connect(self._update_count)
@@ -144,13 +144,14 @@ class ImageListPanel(QWidget):
         self.label.addItem("All labels", None)
         self.grade.clear()
         self.grade.addItem("All grades", None)
+        scales = []
         if project is not None:
             for name in project.label_set().names():
                 self.label.addItem(name, name)
-            for scale in project.scales():
-                for v in scale.values:
-                    self.grade.addItem(f"{scale.name} = {v.value:g}", (scale.name, v.value))
-        self.grade.setVisible(self.model.supports_filter("grade"))
+            scales = project.scales()
+            for scale in scales:
+                self._add_grade_items(scale)
+        self.grade.setVisible(bool(scales) and self.model.supports_filter("grade"))
         for combo in (self.status, self.label, self.grade):
             combo.blockSignals(False)
         self.search.blockSignals(True)
@@ -159,16 +160,49 @@ class ImageListPanel(QWidget):
         self._silent = False
         self._update_count()
 
+    def _add_grade_items(self, scale: Any) -> None:
+        """Per scale: not yet graded, model grade to review, graded, then each value."""
+        from core.store.images import GRADED, SUGGESTED, UNGRADED
+
+        first = self.grade.count()
+        self.grade.addItem(f"{scale.name}: not graded", (scale.name, UNGRADED))
+        self.grade.addItem(f"{scale.name}: model grade to review", (scale.name, SUGGESTED))
+        self.grade.addItem(f"{scale.name}: graded", (scale.name, GRADED))
+        for v in scale.values:
+            text = f"{scale.name} = {v.value:g}"
+            if v.label and v.label != f"{v.value:g}":
+                text += f" ({v.label})"
+            self.grade.addItem(text, (scale.name, float(v.value)))
+        for i in range(first, self.grade.count()):
+            self.grade.setItemData(i, scale.title, Qt.ItemDataRole.ToolTipRole)
+
     def apply_filters(self) -> None:
         current = self.current_image_id()
         self.model.set_filters(
             status=self.status.currentData(),
             label=self.label.currentData(),
             search=self.search.text().strip() or None,
-            grade=self.grade.currentData(),
+            grade=self._grade_filter(),
         )
         if current is not None:
             self.select_image(current, emit=False)
+
+    def set_grade_filter(self, grade: tuple[str, Any] | None) -> bool:
+        """Choose a grade filter, e.g. ``("acne4", 2.0)`` or ``("acne4", "ungraded")``;
+        None = all. (QComboBox.findData compares Python tuples by identity, hence this.)"""
+        for i in range(self.grade.count()):
+            data = self.grade.itemData(i)
+            if (data is None and grade is None) or (
+                data is not None and grade is not None and tuple(data) == tuple(grade)
+            ):
+                self.grade.setCurrentIndex(i)
+                return True
+        return False
+
+    def _grade_filter(self) -> tuple[str, Any] | None:
+        data = self.grade.currentData() if self.grade.isVisibleTo(self) else None
+        # Qt may hand a Python tuple back as a list: the store wants (scale, value).
+        return (str(data[0]), data[1]) if data else None
 
     def _update_count(self) -> None:
         n = self.model.rowCount()
