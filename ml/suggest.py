@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from core.annotations import Box
 from core.errors import ClinLensError, ImageReadError, JobCancelled, ModelError
+from core.formats.common import CancelToken, ProgressFn, check_cancel
 from ml.detector.predict import Detector
 
-ProgressFn = Callable[..., None]
 # After this many model failures in a row, with no image done, the model is the problem.
 _MODEL_FAILURES_BEFORE_STOP = 3
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -168,8 +164,7 @@ def suggest_image(
         image_settings=project.filter_settings(image_id),
         cancel=cancel,
     )
-    if cancel is not None and cancel.is_set():  # do not store a result nobody waits for
-        raise JobCancelled("suggestions cancelled")
+    check_cancel(cancel)  # do not store a result nobody waits for
     boxes = suggestion_boxes(detector, prediction.detections)
     stored, replaced = store_suggestions(project, image_id, boxes, detector.model_ref)
     return ImageOutcome(
@@ -196,8 +191,7 @@ def iter_suggestions(
     model_failures = 0
     any_ok = False
     for image_id in image_ids:
-        if cancel is not None and cancel.is_set():
-            raise JobCancelled("suggestions cancelled")
+        check_cancel(cancel)
         try:
             outcome = suggest_image(project, image_id, detector, cancel=cancel)
         except JobCancelled:

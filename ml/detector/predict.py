@@ -15,12 +15,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from core.annotations.labels import LabelSet
-from core.errors import ClinLensError, JobCancelled, ModelError
+from core.errors import ClinLensError, ModelError
+from core.formats.common import CancelToken, check_cancel
 from ml import registry
 from ml.detector.checkpoint import LoadedDetector, load_detector_checkpoint
 from ml.detector.classmap import ClassMap, map_classes
@@ -30,10 +31,6 @@ from ml.detector.tiling import TilingSpec, cut_tiles, plan_tiles, to_rgb8
 from ml.device import DeviceChoice, cpu_fallback, is_out_of_memory, select_device
 
 log = logging.getLogger(__name__)
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -242,8 +239,7 @@ class Detector:
     def _infer(self, batch: np.ndarray, cancel: CancelToken | None) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for start in range(0, len(batch), self.batch_size):
-            if cancel is not None and cancel.is_set():
-                raise JobCancelled("suggestions cancelled")
+            check_cancel(cancel)
             chunk = batch[start : start + self.batch_size]
             try:
                 out.extend(self._run_model(chunk))

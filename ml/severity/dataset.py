@@ -7,13 +7,13 @@ Photos that cannot be used (unreadable, too small) are skipped and listed with t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import ClinLensError, JobCancelled
+from core.errors import ClinLensError
+from core.formats.common import CancelToken, ProgressFn, check_cancel
 from ml.severity.feature_cache import FeatureCache, feature_key
 from ml.severity.features import FeatureExtractor
 from ml.severity.patches import (
@@ -25,7 +25,6 @@ from ml.severity.patches import (
     translated_boxes,
 )
 
-ProgressFn = Callable[..., None]
 Loader = Callable[[], tuple[np.ndarray, int | None]]  # -> (pixels, bits_stored)
 
 
@@ -150,7 +149,7 @@ def build_dataset(
     *,
     augment: AugmentConfig | None = None,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> FaceDataset:
     """Patch rows for every usable photo of ``sources`` (augmented copies when asked)."""
     X: list[np.ndarray] = []
@@ -163,8 +162,7 @@ def build_dataset(
     sets: list[PatchSet] = []
     skipped: list[tuple[str, str]] = []
     for n, src in enumerate(sources):
-        if cancel is not None and cancel.is_set():
-            raise JobCancelled("cancelled")
+        check_cancel(cancel)
         if progress is not None:
             progress(n, len(sources), f"patches and features: {src.image_ref}")
         holder: list[np.ndarray] = []

@@ -20,22 +20,21 @@ Hayashi group of the true count.
 
 from __future__ import annotations
 
-import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from core.annotations import GradingScale
-from core.errors import ClinLensError, JobCancelled
+from core.errors import ClinLensError
+from core.formats.common import CancelToken, ProgressFn, check_cancel
 from ml.severity.dataset import FaceDataset
 from ml.severity.imbalance import smote_balance
 from ml.severity.lesion_count import HAYASHI_LABELS, hayashi_grade
 from ml.severity.regressor import PatchRegressor, RegressorConfig
 
-ProgressFn = Callable[..., None]
 REGRESSION_KEYS = (
     "rmse",
     "mae",
@@ -195,15 +194,14 @@ def cross_validate(
     config: RegressorConfig | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> CVResult:
     """Out-of-fold face scores and the metrics on them."""
     graded = np.flatnonzero(~np.isnan(ds.grades))
     scores = np.full(ds.n_faces, np.nan)
     splits = fold_splits(ds.grades[graded], folds, seed)
     for k, (train_i, test_i) in enumerate(splits):
-        if cancel is not None and cancel.is_set():
-            raise JobCancelled("cancelled")
+        check_cancel(cancel)
         if progress is not None:
             progress(k, len(splits), f"fold {k + 1} of {len(splits)}{' (SMOTE)' if smote else ''}")
         train_faces, test_faces = graded[train_i], graded[test_i]
@@ -231,30 +229,21 @@ def compare_smote(
     config: RegressorConfig | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> dict[str, CVResult]:
     """The same folds with and without SMOTE, side by side."""
     return {
-        "no_smote": cross_validate(
+        name: cross_validate(
             ds,
             scale,
             folds=folds,
-            smote=False,
+            smote=smote,
             config=config,
             seed=seed,
             progress=progress,
             cancel=cancel,
-        ),
-        "smote": cross_validate(
-            ds,
-            scale,
-            folds=folds,
-            smote=True,
-            config=config,
-            seed=seed,
-            progress=progress,
-            cancel=cancel,
-        ),
+        )
+        for name, smote in (("no_smote", False), ("smote", True))
     }
 
 

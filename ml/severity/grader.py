@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.errors import ClinLensError, JobCancelled, ModelError
+from core.errors import ClinLensError, ModelError
+from core.formats.common import CancelToken, ProgressFn, check_cancel
 from ml.severity.dataset import FaceSource, features_for, patches_for
 from ml.severity.feature_cache import FeatureCache, image_key
 from ml.severity.features import FeatureExtractor, make_extractor
@@ -29,8 +30,6 @@ from ml.severity.lesion_count import LesionCountGrade, counted_labels, lesion_co
 from ml.severity.model_io import SeverityModel, graded_scales, load_model
 from ml.severity.patches import PatchSet
 from ml.severity.reference import ReferenceCase
-
-ProgressFn = Callable[..., None]
 
 _extractors: dict[tuple[str, str, str], FeatureExtractor] = {}
 _extractors_lock = threading.Lock()
@@ -243,7 +242,7 @@ def predict_project(
     weights: str | Path | None = None,
     k: int = 5,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> PredictSummary:
     """Grade ``image_ids`` on each scale that has a model and store model grades.
 
@@ -272,8 +271,7 @@ def predict_project(
     done = 0
     for image_id in image_ids:
         for grader in graders:
-            if cancel is not None and cancel.is_set():
-                raise JobCancelled("cancelled")
+            check_cancel(cancel)
             if progress is not None:
                 progress(done, total, f"grading image {image_id} ({grader.scale_name})")
             done += 1

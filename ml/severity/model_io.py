@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 from core.annotations import GradingScale
 from core.annotations.scales import scale_from_mapping
 from core.errors import ModelError
+from core.store.registry import scale_to_dict
 from ml.severity.reference import ReferenceIndex
 from ml.severity.regressor import PatchRegressor
 
@@ -32,15 +33,6 @@ KIND = "severity"
 
 def model_name(scale: str) -> str:
     return f"severity-{scale}"
-
-
-def scale_to_mapping(scale: GradingScale) -> dict[str, Any]:
-    return {
-        "title": scale.title,
-        "values": [{"value": v.value, "label": v.label} for v in scale.values],
-        "groups": [{"label": g.label, "low": g.low, "high": g.high} for g in scale.groups],
-        "required": scale.required,
-    }
 
 
 @dataclass
@@ -65,7 +57,8 @@ class SeverityModel:
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "scale_name": self.scale.name,
-            "scale": scale_to_mapping(self.scale),
+            # The store keeps scales in this form too; scale_from_mapping reads it back.
+            "scale": scale_to_dict(self.scale),
             "backbone": self.backbone,
             "weights_path": self.weights_path,
             "weights_sha": self.weights_sha,

@@ -8,9 +8,7 @@ and features into ``cache/``, so the annotator can keep writing while it runs.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import numpy as np
 
 from core.annotations import GradingScale
 from core.errors import ClinLensError
+from core.formats.common import CancelToken, ProgressFn
 from ml.severity.dataset import AugmentConfig, FaceDataset, FaceSource, build_dataset
 from ml.severity.evaluate import (
     CVResult,
@@ -35,7 +34,6 @@ from ml.severity.model_io import SeverityModel, register_model
 from ml.severity.reference import ReferenceIndex
 from ml.severity.regressor import RegressorConfig
 
-ProgressFn = Callable[..., None]
 MIN_GRADED = 10  # fewer faces cannot be split into folds that say anything
 DEFAULT_FOLDS = 5
 
@@ -112,7 +110,7 @@ def load_dataset(
     folds: int,
     what: str,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> tuple[FaceDataset, Any]:
     sources = graded_sources(project, scale)
     # Check before any photo is decoded: counting grades is instant, features are not.
@@ -137,7 +135,7 @@ def train_severity(
     config: TrainConfig,
     *,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> dict[str, Any]:
     """Train, cross-validate and register a grader; returns the summary the CLI prints."""
     start = time.perf_counter()
@@ -231,7 +229,7 @@ def evaluate_severity(
     augment: AugmentConfig | None = None,
     regressor: RegressorConfig | None = None,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> tuple[dict[str, Any], dict[str, CVResult]]:
     """k-fold metrics with and without SMOTE, plus lesion counting where it can be measured.
 
