@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ClinLensError
+from ml.cli_common import chosen_images, usage
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -59,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     lst.add_argument("--kind", choices=("detector", "severity"), help="only this kind")
     lst.add_argument("--json", action="store_true", help="print a JSON object")
     lst.set_defaults(func=run_list)
-    model.set_defaults(func=lambda _args: _usage(model))
+    model.set_defaults(func=lambda _args: usage(model))
 
     pred = subparsers.add_parser(
         "predict",
@@ -109,11 +110,6 @@ def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
                 self._busy = False
 
     parser.__class__ = _Intermixed
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _open_project(folder: str, *, read_only: bool) -> Any:
@@ -205,21 +201,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    if args.all and args.images:
-        raise ClinLensError("give either --all or image ids/paths, not both")
-    if not args.all and not args.images:
-        raise ClinLensError("say which images: give image ids or paths, or --all")
     if args.conf is not None and not 0.0 <= args.conf <= 1.0:
         raise ClinLensError(f"--conf must be between 0 and 1, not {args.conf}")
     from ml.suggest import load_detector, suggest_images
 
     with _open_project(args.project, read_only=False) as project:
-        ids = project.image_ids() if args.all else _resolve_images(project, args.images)
-        if not ids:  # only --all can get here: named images were resolved or refused
-            raise ClinLensError(
-                f"the project {project.folder} has no images yet: import some with "
-                f"'python main.py project import {project.folder} FOLDER'"
-            )
+        ids = chosen_images(project, args.images, all_images=args.all)
         # Load before anything else so "no model yet" is the first and only message.
         detector = load_detector(project, args.model, device=args.device, conf=args.conf)
         progress = None if args.json else _print_progress
@@ -242,27 +229,3 @@ def _print_progress(done: int, total: int | None = None, message: str = "") -> N
     if done and total:
         sys.stdout.write(f"[{done}/{total}] {message}\n")
         sys.stdout.flush()
-
-
-def _resolve_images(project: Any, items: list[str]) -> list[int]:
-    known = set(project.image_ids())
-    ids: list[int] = []
-    missing: list[str] = []
-    for item in items:
-        if item.isdigit() and int(item) in known:
-            ids.append(int(item))
-            continue
-        # As typed (relative to the current folder), then relative to the project folder.
-        record = project.find_image(path=item)
-        if record is None and not Path(item).is_absolute():
-            record = project.find_image(path=Path(project.folder) / item)
-        if record is None:
-            missing.append(item)
-        else:
-            ids.append(record.id)
-    if missing:
-        shown = ", ".join(missing[:5]) + (
-            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        )
-        raise ClinLensError(f"not images of this project: {shown}")
-    return list(dict.fromkeys(ids))

@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from core.errors import ClinLensError
+from ml.cli_common import chosen_images, usage
 
 SCALE_HELP = "grading scale of the project (built-ins: acne4, hyperpig, iga5)"
 
@@ -85,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _feature_args(ev)
     ev.add_argument("--json", action="store_true", help="print a JSON object")
     ev.set_defaults(func=run_evaluate)
-    sev.set_defaults(func=lambda _args: _usage(sev))
+    sev.set_defaults(func=lambda _args: usage(sev))
 
 
 def _feature_args(parser: argparse.ArgumentParser) -> None:
@@ -104,11 +105,6 @@ def _feature_args(parser: argparse.ArgumentParser) -> None:
         default="ridge",
         help="ridge (linear, default) or rbf (kernel ridge, for large non-linear sets)",
     )
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _progress_to_stderr(quiet: bool) -> Any:
@@ -160,31 +156,12 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _image_ids(project: Any, args: argparse.Namespace) -> list[int]:
-    if args.all:
-        if args.images:
-            raise ClinLensError("give either --all or IMAGE ids/paths, not both")
-        return list(project.image_ids())
-    if not args.images:
-        raise ClinLensError("name the images to grade (ids or paths), or use --all")
-    ids: list[int] = []
-    for item in args.images:
-        if item.isdigit():
-            ids.append(project.image(int(item)).id)
-            continue
-        record = project.find_image(path=item)
-        if record is None:
-            raise ClinLensError(f"{item} is not an image of this project")
-        ids.append(record.id)
-    return ids
-
-
 def run_predict(args: argparse.Namespace) -> int:
     from core.store import Project
     from ml.severity.grader import predict_project
 
     with Project.open(args.project) as project:
-        ids = _image_ids(project, args)
+        ids = chosen_images(project, args.images, all_images=args.all)
         summary = predict_project(
             project,
             ids,

@@ -246,3 +246,17 @@ def test_a_severity_model_imported_into_another_project_grades_there(
     junk.write_bytes(b"not a pickle at all")
     code, _out, err = _run(capsys, "model", "import", str(other), str(junk), "--kind", "severity")
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_names_unknown_images_and_refuses_a_project_without_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    assert _run(capsys, "project", "create", str(empty), "--labels", "acne")[0] == 0
+    code, out, err = _run(capsys, "severity", "predict", str(empty), "--all")
+    assert code == 2 and out == "" and "has no images" in err and err.count("\n") == 1
+    make_project(tmp_path / "p", [0.0, 1.0], size=128)
+    code, _out, err = _run(
+        capsys, "severity", "predict", str(tmp_path / "p"), "1", "999", "ghost.png"
+    )
+    assert code == 2 and "not images of this project: 999, ghost.png" in err
