@@ -183,3 +183,95 @@ def test_header_agrees_with_read_for_every_photo_kind(tmp_path: Path, name: str)
     assert header.samples_per_pixel == raw.samples_per_pixel
     assert header.bits_stored == raw.bits_stored
     assert header.photometric == raw.photometric
+
+
+def _png_with_exif_after_pixels(path: Path, pixels: np.ndarray, orientation: int) -> Path:
+    """A 16-bit grey PNG whose eXIf chunk follows the image data (allowed; Pillow only
+    finds it by decoding everything)."""
+    _raw_png(path, pixels, 0)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    body = exif.tobytes()
+    body = body[6:] if body.startswith(b"Exif\x00\x00") else body
+    data = path.read_bytes()
+    iend = data.rindex(b"IEND") - 4
+    chunk = struct.pack(">I", len(body)) + b"eXIf" + body
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + body))
+    path.write_bytes(data[:iend] + chunk + data[iend:])
+    return path
+
+
+def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count full decodes by Pillow (ImageFile.load) and OpenCV (imdecode)."""
+    from PIL import ImageFile
+
+    from core.imaging import photo
+
+    counts = {"pillow": 0, "opencv": 0}
+    pil_load, cv_decode = ImageFile.ImageFile.load, photo.cv2.imdecode
+
+    def counting_load(self):  # type: ignore[no-untyped-def]
+        if self.tile:  # tiles left to decode: a real decode, not a cached no-op
+            counts["pillow"] += 1
+        return pil_load(self)
+
+    def counting_decode(*args):  # type: ignore[no-untyped-def]
+        counts["opencv"] += 1
+        return cv_decode(*args)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    monkeypatch.setattr(photo.cv2, "imdecode", counting_decode)
+    return counts
+
+
+@pytest.mark.parametrize("kind", ["g16", "rgb48", "g8"])
+def test_png_is_decoded_once_on_read_and_never_for_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    g16 = gradient(20, 30)
+    pixels = {"g16": g16, "rgb48": np.dstack([g16, g16 // 2, g16 // 3]), "g8": g16 >> 8}[kind]
+    path = tmp_path / f"{kind}.png"
+    cv2.imwrite(str(path), pixels.astype(np.uint8) if kind == "g8" else pixels)
+    counts = _count_decodes(monkeypatch)
+    header = read_header(path)
+    assert counts == {"pillow": 0, "opencv": 0}
+    assert (header.width, header.height) == (30, 20)
+    read(path)
+    assert counts["pillow"] + counts["opencv"] == 1
+
+
+def test_png_exif_orientation_after_the_pixel_data_is_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pixels = gradient(20, 30)
+    path = _png_with_exif_after_pixels(tmp_path / "late_exif.png", pixels, 6)
+    with Image.open(path) as reference:  # Pillow decodes to find it: the reference answer
+        assert reference.getexif()[0x0112] == 6
+    counts = _count_decodes(monkeypatch)
+    header = read_header(path)
+    assert (header.width, header.height) == (20, 30)  # a quarter turn: axes swap
+    assert counts == {"pillow": 0, "opencv": 0}
+    raw = read(path)
+    assert raw.extra["exif_orientation"] == 6
+    np.testing.assert_array_equal(raw.pixels, np.rot90(pixels, k=-1))
+
+
+def test_png_exif_orientation_before_the_pixel_data_is_applied(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    path = tmp_path / "early_exif.png"
+    Image.fromarray(asymmetric_rgb()).save(path, exif=exif)  # Pillow writes eXIf first
+    with Image.open(path) as reference:
+        expected = np.asarray(ImageOps.exif_transpose(reference))
+    raw = read(path)
+    assert raw.extra["exif_orientation"] == 8
+    np.testing.assert_array_equal(raw.pixels, expected)
+    assert (read_header(path).width, read_header(path).height) == (raw.width, raw.height)
+
+
+def test_png_with_a_damaged_chunk_list_reads_upright(tmp_path: Path) -> None:
+    path = _raw_png(tmp_path / "odd.png", gradient(20, 30), 0)
+    data = path.read_bytes()
+    path.write_bytes(data[:-12] + b"\xff\xff\xff\xffjunk")  # IEND replaced by nonsense
+    header = read_header(path)
+    assert (header.width, header.height) == (30, 20)
