@@ -378,3 +378,47 @@ def test_the_loaded_model_is_the_checked_bytes_even_if_the_file_is_swapped_meanw
     monkeypatch.setattr(predict, "load_detector_checkpoint", swap_then_load)
     det = Detector.from_registry(tmp_path, label_set=XRAY, device="cpu")
     assert det.names == dict(enumerate(TINY_CLASSES))
+
+
+@pytest.mark.slow
+def test_clinlens_pre_and_post_processing_match_ultralytics_own_predictor(
+    tiny_yolo: Path,  # noqa: F811
+) -> None:
+    # On one tile of exactly the model's size (no letterbox padding) ClinLens must feed the
+    # network ultralytics' input tensor (colour order, 0..1 scale) and return its boxes
+    # (NMS, coordinates). The tiny model's boxes barely depend on the pixels, so the input
+    # is compared on its own.
+    import torch
+    from ultralytics import YOLO
+
+    from ml.detector import Detector
+
+    det = Detector.from_file(tiny_yolo, device="cpu", conf=0.001)
+    rgb = np.ascontiguousarray(
+        np.dstack(
+            [
+                _phantom8(128, 128, [PhantomBox(30, 30, 45, 45, 0)]),
+                _phantom8(128, 128, [PhantomBox(60, 70, 92, 84, 1)]),
+                _phantom8(128, 128, []),
+            ]
+        )
+    )  # three different channels, so a swapped colour order shows
+    ours = det._run_model(rgb[None])[0]
+    threads = torch.get_num_threads()
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # ultralytics takes BGR arrays
+    try:
+        yolo = YOLO(str(tiny_yolo), task="detect")
+        result = yolo.predict(bgr, imgsz=128, conf=0.001, iou=det.iou, device="cpu", verbose=False)[
+            0
+        ]
+        their_input = yolo.predictor.preprocess([bgr])
+    finally:
+        torch.set_num_threads(threads)  # its predictor changes the process-wide setting
+    np.testing.assert_array_equal(det.input_tensor(rgb[None]).numpy(), their_input.numpy())
+    theirs = result.boxes.data.cpu().numpy().astype(np.float64)
+    assert len(ours) > 0 and ours.shape == theirs.shape
+    ours[:, :4] = ours[:, :4].clip(0, 128)  # ultralytics clips to the image; our merge does
+    by_score = np.argsort(-ours[:, 4], kind="stable")
+    np.testing.assert_allclose(
+        ours[by_score], theirs[np.argsort(-theirs[:, 4], kind="stable")], atol=1e-3
+    )

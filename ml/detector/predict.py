@@ -253,18 +253,23 @@ class Detector:
                     raise _model_failure(cpu_exc) from cpu_exc
         return out
 
+    def input_tensor(self, chunk: np.ndarray) -> Any:
+        """(N, H, W, 3) uint8 RGB tiles -> the model's input: NCHW RGB in 0..1, float16 on
+        CUDA, channels-last memory - what ultralytics' own predictor feeds the network."""
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(chunk)).to(torch.device(self.device.torch_device))
+        x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW view; memory stays NHWC (channels_last)
+        x = (x.half() if self.device.half else x.float()).div_(255.0)
+        return x.contiguous(memory_format=torch.channels_last)
+
     def _run_model(self, chunk: np.ndarray) -> list[np.ndarray]:
         """One forward pass over (N, H, W, 3) uint8 tiles -> per tile (k, 6) arrays."""
         import torch
         from ultralytics.utils.nms import non_max_suppression
 
-        dev = torch.device(self.device.torch_device)
         with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(chunk)).to(dev)
-            x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW view; memory stays NHWC (channels_last)
-            x = (x.half() if self.device.half else x.float()).div_(255.0)
-            x = x.contiguous(memory_format=torch.channels_last)
-            preds = self._model(x)
+            preds = self._model(self.input_tensor(chunk))
             if isinstance(preds, (list, tuple)):
                 preds = preds[0]
             dets = non_max_suppression(
