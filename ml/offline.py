@@ -8,7 +8,9 @@ case :func:`configure` also patches the already imported module constants.
 What it prevents, and why:
 
 - settings file in ``~/.config/Ultralytics`` -> ``YOLO_CONFIG_DIR`` = ``<app data>/ultralytics``
-  (a clinic workstation may forbid writing into the home folder; tests must not touch it);
+  (a clinic workstation may forbid writing into the home folder; tests must not touch it).
+  If ultralytics was imported first, its file is already in the home folder: ClinLens then
+  changes the settings in memory only and keeps its fonts in its own folder;
 - online checks, analytics and Sentry -> ``YOLO_OFFLINE=1`` and ``settings.sync = False``;
 - ``pip install`` of missing requirements -> ``YOLO_AUTOINSTALL=0``;
 - the Arial font download that dataset checks and plots trigger -> a local font is placed
@@ -172,12 +174,16 @@ def _patch_ultralytics(base: Path, training: bool) -> None:
         events.ONLINE = False
     except ImportError:
         pass
-    _update_settings(uutils, base)
-    # Once imported, ultralytics keeps the folder it chose then; fonts go where it looks.
+    # Once imported, ultralytics keeps the folder it chose then. When that is ours, fonts
+    # and settings go there; when it was imported first and chose the home folder, nothing
+    # more is written there: fonts go to our folder, settings change in memory only.
     settings_dir = Path(uutils.USER_CONFIG_DIR)
-    _install_local_fonts(settings_dir)
+    ours = _is_within(settings_dir, base)
+    _update_settings(uutils, base, persist=ours)
+    font_dir = settings_dir if ours else base
+    _install_local_fonts(font_dir)
 
-    local_check_font = _make_local_check_font(settings_dir)
+    local_check_font = _make_local_check_font(font_dir)
     checks.check_font = local_check_font
     for module_name in ("ultralytics.data.utils", "ultralytics.utils.plotting"):
         module = _import_optional(module_name)
@@ -189,7 +195,15 @@ def _patch_ultralytics(base: Path, training: bool) -> None:
         trainer.check_amp = offline_check_amp  # imported by name there
 
 
-def _update_settings(uutils: Any, base: Path) -> None:
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _update_settings(uutils: Any, base: Path, *, persist: bool) -> None:
     settings = uutils.SETTINGS
     wanted: dict[str, Any] = {k: False for k in (*_SETTINGS_OFF, *_SETTINGS_MSG_OFF)}
     # Default runs/weights/datasets dirs are next to the git checkout or the cwd; keep any
@@ -198,8 +212,10 @@ def _update_settings(uutils: Any, base: Path) -> None:
     wanted["weights_dir"] = str(base / "weights")
     wanted["datasets_dir"] = str(base / "datasets")
     changes = {k: v for k, v in wanted.items() if k in settings.defaults and settings.get(k) != v}
-    if changes:
+    if changes and persist:
         settings.update(**changes)
+    elif changes:  # the user's own ultralytics settings file: leave it as it is
+        dict.update(settings, changes)
     uutils.RUNS_DIR = Path(settings["runs_dir"])
     uutils.WEIGHTS_DIR = Path(settings["weights_dir"])
     uutils.DATASETS_DIR = Path(settings["datasets_dir"])

@@ -126,3 +126,48 @@ def test_configure_undoes_ultralytics_import_side_effects_in_this_process() -> N
     # A corrupt image must still raise Pillow's own error, not try to install pi-heif.
     assert getattr(Image.open, "__module__", "") != "ultralytics.utils.patches"
     assert cv2.getNumThreads() > 0 or os.cpu_count() == 1
+
+
+LATE_CHILD = textwrap.dedent(
+    """
+    import ultralytics  # someone imported it before ClinLens could configure it
+
+    from ml import offline
+
+    offline.configure()
+    from ultralytics.utils import SETTINGS, checks
+
+    print("RESULT", {"sync": SETTINGS["sync"], "font": str(checks.check_font("Arial.ttf"))})
+    """
+)
+
+
+def test_configuring_after_ultralytics_was_imported_writes_nothing_more_into_home(
+    tmp_path: Path,
+) -> None:
+    # Ultralytics writes its settings file into ~/.config when it is imported without
+    # YOLO_CONFIG_DIR; that cannot be undone, but ClinLens must not add its fonts there
+    # nor rewrite the user's own ultralytics settings (runs_dir pointing into ClinLens).
+    home = tmp_path / "home"
+    data = tmp_path / "clinlens-data"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOLO_", "XDG_", "HF_"))}
+    env.update(HOME=str(home), CLINLENS_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+    env["MPLCONFIGDIR"] = str(tmp_path / "mpl")
+    settings_file = home / ".config" / "Ultralytics" / "settings.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", "import ultralytics"], env=env, capture_output=True, timeout=120
+    )
+    assert proc.returncode == 0 and settings_file.is_file()
+    before = settings_file.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-c", LATE_CHILD], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    result = eval(line[len("RESULT ") :], {})
+    assert result["sync"] is False  # still off for this process
+    assert result["font"].startswith(str(data))
+    assert sorted(p.name for p in settings_file.parent.iterdir()) == ["settings.json"]
+    assert settings_file.read_bytes() == before
