@@ -142,6 +142,7 @@ LATE_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_configuring_after_ultralytics_was_imported_writes_nothing_more_into_home(
     tmp_path: Path,
 ) -> None:
