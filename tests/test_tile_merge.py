@@ -290,3 +290,22 @@ def test_an_object_on_the_bottom_edge_keeps_the_edge_in_whole_mode() -> None:
     # image's own edge maps back exactly.
     assert (d.x1, d.y1, d.x2, d.y2) == pytest.approx((300, 1100, 600, 1217), abs=3.5)
     assert d.y2 == pytest.approx(1217, abs=1e-6)
+
+
+def test_merging_thousands_of_candidates_needs_little_memory() -> None:
+    # A very low threshold on a big image: 3,000 boxes of one class reach the merge.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 500, (3000, 2))
+    boxes = np.column_stack(
+        [xy, xy + rng.uniform(5, 40, (3000, 2)), rng.uniform(0, 1, 3000), np.zeros(3000)]
+    )
+    tracemalloc.start()
+    try:
+        out = merge_tile_detections([boxes], [Tile(0, 0, 600, 600)], (600, 600))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(out) == 300 and out[0, 4] == pytest.approx(boxes[:, 4].max())
+    assert peak < 50e6  # N x N overlap matrices took ~360 MB
