@@ -5,6 +5,8 @@ Public API: ``Detector`` (``from_registry`` / ``from_file``), ``Detection``, ``P
 package does not import torch; loading a model does.
 """
 
+from typing import Any
+
 from ml.detector.classmap import ClassMap, map_classes
 from ml.detector.merge import merge_tile_detections
 from ml.detector.tiling import Tile, TilePlan, TilingSpec, plan_tiles
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str) -> Any:
     # Lazy so that `import ml.detector` stays light (no torch) for the GUI and CLI parsers.
     if name in ("Detector", "Detection", "Prediction"):
         from ml.detector import predict
