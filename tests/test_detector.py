@@ -422,3 +422,24 @@ def test_clinlens_pre_and_post_processing_match_ultralytics_own_predictor(
     np.testing.assert_allclose(
         ours[by_score], theirs[np.argsort(-theirs[:, 4], kind="stable")], atol=1e-3
     )
+
+
+def test_model_classes_that_map_to_one_project_label_are_merged_as_one() -> None:
+    # A class-agnostic mapping (or two spellings of one label) turns several model classes
+    # into one project label: one object seen as both must give one suggestion, not two
+    # identical boxes the expert has to reject one by one.
+    names = {0: "object", 1: "thing", 2: "Key", 3: "key"}
+    for cmap, expected in (
+        (map_classes(names, XRAY, class_agnostic=True), "unknown anomaly"),
+        (map_classes({2: "Key", 3: "key"}, XRAY), "key"),
+    ):
+        det = make_blob_detector(names=names, class_map=cmap)
+
+        def two_classes(chunk: np.ndarray) -> list[np.ndarray]:
+            return [
+                np.array([[10, 10, 30, 30, 0.9, 2], [10.5, 10, 30, 30.5, 0.8, 3]]) for _ in chunk
+            ]
+
+        det._run_model = two_classes  # type: ignore[method-assign]
+        pred = det.predict_rgb8(np.zeros((64, 64), dtype=np.uint8))
+        assert [(d.label, d.score) for d in pred.detections] == [(expected, 0.9)]

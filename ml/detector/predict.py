@@ -216,7 +216,7 @@ class Detector:
         plan = plan_tiles(w, h, self.tiling, stride=self.loaded.stride)
         batch = cut_tiles(rgb, plan)
         notes_before = len(self.notes)
-        per_tile = self._infer(batch, cancel)
+        per_tile = [self._label_classes(d) for d in self._infer(batch, cancel)]
         merged = merge_tile_detections(
             per_tile,
             plan.tiles,
@@ -235,6 +235,20 @@ class Detector:
             device=self.device.label,
             notes=self.notes[notes_before:],
         )
+
+    def _label_classes(self, dets: np.ndarray) -> np.ndarray:
+        """Model class ids -> one id per project label (its smallest class id), so the merge
+        treats classes that become the same label (a class-agnostic mapping, two spellings
+        of one label) as one class and returns one box per object."""
+        if self.class_map is None or not len(dets):
+            return dets
+        first: dict[str, int] = {}
+        for cid, label in sorted(self.class_map.to_label.items()):
+            first.setdefault(label, cid)
+        same = {cid: first[label] for cid, label in self.class_map.to_label.items()}
+        out = dets.copy()
+        out[:, 5] = [same.get(int(c), int(c)) for c in dets[:, 5]]
+        return out
 
     def _infer(self, batch: np.ndarray, cancel: CancelToken | None) -> list[np.ndarray]:
         out: list[np.ndarray] = []
