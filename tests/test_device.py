@@ -134,3 +134,32 @@ def test_a_failure_after_falling_back_to_the_cpu_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="detector failed"):
         det.predict_rgb8(np.zeros((50, 50), dtype=np.uint8))
     assert det.device.kind == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("device", "gpu", "amp"),
+    [
+        ("cpu", "", False),
+        ("cuda", "NVIDIA H100 80GB HBM3", True),
+        ("cuda", "NVIDIA GeForce GTX 1660 SUPER", False),  # ultralytics' NaN-loss list
+        ("cuda", "Tesla T4", True),
+    ],
+)
+def test_offline_amp_check_decides_without_downloading_a_model(
+    monkeypatch: pytest.MonkeyPatch, device: str, gpu: str, amp: bool
+) -> None:
+    import torch
+
+    from ml.offline import offline_check_amp
+
+    class _Param:
+        def __init__(self) -> None:
+            self.device = torch.device(device, 0) if device == "cuda" else torch.device("cpu")
+
+    class _Model:
+        def parameters(self) -> Any:
+            return iter([_Param()])
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda _d=None: gpu)
+    assert offline_check_amp(_Model()) is amp
+    assert offline_check_amp(object()) is False  # no parameters: no AMP
