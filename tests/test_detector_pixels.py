@@ -96,3 +96,18 @@ def test_suggesting_renders_with_the_images_own_settings(tmp_path: Path) -> None
         expected = to_rgb8(export_array(files["tiff16"], {"gamma": 2.0}, {"invert": True}))
     (image,) = seen
     np.testing.assert_array_equal(image, expected)
+
+
+@pytest.mark.parametrize("sampling", ["420", "444"])
+def test_a_copied_jpeg_decodes_to_the_pixels_ultralytics_trains_on(
+    tmp_path: Path, sampling: str
+) -> None:
+    # The export copies 8-bit JPEGs as they are; ultralytics decodes them with OpenCV,
+    # ClinLens' reader with Pillow. Both must give the same pixels.
+    rng = np.random.default_rng(5)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (120, 160, 3)).astype(np.uint8), (0, 0), 2)
+    factor = getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{sampling}")
+    path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_SAMPLING_FACTOR, factor])
+    training = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(make_blob_detector().render(read(path)), training)
