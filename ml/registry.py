@@ -347,14 +347,24 @@ def import_model(
 
     tmp = folder / f".import-{os.getpid()}-{sha[:12]}{src.suffix}"
     try:
-        shutil.copyfile(src, tmp)
+        try:
+            shutil.copyfile(src, tmp)
+        except OSError as exc:
+            raise ModelError(
+                f"cannot copy {src.name} into {folder}: {exc.strerror or exc}"
+            ) from exc
         if file_sha256(tmp) != sha:
             raise ModelError(f"{src.name} changed while it was being copied; try again")
         described = _inspect(kind, tmp, src.name) if inspect else {}
         info = _claim_version(
             project_dir, name, kind, src, sha, described, metadata, status, source
         )
-        os.replace(tmp, folder / info.file)
+        try:
+            os.replace(tmp, folder / info.file)
+        except OSError as exc:  # give the claimed version back: no entry without its file
+            with contextlib.suppress(OSError):
+                _meta_path(project_dir, info.file).unlink()
+            raise ModelError(f"cannot store {src.name} in {folder}: {exc.strerror or exc}") from exc
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()

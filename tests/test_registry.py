@@ -214,3 +214,22 @@ def test_loaders_get_the_checked_bytes_or_a_private_copy_of_them(
     registry.model_path(project_dir, info).write_bytes(b"tampered")
     with pytest.raises(ModelError, match="changed since it was imported"):
         registry.read_verified(project_dir, info)
+
+
+@pytest.mark.parametrize("step", ["copy", "rename"])
+def test_a_disk_error_during_import_is_a_model_error_and_leaves_nothing(
+    project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    import os
+    import shutil
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(
+        shutil if step == "copy" else os, "copyfile" if step == "copy" else "replace", full
+    )
+    with pytest.raises(ModelError, match="No space left on device"):
+        registry.import_model(project_dir, _file(tmp_path, "m.bin", b"x"), "severity", "m")
+    assert list((project_dir / "models").iterdir()) == []
+    assert registry.list_models(project_dir) == []
