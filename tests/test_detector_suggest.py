@@ -135,3 +135,23 @@ def test_store_suggestions_is_one_transaction(project: Project) -> None:
     with pytest.raises(UnknownLabelError):
         store_suggestions(project, image, [bad], "blob:2")
     assert [b.id for b in project.boxes(image)] == [old.id]  # the delete was rolled back
+
+
+def test_an_image_deleted_from_disk_mid_batch_is_skipped_and_the_rest_done(
+    project: Project,
+) -> None:
+    ids = project.test_ids[:3]  # type: ignore[attr-defined]
+    det = _detector()
+    real = det.predict_raw
+
+    def delete_the_next(raw: object, **kwargs: object) -> object:
+        # While image 1 is being analysed, someone moves image 2 away.
+        project.image_path(project.image(ids[1])).unlink(missing_ok=True)
+        return real(raw, **kwargs)  # type: ignore[arg-type]
+
+    det.predict_raw = delete_the_next  # type: ignore[method-assign]
+    summary = suggest_images(project, ids, det)
+    assert summary.images == 2
+    (skipped,) = summary.skipped
+    assert skipped["image_id"] == ids[1] and "does not exist" in skipped["error"]
+    assert project.boxes(ids[2])  # the batch went on after the missing image
