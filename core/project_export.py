@@ -20,7 +20,6 @@ from typing import Any
 from core.annotations import Box, Grade
 from core.errors import ClinLensError, JobCancelled, UnknownLabelError
 from core.export_writers import ExportItem, ItemResult, VocWriter, YoloWriter
-from core.formats.common import CancelToken, ProgressFn
 from core.formats.grades_csv import GRADES_FILE, GradeRow, grades_csv_text
 from core.formats.naming import unique_stems
 from core.formats.remap import make_remap
@@ -28,6 +27,7 @@ from core.formats.split import SPLITS, assign_splits, stratum_key
 from core.formats.tiling import MIN_FRACTION
 from core.formats.voc import image_set_text
 from core.formats.yolo import data_yaml_text
+from core.jobs import CancelToken, ProgressFn
 from core.store import Project
 
 EXPORT_FORMATS = ("voc", "yolo")

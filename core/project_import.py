@@ -18,9 +18,10 @@ from typing import Any
 
 from core.annotations import Box
 from core.errors import ClinLensError, FormatError, JobCancelled, UnknownLabelError
-from core.formats.common import CancelToken, ProgressFn, check_cancel, validate_boxes
+from core.formats.common import validate_boxes
 from core.formats.grades_csv import GradeRow, read_grades_csv
 from core.formats.sources import AnnotationSource, beside_images, guess_format, make_source
+from core.jobs import CancelToken, ProgressFn, check_cancel
 from core.project_grades import apply_grade_rows
 from core.store import DB_NAME, NewImage, Project
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from core.annotations import Box
 from core.errors import ClinLensError, ImageReadError, JobCancelled, ModelError
-from core.formats.common import CancelToken, ProgressFn, check_cancel
+from core.jobs import CancelToken, ProgressFn, check_cancel
 from ml.detector.predict import Detector
 
 # After this many model failures in a row, with no image done, the model is the problem.

@@ -5,14 +5,7 @@ Pure functions over files and dataclasses; no store access here (``core.project_
 formats to a ``Project``). Every reader raises ``FormatError`` naming the file and line.
 """
 
-from core.formats.common import (
-    CancelToken,
-    ParsedAnnotation,
-    ParsedBox,
-    ProgressFn,
-    check_cancel,
-    validate_boxes,
-)
+from core.formats.common import ParsedAnnotation, ParsedBox, validate_boxes
 from core.formats.grades_csv import GRADES_FILE, GradeRow, grades_csv_text, read_grades_csv
 from core.formats.remap import ClassRemap, make_remap
 from core.formats.split import SPLITS, assign_splits, parse_split, stratum_key
@@ -33,6 +26,7 @@ from core.formats.yolo import (
     rows_to_annotation,
     yolo_line,
 )
+from core.jobs import CancelToken, ProgressFn, check_cancel
 
 __all__ = [
     "GRADES_FILE",

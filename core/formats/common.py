@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from core.annotations import Box
-from core.errors import FormatError, JobCancelled
-
-
-class CancelToken(Protocol):
-    """Anything with ``is_set()`` (a ``threading.Event`` does): set it to stop a job."""
-
-    def is_set(self) -> bool: ...
-
-
-# progress(done, total, what): called from the job's thread; the GUI marshals it.
-ProgressFn = Callable[[int, int, str], None]
-
-
-def check_cancel(cancel: CancelToken | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise JobCancelled("cancelled by the user")
+from core.errors import FormatError
 
 
 @dataclass

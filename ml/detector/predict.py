@@ -21,7 +21,7 @@ import numpy as np
 
 from core.annotations.labels import LabelSet
 from core.errors import ClinLensError, ModelError
-from core.formats.common import CancelToken, check_cancel
+from core.jobs import CancelToken, check_cancel
 from ml import registry
 from ml.detector.checkpoint import LoadedDetector, load_detector_checkpoint
 from ml.detector.classmap import ClassMap, map_classes

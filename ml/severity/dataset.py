@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import ClinLensError
-from core.formats.common import CancelToken, ProgressFn, check_cancel
+from core.jobs import CancelToken, ProgressFn, check_cancel
 from ml.severity.feature_cache import FeatureCache, feature_key
 from ml.severity.features import FeatureExtractor
 from ml.severity.patches import (

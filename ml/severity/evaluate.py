@@ -29,7 +29,7 @@ import numpy as np
 
 from core.annotations import GradingScale
 from core.errors import ClinLensError
-from core.formats.common import CancelToken, ProgressFn, check_cancel
+from core.jobs import CancelToken, ProgressFn, check_cancel
 from ml.severity.dataset import FaceDataset
 from ml.severity.imbalance import smote_balance
 from ml.severity.lesion_count import HAYASHI_LABELS, hayashi_grade

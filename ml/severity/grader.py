@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ClinLensError, ModelError
-from core.formats.common import CancelToken, ProgressFn, check_cancel
+from core.jobs import CancelToken, ProgressFn, check_cancel
 from ml.severity.dataset import FaceSource, features_for, patches_for
 from ml.severity.feature_cache import FeatureCache, image_key
 from ml.severity.features import FeatureExtractor, make_extractor

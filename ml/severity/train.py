@@ -17,7 +17,7 @@ import numpy as np
 
 from core.annotations import GradingScale
 from core.errors import ClinLensError
-from core.formats.common import CancelToken, ProgressFn
+from core.jobs import CancelToken, ProgressFn
 from ml.severity.dataset import AugmentConfig, FaceDataset, FaceSource, build_dataset
 from ml.severity.evaluate import (
     CVResult,
