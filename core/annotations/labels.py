@@ -104,7 +104,7 @@ def load_label_set_yaml(path: str | Path) -> LabelSet:
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise FormatError(f"{p}: a label set must be UTF-8 text") from exc
+        raise FormatError(f"{p}: not UTF-8 text; save the label set as UTF-8") from exc
     except (OSError, yaml.YAMLError) as exc:
         raise FormatError(f"{p}: cannot read label set ({exc.__class__.__name__})") from exc
     if isinstance(data, list):
