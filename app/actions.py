@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from app import project_actions as pa
+from app.controllers import relocate
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -75,6 +76,10 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["grade_cycle"] = _act(w, "Next grading scale", w.grades.cycle_active, "Alt+G")
     a["accept_grade"] = _act(w, "Accept the suggested grade", w.severity.accept_suggestion, "Alt+A")
     a["suggest_grade"] = _act(w, "Suggest a grade for this photo", w.severity.grade_current)
+    a["locate"] = _act(w, "Locate the missing file…", lambda: relocate.locate_file(w))
+    a["search_missing"] = _act(
+        w, "Search a folder for missing files…", lambda: relocate.search_folder(w)
+    )
     for d in range(10):
         a[f"grade_{d}"] = _act(w, f"Grade {d}", partial(w.grades.digit, d), f"Alt+{d}")
     for i in range(9):
@@ -133,8 +138,10 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     ):
         edit.addSeparator() if key is None else edit.addAction(a[key])
     image = mb.addMenu("&Image")
-    for key in ("prev", "next", "done", "grade_cycle", "suggest_grade", "accept_grade"):
-        image.addAction(a[key])
+    for key in ("prev", "next", "done", "grade_cycle", "suggest_grade", "accept_grade", None):
+        image.addSeparator() if key is None else image.addAction(a[key])
+    image.addAction(a["locate"])
+    image.addAction(a["search_missing"])
     w.model_menu = mb.addMenu("&Model")
     for key in (
         "suggest",

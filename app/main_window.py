@@ -6,6 +6,7 @@ reads and renders images, the ProjectSession opens projects, the JobRunner runs 
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.actions import build_actions
 from app.canvas import Canvas
+from app.controllers import relocate
 from app.controllers.annotations import AnnotationController
 from app.controllers.project_session import ProjectSession
 from app.controllers.severity import SeverityController
@@ -65,7 +67,9 @@ class MainWindow(QMainWindow):
         self.image_banner = QLabel()
         self.image_banner.setObjectName("banner")
         self.image_banner.setWordWrap(True)
+        self.image_banner.setTextFormat(Qt.TextFormat.RichText)  # links to locate a file
         self.image_banner.hide()
+        self.image_banner.linkActivated.connect(lambda link: relocate.on_banner_link(self, link))
         centre = QWidget()
         lay = QVBoxLayout(centre)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -118,6 +122,7 @@ class MainWindow(QMainWindow):
         )
         self.project: Any = None
         self.last_report: QMessageBox | None = None
+        self.list_menu: Any = None  # the image list's right-click menu while shown
         self._previous_image: int | None = None
         self._filters_dirty = False
         self._filters_timer = QTimer(self)
@@ -139,6 +144,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.images.image_selected.connect(self.show_image)
+        self.images.context_requested.connect(self._show_list_menu)
         self.display.image_loaded.connect(self._on_image_loaded)
         self.display.image_failed.connect(self._on_image_failed)
         self.display.settings_changed.connect(self.filters.show_settings)
@@ -157,6 +163,11 @@ class MainWindow(QMainWindow):
         self.severity.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self.severity.error.connect(self.show_error)
         self.severity.navigate_to.connect(lambda i: self.images.select_image(i))
+
+    def _show_list_menu(self, image_id: int, pos: Any) -> None:
+        # popup, not exec: no nested event loop; kept on self so it lives while shown.
+        self.list_menu = relocate.context_menu(self, image_id)
+        self.list_menu.popup(pos)
 
     # --- messages -------------------------------------------------------------------------
     def ask(self, title: str, question: str) -> bool:
@@ -223,7 +234,16 @@ class MainWindow(QMainWindow):
     def _update_actions_enabled(self) -> None:
         has = self.project is not None
         writable = has and not self.project.read_only
-        for name in ("add_files", "add_folder", "copy_previous", "draw", "delete", "duplicate"):
+        for name in (
+            "add_files",
+            "add_folder",
+            "copy_previous",
+            "draw",
+            "delete",
+            "duplicate",
+            "locate",
+            "search_missing",
+        ):
             self.actions_[name].setEnabled(writable)
         self.actions_["export"].setEnabled(has)
         self._update_undo_actions()
@@ -272,11 +292,13 @@ class MainWindow(QMainWindow):
         self.info_label.setText(self._image_info(record))
         path = self.project.image_path(record)
         if not path.exists():
-            self._on_image_failed(
-                image_id,
+            message = (
                 f"The file {path} is missing (moved or deleted?). Its boxes and grades are "
-                "kept; put the file back to see it.",
+                "kept; put the file back or locate it to see it."
             )
+            self._on_image_failed(image_id, message)
+            if not self.project.read_only:
+                self.image_banner.setText(relocate.banner_html(message))
             return
         self.image_banner.hide()
         self.display.load(image_id, path, self._settings_for(image_id))
@@ -309,7 +331,7 @@ class MainWindow(QMainWindow):
 
     def _on_image_failed(self, image_id: int, message: str) -> None:
         self.canvas.clear_image()
-        self.image_banner.setText(f"This image cannot be shown: {message}")
+        self.image_banner.setText(html.escape(f"This image cannot be shown: {message}"))
         self.image_banner.show()
         self.filters.setEnabled(False)
         if self.project is not None and not self.project.read_only:

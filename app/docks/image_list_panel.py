@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -89,6 +89,7 @@ class ImageRowDelegate(QStyledItemDelegate):
 
 class ImageListPanel(QWidget):
     image_selected = Signal(int)  # image id
+    context_requested = Signal(int, QPoint)  # image id, global position (right click)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,6 +101,8 @@ class ImageListPanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.selectionModel().currentChanged.connect(self._on_current)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search file names…")
         self.search.setClearButtonEnabled(True)
@@ -235,6 +238,12 @@ class ImageListPanel(QWidget):
         """A/D: previous/next image in the list order (with the active filters)."""
         row = self.current_row()
         return self.select_row((row + delta) if row >= 0 else 0)
+
+    def _on_context(self, pos: QPoint) -> None:
+        idx = self.view.indexAt(pos)
+        image_id = idx.data(ImageIdRole) if idx.isValid() else None
+        if image_id is not None:
+            self.context_requested.emit(int(image_id), self.view.viewport().mapToGlobal(pos))
 
     def _on_current(self, current: QModelIndex, previous: QModelIndex) -> None:
         if self._silent or not current.isValid():
