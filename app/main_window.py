@@ -35,6 +35,7 @@ from app.docks.image_list_panel import ImageListPanel
 from app.docks.label_panel import LabelPanel
 from app.docks.model_panel import ModelPanel
 from app.docks.severity_panel import SeverityPanel
+from app.docks.thumbnails import ThumbnailCache
 from app.jobs import JobRunner
 from app.jobs.panel import JobsPanel, JobsStatusIndicator
 from app.settings import Preferences
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(centre)
         # --- docks
         self.images = ImageListPanel()
+        self.images.set_thumbnails(ThumbnailCache(self.runner, self))
         self.filters = FilterPanel()
         self.labels = LabelPanel()
         self.grades = GradePanel()

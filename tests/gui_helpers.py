@@ -151,7 +151,12 @@ def window_fixture(qtbot, tmp_path):  # type: ignore[no-untyped-def]
     with qtbot.waitSignal(w.image_shown, timeout=10000):
         assert w.open_project(tmp_path / "proj")
     yield w
-    w.close()
+    import shiboken6
+
+    # pytest-qt may already have closed and deleted it (its teardown runs first and a later
+    # fixture's event loop can process the deferred delete).
+    if shiboken6.isValid(w):
+        w.close()
 
 
 def image_point(window, x: float, y: float):  # type: ignore[no-untyped-def]

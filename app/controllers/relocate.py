@@ -149,6 +149,8 @@ def _finish_locate(
         window.show_error(f"Not relocated: {exc}")
         return
     window.display.forget()
+    if window.images.model.thumbnails is not None:
+        window.images.model.thumbnails.forget(record)
     window.images.model.refresh_image(record.id)
     window.statusBar().showMessage(f"{Path(record.path).name} is now read from {path}", 6000)
     if window.annotations.image_id == record.id:

@@ -23,6 +23,7 @@ RecordRole = Qt.ItemDataRole.UserRole + 1
 ImageIdRole = Qt.ItemDataRole.UserRole + 2
 SummaryRole = Qt.ItemDataRole.UserRole + 3
 ErrorRole = Qt.ItemDataRole.UserRole + 4
+ThumbnailRole = Qt.ItemDataRole.UserRole + 5
 
 STATUS_COLOURS = {
     "new": "#9e9e9e",
@@ -72,6 +73,7 @@ class ImageListModel(QAbstractListModel):
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         self._grades: dict[int, str] = {}
         self.fetches = 0  # pages read from the store (tests check laziness)
+        self.thumbnails: Any = None  # a ThumbnailCache, when the list shows thumbnails
 
     # --- set-up ---------------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
@@ -157,6 +159,9 @@ class ImageListModel(QAbstractListModel):
             return rec.error
         if role == SummaryRole:
             return self.summary(rec)
+        if role == ThumbnailRole:
+            # Asked only by the delegate painting this row: visible rows only.
+            return self.thumbnails.pixmap(rec) if self.thumbnails is not None else None
         return None
 
     def summary(self, rec: Any) -> str:

@@ -1,4 +1,5 @@
-"""Image list dock: filter by status / label (/ grade), search by name, keyboard navigation."""
+"""Image list dock: thumbnails, filter by status / label / grade, search by name, keyboard
+navigation."""
 
 from __future__ import annotations
 
@@ -26,13 +27,20 @@ from app.docks.image_list_model import (
     ImageIdRole,
     ImageListModel,
     SummaryRole,
+    ThumbnailRole,
 )
+from app.docks.thumbnails import ThumbnailCache, draw_thumbnail
 
-ROW_HEIGHT = 38
+THUMB_BOX = 44  # logical pixels the thumbnail is drawn in
+ROW_HEIGHT = THUMB_BOX + 6
+
+
+_PLACEHOLDER = QColor(128, 128, 128, 60)
 
 
 class ImageRowDelegate(QStyledItemDelegate):
-    """Two lines per image: file name, then status · boxes · grades (or the error)."""
+    """A thumbnail with the status badge on its corner, then two lines: the file name, and
+    status · boxes · grades (or the error)."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # type: ignore[override]
         return QSize(200, ROW_HEIGHT)
@@ -49,17 +57,29 @@ class ImageRowDelegate(QStyledItemDelegate):
             opt.icon = QIcon()
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         r: QRect = option.rect  # type: ignore[attr-defined]
-        icon_rect = QRect(r.left() + 4, r.top() + (r.height() - 16) // 2, 16, 16)
+        thumb_rect = QRect(
+            r.left() + 4, r.top() + (r.height() - THUMB_BOX) // 2, THUMB_BOX, THUMB_BOX
+        )
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        draw_thumbnail(painter, thumb_rect, index.data(ThumbnailRole), _PLACEHOLDER)
+        icon_rect = QRect(thumb_rect.right() - 13, thumb_rect.bottom() - 13, 16, 16)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
         icon = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(icon, QIcon):
+            # A ring in the row's colour keeps the badge readable on any thumbnail.
+            ring = opt.palette.highlight() if selected else opt.palette.base()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(ring)
+            painter.drawEllipse(icon_rect.adjusted(1, 1, -1, -1))
             icon.paint(painter, icon_rect)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
         fg = opt.palette.highlightedText().color() if selected else opt.palette.text().color()
         name_font = QFont(opt.font)
         name_font.setBold(True)
         painter.setFont(name_font)
         painter.setPen(fg)
-        text_rect = QRect(icon_rect.right() + 6, r.top() + 2, r.width() - 30, r.height() // 2)
+        left = icon_rect.right() + 6
+        text_rect = QRect(left, r.top() + 2, r.right() - left - 2, r.height() // 2)
         painter.drawText(
             text_rect,
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -136,9 +156,38 @@ class ImageListPanel(QWidget):
         self.model.modelReset.connect(self._update_count)
         self._silent = False
 
+    # --- thumbnails -----------------------------------------------------------------------
+    def set_thumbnails(self, cache: ThumbnailCache | None) -> None:
+        """Show thumbnails made by ``cache`` (None: placeholders only)."""
+        self.model.thumbnails = cache
+        if cache is not None:
+            cache.set_visible(self.visible_image_ids)
+            cache.ready.connect(self.view.viewport().update)
+            self.model.modelReset.connect(cache.retry_failed)
+            cache.set_project(self.model.project)
+
+    def visible_image_ids(self) -> set[int]:
+        """Ids of the rows on screen (their pages are loaded: they were just painted)."""
+        n = self.model.rowCount()
+        if n == 0 or not self.view.isVisible():
+            return set()
+        viewport = self.view.viewport()
+        top = self.view.indexAt(viewport.rect().topLeft())
+        bottom = self.view.indexAt(viewport.rect().bottomLeft())
+        first = top.row() if top.isValid() else 0
+        last = bottom.row() if bottom.isValid() else n - 1
+        ids = set()
+        for row in range(first, min(last, first + 200) + 1):
+            rec = self.model.record(row)
+            if rec is not None:
+                ids.add(int(rec.id))
+        return ids
+
     # --- project --------------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
         self._silent = True
+        if self.model.thumbnails is not None:
+            self.model.thumbnails.set_project(project)
         self.model.set_project(project)
         for combo in (self.status, self.label, self.grade):
             combo.blockSignals(True)

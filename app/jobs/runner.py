@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 
 from core.errors import ClinLensError, JobCancelled
 
@@ -35,6 +35,10 @@ JobFn = Callable[[ProgressFn, "CancelToken"], Any]
 # Lanes keep quick interactive work (image read/render) from queueing behind long batches.
 LANE_INTERACTIVE = "interactive"
 LANE_BACKGROUND = "background"
+# Nice-to-have work (list thumbnails): its own thread at the lowest priority, so it never
+# waits behind an export or a suggestion batch. (Not IdlePriority: on Linux that is
+# SCHED_IDLE, and on a busy machine the list would never get its thumbnails.)
+LANE_IDLE = "idle"
 
 # Progress reports closer together than this are coalesced (a job may report per pixel row).
 _PROGRESS_INTERVAL_S = 0.05
@@ -201,8 +205,11 @@ class JobRunner(QObject):
             LANE_INTERACTIVE: QThreadPool(self),
             # Export, import, suggestion batches, training monitors.
             LANE_BACKGROUND: QThreadPool(self),
+            LANE_IDLE: QThreadPool(self),
         }
         self._pools[LANE_INTERACTIVE].setMaxThreadCount(1)
+        self._pools[LANE_IDLE].setMaxThreadCount(1)
+        self._pools[LANE_IDLE].setThreadPriority(QThread.Priority.LowestPriority)
         self._pools[LANE_BACKGROUND].setMaxThreadCount(max(1, background_threads))
         self._ids = itertools.count(1)
         self._by_channel: dict[str, Job] = {}
