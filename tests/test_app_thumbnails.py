@@ -30,7 +30,7 @@ def test_list_rows_get_thumbnails_cached_on_disk(qtbot, window):
     assert isinstance(pix, QPixmap)
     assert (pix.width(), pix.height()) == (64, 48)  # 240x180 kept in proportion
     record = model.record(0)
-    on_disk = window.project.folder / "cache" / "thumbs" / f"{thumbnail_key(record)}.png"
+    on_disk = window.project.folder / ".cache" / "thumbs" / f"{thumbnail_key(record)}.png"
     assert on_disk.is_file()
     assert record.sha256[:8] in on_disk.name
 
@@ -219,3 +219,14 @@ def test_thumbnails_wait_while_the_viewer_reads_an_image(qtbot, runner, made, tm
     release.set()
     qtbot.waitUntil(lambda: viewer.done, timeout=5000)
     qtbot.waitUntil(lambda: len(made) >= 5, timeout=10000)
+
+
+def test_adding_the_project_folder_does_not_import_thumbnails(qtbot, window):
+    from core.project_import import import_images
+
+    cache = _thumbs(window)
+    qtbot.waitUntil(lambda: cache.made >= 3, timeout=10000)
+    assert list((window.project.folder / ".cache" / "thumbs").glob("*.png"))
+    report = import_images(window.project, [window.project.folder])
+    assert not report.added
+    assert window.project.image_count() == 3

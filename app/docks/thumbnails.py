@@ -5,7 +5,7 @@ Why this shape: a 100,000-image project must scroll as fast as a 10-image one, a
 for a thumbnail; a request the user scrolled past is dropped; the rows visible *now* are
 made first (top to bottom), a few per job, in the runner's idle lane (never queued behind
 an export, never delaying the image on the canvas). Each thumbnail is kept on disk in the
-project (``cache/thumbs/<image id>-<sha8>.png``: the content hash in the name, so a file
+project (``.cache/thumbs/<image id>-<sha8>.png``: the content hash in the name, so a file
 replaced by another picture gets a new thumbnail) and in memory (LRU of QPixmaps).
 """
 
@@ -33,7 +33,9 @@ MEMORY_ITEMS = 1500  # ~16 KB each
 MAX_PENDING = 256  # requests kept waiting; older ones are rows the user scrolled past
 BATCH = 2  # thumbnails per job: short jobs, so a scroll or an image switch goes first
 POSTPONE_MS = 40  # while the viewer reads or renders, thumbnails wait this long and look again
-CACHE_DIR = Path("cache") / "thumbs"
+# Hidden: "Add a folder…" on the project folder skips dot-folders, so thumbnails are
+# never imported as images.
+CACHE_DIR = Path(".cache") / "thumbs"
 
 
 @dataclass(frozen=True)
