@@ -32,8 +32,21 @@ TRUST_WARNING = (
 )
 
 
+def _offline_ultralytics() -> None:
+    from ml import offline
+
+    offline.configure()  # before ultralytics is imported: it reads these settings once
+
+
+# The detector's imports, made with short interpreter-lock holds (see heavy_imports).
+DETECTOR_IMPORTS = ("torch", _offline_ultralytics, "ultralytics", "ml.suggest")
+
+
 def default_detector_factory(project: Any, device: str) -> Any:
     """The project's active detector (cached between images). Runs in a worker thread."""
+    from app.jobs.heavy_imports import import_quietly
+
+    import_quietly(DETECTOR_IMPORTS)
     from ml.suggest import cached_detector
 
     return cached_detector(project, device=device)
@@ -255,7 +268,10 @@ class SuggestionController(QObject):
         folder = self.project.folder
 
         def job(progress: Any, cancel: Any) -> Any:
-            from ml import registry  # its detector inspector loads torch here, in the worker
+            from app.jobs.heavy_imports import import_quietly
+
+            import_quietly(DETECTOR_IMPORTS)  # the inspector loads the model with them
+            from ml import registry
 
             return registry.import_model(folder, path, "detector")
 
