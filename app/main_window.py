@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
 
     def set_project(self, project: Any) -> None:
         self.display.forget()
+        self.statusBar().clearMessage()  # a message about the previous project misleads
         self.project = project
         self._previous_image = None
         self.annotations.set_project(project)

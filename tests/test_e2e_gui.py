@@ -101,6 +101,7 @@ def test_user_session_on_xcb_annotates_and_exports_voc(xvfb_display, tmp_path):
     assert result["platform"] == "xcb"
     assert result["heavy_modules"] == [], "torch/ultralytics must not load in the GUI"
     steps = result["steps"]
+    assert steps["thumbnails"] == result["image_count"], "every list row shows its thumbnail"
     assert steps["filter_changed"], "the gamma slider changed the display settings"
     assert steps["boxes_drawn"] == ["watch", "surgical implant"]
     assert steps["graded"] == {"quality": 3.0}
@@ -191,6 +192,18 @@ def drive(result_path: str, export_dir: str, shots_dir: str) -> int:
             20,
             "full render",
         )
+        from app.docks.image_list_model import ThumbnailRole
+
+        rows = window.images.model
+        _wait_until(
+            app,
+            lambda: all(
+                rows.index(r).data(ThumbnailRole) is not None for r in range(rows.rowCount())
+            ),
+            60,
+            "the list's thumbnails",
+        )
+        steps["thumbnails"] = rows.rowCount()
         project = window.project
         first_id = window.annotations.image_id
         first_path = project.image(first_id).path

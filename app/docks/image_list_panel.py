@@ -89,7 +89,8 @@ class ImageRowDelegate(QStyledItemDelegate):
         small.setPointSizeF(max(6.0, opt.font.pointSizeF() * 0.85))
         painter.setFont(small)
         error = index.data(ErrorRole)
-        sub = QColor("#e53935") if error else QColor(fg)
+        # Red reads badly on the selection colour: a selected row keeps its text colour.
+        sub = QColor("#e53935") if error and not selected else QColor(fg)
         if not error:
             sub.setAlpha(170)
         painter.setPen(sub)

@@ -7,7 +7,9 @@ docs/screenshots/capture_extra.py``. It builds throw-away projects in a temporar
   "model" is the tests' stand-in detector that boxes the brightest blobs (metal) through the
   real tiling/merging code, so no weights are needed;
 - ``07_severity.png``: synthetic face photos, a severity grader trained on them in the app,
-  and its suggestion for one face: patches overlay, lesion-count grade, similar faces.
+  and its suggestion for one face: patches overlay, lesion-count grade, similar faces;
+- ``08_missing_file.png``: a demo image moved away: the list's error badge and the banner
+  with "Locate file…" and "Search a folder for missing files…".
 """
 
 from __future__ import annotations
@@ -31,6 +33,19 @@ def _wait(cond, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
         if time.monotonic() > deadline:
             raise TimeoutError(str(cond))
         QTest.qWait(20)
+
+
+def _wait_thumbnails(window) -> None:  # type: ignore[no-untyped-def]
+    from app.docks.image_list_model import ThumbnailRole
+
+    rows = window.images.model
+    _wait(
+        lambda: all(
+            rows.index(r).data(ThumbnailRole) is not None
+            for r in range(rows.rowCount())
+            if not rows.record(r).error
+        )
+    )
 
 
 def _shot(window, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -85,6 +100,7 @@ def main() -> int:
     if pending:
         window.canvas.select_box(pending[0].id)
     window.docks["model"].raise_()
+    _wait_thumbnails(window)
     _shot(window, "06_suggestions.png")
 
     # Severity on synthetic faces.
@@ -104,7 +120,21 @@ def main() -> int:
     job = window.severity.grade_current()
     _wait(lambda: job.done, 120)
     window.docks["severity"].raise_()
+    _wait_thumbnails(window)
     _shot(window, "07_severity.png")
+
+    # A moved file: the banner offers Locate file… and Search a folder…
+    window.open_project(demo)
+    _wait(lambda: window.display.raw is not None)
+    chest = next(r for r in window.project.images() if "chest" in r.path)
+    moved = tmp / "moved" / Path(chest.path).name
+    moved.parent.mkdir()
+    window.project.image_path(chest).rename(moved)
+    window.images.select_image(chest.id)
+    _wait(lambda: window.image_banner.isVisible())
+    _wait_thumbnails(window)
+    window.docks["labels"].raise_()
+    _shot(window, "08_missing_file.png")
     window.close()
     return 0
 
