@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 
+from core.cli.argtypes import whole_number
 from core.demo.phantom import MAX_SIZE, MIN_SIZE
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
@@ -33,8 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     files.add_argument("out_dir", metavar="OUT_DIR", help="folder to write into (created)")
-    files.add_argument("--n", type=_count, default=6, metavar="N", help="number of X-rays (6)")
-    files.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (0)")
+    files.add_argument(
+        "--n", type=whole_number(0, 1000), default=6, metavar="N", help="number of X-rays (6)"
+    )
+    files.add_argument(
+        "--seed", type=whole_number(low=0), default=0, metavar="S", help="random seed (0)"
+    )
     files.add_argument(
         "--size", type=_size, default=None, metavar="WxH", help="one size for every X-ray"
     )
@@ -42,26 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--large", action="store_true", help="add a 3000x3000 phantom (detector size)"
     )
     files.set_defaults(func=run_files)
-
-
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if not 0 <= n <= 1000:
-        raise argparse.ArgumentTypeError(f"{n} is outside 0..1000")
-    return n
-
-
-def _seed(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{n} is negative; seeds are 0 or more")
-    return n
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from core.cli.argtypes import whole_number
 from core.imaging import RawImage, read, voi_labels
 
 
@@ -27,7 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("file", metavar="FILE", help="DICOM, TIFF, PNG or JPEG file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--frame", type=int, default=0, metavar="N", help="frame/page to describe (0 = first)"
+        "--frame",
+        type=whole_number(low=0),
+        default=0,
+        metavar="N",
+        help="frame/page to describe (0 = first)",
     )
     parser.set_defaults(func=run)
 

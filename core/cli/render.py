@@ -13,27 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.cli.argtypes import whole_number
 from core.errors import ClinLensError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _frame_index(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"frames are counted from 0, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -63,10 +44,17 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--invert", action="store_true", help="swap black and white")
     p.add_argument(
-        "--size", type=_positive_int, metavar="MAXSIDE", help="scale down to this longest side"
+        "--size",
+        type=whole_number(low=1),
+        metavar="MAXSIDE",
+        help="scale down to this longest side",
     )
     p.add_argument(
-        "--frame", type=_frame_index, default=0, metavar="N", help="frame of a multi-frame file"
+        "--frame",
+        type=whole_number(low=0),
+        default=0,
+        metavar="N",
+        help="frame of a multi-frame file",
     )
     p.set_defaults(func=run)
 
