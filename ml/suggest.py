@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from core.annotations import Box
@@ -149,10 +149,14 @@ def store_suggestions(
     return stored, len(stale)
 
 
-def suggest_image(
+def detect_image(
     project: Any, image_id: int, detector: Detector, *, cancel: CancelToken | None = None
 ) -> ImageOutcome:
-    """Read, render, detect and store one image. Read errors raise (ImageReadError etc.)."""
+    """Read, render and detect one image, storing nothing (the boxes have no ids yet).
+
+    Read errors raise (ImageReadError etc.). What a read-only process, such as the GUI's
+    detector process, can do: the project is only read.
+    """
     from core.imaging import read
 
     start = time.perf_counter()
@@ -164,36 +168,48 @@ def suggest_image(
         image_settings=project.filter_settings(image_id),
         cancel=cancel,
     )
-    check_cancel(cancel)  # do not store a result nobody waits for
-    boxes = suggestion_boxes(detector, prediction.detections)
-    stored, replaced = store_suggestions(project, image_id, boxes, detector.model_ref)
+    check_cancel(cancel)  # do not hand over a result nobody waits for
     return ImageOutcome(
         image_id=image_id,
         path=record.path,
-        boxes=tuple(stored),
-        replaced=replaced,
+        boxes=tuple(suggestion_boxes(detector, prediction.detections)),
         seconds=time.perf_counter() - start,
     )
 
 
-def iter_suggestions(
+def suggest_image(
+    project: Any, image_id: int, detector: Detector, *, cancel: CancelToken | None = None
+) -> ImageOutcome:
+    """Read, render, detect and store one image. Read errors raise (ImageReadError etc.)."""
+    return _stored(project, detect_image(project, image_id, detector, cancel=cancel), detector)
+
+
+def _stored(project: Any, outcome: ImageOutcome, detector: Detector) -> ImageOutcome:
+    stored, replaced = store_suggestions(
+        project, outcome.image_id, list(outcome.boxes), detector.model_ref
+    )
+    return replace(outcome, boxes=tuple(stored), replaced=replaced)
+
+
+def iter_detections(
     project: Any,
     image_ids: Iterable[int],
     detector: Detector,
     *,
     cancel: CancelToken | None = None,
 ) -> Iterator[ImageOutcome]:
-    """One outcome per image, in order; unreadable images come back with ``error`` set.
+    """One outcome per image, in order, nothing stored; unreadable images come back with
+    ``error`` set.
 
-    Raises JobCancelled when ``cancel`` is set (images already done stay stored), and the
-    ModelError when the model fails on several images in a row before any succeeded.
+    Raises JobCancelled when ``cancel`` is set, and the ModelError when the model fails on
+    several images in a row before any succeeded.
     """
     model_failures = 0
     any_ok = False
     for image_id in image_ids:
         check_cancel(cancel)
         try:
-            outcome = suggest_image(project, image_id, detector, cancel=cancel)
+            outcome = detect_image(project, image_id, detector, cancel=cancel)
         except JobCancelled:
             raise
         except (ImageReadError, OSError, MemoryError) as exc:
@@ -211,6 +227,19 @@ def iter_suggestions(
         any_ok = True
         model_failures = 0
         yield outcome
+
+
+def iter_suggestions(
+    project: Any,
+    image_ids: Iterable[int],
+    detector: Detector,
+    *,
+    cancel: CancelToken | None = None,
+) -> Iterator[ImageOutcome]:
+    """Like :func:`iter_detections`, storing each image's boxes as it comes (images already
+    done stay stored when the batch is cancelled)."""
+    for outcome in iter_detections(project, image_ids, detector, cancel=cancel):
+        yield _stored(project, outcome, detector) if outcome.ok else outcome
 
 
 def suggest_images(
