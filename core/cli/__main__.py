@@ -1,0 +1,10 @@
+"""``python -m core.cli COMMAND ...``: the headless commands without the GUI entry point.
+
+How ClinLens starts its own child processes (e.g. the detector worker) when not frozen.
+"""
+
+import sys
+
+from core.cli import main
+
+sys.exit(main())
