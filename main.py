@@ -11,7 +11,9 @@ import sys
 
 # Top-level command names, kept in step with core.cli (a test checks): a folder that happens
 # to be called "project" must not turn `main.py project create ...` into a GUI start.
-KNOWN_COMMANDS = frozenset({"demo", "info", "model", "predict", "project", "render", "severity"})
+KNOWN_COMMANDS = frozenset(
+    {"demo", "detector-worker", "info", "model", "predict", "project", "render", "severity"}
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,7 +133,7 @@ def run_import(args: argparse.Namespace) -> int:
         info = registry.import_model(
             project.folder, args.file, args.kind, args.name, metadata=metadata or None
         )
-    notes = _class_notes(info, label_set) if info.kind == "detector" else []
+    notes = class_notes(info, label_set) if info.kind == "detector" else []
     if args.json:
         sys.stdout.write(json.dumps({**info.to_dict(), "notes": notes}, default=str) + "\n")
     else:
@@ -159,7 +159,7 @@ def _tiling_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
     return spec.to_dict()
 
 
-def _class_notes(info: Any, label_set: Any) -> list[str]:
+def class_notes(info: Any, label_set: Any) -> list[str]:
     from ml.detector.classmap import map_classes
 
     if not info.classes:

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "core.cli.demo",
     "ml.cli_models",
     "ml.cli_severity",
+    "ml.cli_detector_worker",
 )
 
 EXIT_USER_ERROR = 2
