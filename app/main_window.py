@@ -422,6 +422,7 @@ class MainWindow(QMainWindow):
         self.save_filter_settings()
         self.prefs.save_layout(self.saveGeometry(), self.saveState())
         self.runner.shutdown(5000)
+        self.suggestions.close_backend()
         self.session.close()
         super().closeEvent(event)
 

@@ -3,7 +3,8 @@ accept / reject / edit, accept-all, latest-request-wins on navigation, batch wit
 and the trust question before importing a model file.
 
 A torch-free detector (real tiling, merging and class mapping; bright blobs instead of a
-network) stands in for YOLO, so these tests stay fast.
+network) stands in for YOLO, run in the job's thread, so these tests stay fast. The real
+detector process with a tiny YOLO drives the window at the end of this file.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pytest
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtTest import QTest
 
+from app.controllers.suggestion_backends import InThreadBackend, ProcessBackend
 from tests.gui_helpers import window_fixture  # noqa: F401
-from tests.ml_fixtures import make_blob_detector
+from tests.ml_fixtures import make_blob_detector, tiny_yolo  # noqa: F401
 
 
 def _register_stub_model(window, tmp_path):
@@ -30,10 +32,14 @@ def _register_stub_model(window, tmp_path):
 @pytest.fixture
 def with_model(window, tmp_path):
     _register_stub_model(window, tmp_path)
-    window.suggestions.detector_factory = lambda project, device: make_blob_detector(
-        threshold=200, model_ref="stub:1"
+    _use_detector(
+        window, lambda project, device: make_blob_detector(threshold=200, model_ref="stub:1")
     )
     return window
+
+
+def _use_detector(window, factory):
+    window.suggestions.set_backend(InThreadBackend(factory))
 
 
 def _suggest_and_wait(qtbot, window):
@@ -116,7 +122,7 @@ def test_moving_to_another_image_drops_the_pending_request(qtbot, with_model):
         release.wait(10)
         return make_blob_detector(threshold=200, model_ref="stub:1")
 
-    window.suggestions.detector_factory = slow_factory
+    _use_detector(window, slow_factory)
     first = window.annotations.image_id
     job = window.suggestions.suggest_current()
     assert started.wait(10)
@@ -158,7 +164,7 @@ def test_batch_can_be_cancelled_and_keeps_what_was_done(qtbot, with_model):
         det.predict_raw = predict_raw
         return det
 
-    window.suggestions.detector_factory = gated_factory
+    _use_detector(window, gated_factory)
     job = window.suggestions.suggest_unreviewed()
     row = window.jobs_panel.rows[job.id]
     row.cancel_button.click()
@@ -198,8 +204,11 @@ def test_a_corrupt_model_file_is_refused_with_a_clear_message(qtbot, window, tmp
 def test_turning_on_auto_suggest_loads_the_model_and_suggests_on_open(qtbot, with_model):
     window = with_model
     loads = []
-    window.suggestions.detector_factory = lambda project, device: (
-        loads.append(device) or make_blob_detector(threshold=200, model_ref="stub:1")
+    _use_detector(
+        window,
+        lambda project, device: (
+            loads.append(device) or make_blob_detector(threshold=200, model_ref="stub:1")
+        ),
     )
     window.model_panel.auto.setChecked(True)
     qtbot.waitUntil(lambda: "Running on" in window.model_panel.device_label.text(), timeout=10000)
@@ -207,3 +216,64 @@ def test_turning_on_auto_suggest_loads_the_model_and_suggests_on_open(qtbot, wit
     with qtbot.waitSignal(window.suggestions.suggestions_stored, timeout=20000):
         window.step_image(1)
     assert _pending(window)
+
+
+# --- the real detector process, with a tiny YOLO ------------------------------------------
+
+
+@pytest.fixture
+def with_tiny_yolo(window, tiny_yolo):  # noqa: F811
+    from ml import registry
+
+    registry.import_model(window.project.folder, tiny_yolo, "detector", "tiny")
+    window.suggestions.refresh_status()
+    # The tiny model is not accurate: let every box it finds through.
+    window.model_panel.conf.setDecimals(4)
+    window.model_panel.conf.setMinimum(0.0001)
+    window.model_panel.conf.setValue(0.0001)
+    return window
+
+
+def test_the_detector_process_suggests_and_the_window_stores_and_draws(qtbot, with_tiny_yolo):
+    window = with_tiny_yolo
+    assert isinstance(window.suggestions.backend(), ProcessBackend)
+    job = _suggest_and_wait(qtbot, window)
+    pending = _pending(window)
+    assert pending and all(b.model_version == "tiny:1" for b in pending)
+    assert any(item.view.suggested for item in window.canvas.items_by_id.values())
+    assert "Running on: CPU" in window.model_panel.device_label.text()
+    worker = window.suggestions.backend().worker
+    pid = worker.pid
+    assert pid is not None and job.state == "succeeded"
+    # Latest request wins through the process too: leave the image before the answer
+    # (the step is synchronous, the process needs tens of milliseconds per image).
+    first = window.annotations.image_id
+    for box in window.project.boxes(first):
+        window.project.delete_box(box.id)
+    job = window.suggestions.suggest_current()
+    with qtbot.waitSignal(window.image_shown, timeout=5000):
+        window.step_image(1)
+    qtbot.waitUntil(lambda: job.done, timeout=60000)
+    assert job.state == "cancelled"
+    assert window.project.boxes(first) == []
+    # The batch goes through the same, still running, process; closing the window ends it.
+    batch = window.suggestions.suggest_unreviewed()
+    with qtbot.waitSignal(batch.finished, timeout=60000):
+        pass
+    assert batch.state == "succeeded", batch.error
+    assert worker.pid == pid and worker.starts == 1
+    window.close()
+    qtbot.waitUntil(lambda: worker.pid is None and not _alive(pid), timeout=10000)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie until reaped still answers kill(0); the reaper thread waits on it.
+    return True

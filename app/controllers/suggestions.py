@@ -7,7 +7,8 @@
 - No model yet: the panel says so and how to get one; nothing is started.
 - Importing a model asks for confirmation first (a .pt file can run code when loaded); the
   registry records its SHA-256 and refuses it if the file later changes.
-torch and ultralytics are imported only inside the jobs.
+The detector itself runs in a child process (``ProcessBackend``): torch and ultralytics
+are never imported in the window's process.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.controllers.suggestion_backends import ProcessBackend, SuggestionBackend
 from app.docks.model_panel import ModelPanel
 from app.jobs import LANE_BACKGROUND, JobRunner
 from core.errors import ClinLensError
@@ -30,26 +32,6 @@ TRUST_WARNING = (
     "people you trust.\n\nClinLens copies the file into the project, records its "
     "fingerprint (SHA-256) and will refuse it if it is ever changed.\n\nImport {name}?"
 )
-
-
-def _offline_ultralytics() -> None:
-    from ml import offline
-
-    offline.configure()  # before ultralytics is imported: it reads these settings once
-
-
-# The detector's imports, made with short interpreter-lock holds (see heavy_imports).
-DETECTOR_IMPORTS = ("torch", _offline_ultralytics, "ultralytics", "ml.suggest")
-
-
-def default_detector_factory(project: Any, device: str) -> Any:
-    """The project's active detector (cached between images). Runs in a worker thread."""
-    from app.jobs.heavy_imports import import_quietly
-
-    import_quietly(DETECTOR_IMPORTS)
-    from ml.suggest import cached_detector
-
-    return cached_detector(project, device=device)
 
 
 class SuggestionController(QObject):
@@ -71,7 +53,9 @@ class SuggestionController(QObject):
         self.annotations = annotations
         self.ask = ask
         self.project: Any = None
-        self.detector_factory: Callable[[Any, str], Any] = default_detector_factory
+        # Where the detector runs; made for each project on first use (see backend()).
+        self.backend_factory: Callable[[Any], SuggestionBackend] = ProcessBackend
+        self._backend: SuggestionBackend | None = None
         self.auto = False
         self.has_model = False
         panel.suggest_image.connect(self.suggest_current)
@@ -82,8 +66,25 @@ class SuggestionController(QObject):
     # --- state ----------------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
         self.runner.cancel_channel("suggest:image")
+        self.close_backend()
         self.project = project
         self.refresh_status()
+
+    def backend(self) -> SuggestionBackend:
+        """The current project's detector backend (its process starts on the first request)."""
+        if self._backend is None:
+            self._backend = self.backend_factory(self.project.folder)
+        return self._backend
+
+    def set_backend(self, backend: SuggestionBackend) -> None:
+        self.close_backend()
+        self._backend = backend
+
+    def close_backend(self) -> None:
+        """Let the detector process go (project closed or changed, window closing)."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.close()
 
     def refresh_status(self) -> None:
         project = self.project
@@ -124,15 +125,15 @@ class SuggestionController(QObject):
     def warm_up(self) -> Any:
         """Load the detector now, in the background.
 
-        Loading imports torch, whose C initialisation holds the interpreter lock for a few
-        hundred milliseconds once per session; better now, when the user asked for automatic
-        suggestions, than in the middle of their work on an image.
+        Loading starts the detector process, which imports torch and reads the model (a
+        few seconds on a CPU); better now, when the user asked for automatic suggestions,
+        than when they are waiting for the first image's boxes.
         """
         if self.project is None or not self.has_model:
             return None
-        project, factory, device = self.project, self.detector_factory, self.panel.device_choice
+        project, backend, device = self.project, self.backend(), self.panel.device_choice
         job = self.runner.submit(
-            lambda progress, cancel: factory(project, device).device.label,
+            lambda progress, cancel: backend.warm_up(project, device, cancel),
             title="Load the detector",
             channel="suggest:warmup",
         )
@@ -164,18 +165,19 @@ class SuggestionController(QObject):
             if not self.has_model:
                 self.error.emit(self.panel.status.text())
                 return None
-        project, factory = self.project, self.detector_factory
+        project, backend = self.project, self.backend()
         device, conf = self.panel.device_choice, self.panel.conf.value()
 
         def job(progress: Any, cancel: Any) -> Any:
-            from ml.suggest import suggest_image
-
-            progress(0.0, None, "loading the model")
-            detector = factory(project, device)
-            detector.conf = conf
-            progress(0.3, None, "looking for anomalies")
-            outcome = suggest_image(project, image_id, detector, cancel=cancel)
-            return outcome, detector.device.label, list(detector.notes)
+            return backend.suggest(
+                project,
+                [image_id],
+                device=device,
+                conf=conf,
+                progress=progress,
+                cancel=cancel,
+                keep_late=False,
+            )
 
         job_ = self.runner.submit(
             job, title="Suggest boxes", channel="suggest:image", lane=LANE_BACKGROUND
@@ -184,16 +186,18 @@ class SuggestionController(QObject):
         job_.failed.connect(self._on_failed)
         return job_
 
-    def _on_image_done(self, image_id: int, result: Any) -> None:
-        outcome, device, notes = result
-        self.panel.device_label.setText(f"Running on: {device}")
-        n = len(outcome.boxes)
+    def _on_image_done(self, image_id: int, summary: Any) -> None:
+        self.panel.device_label.setText(f"Running on: {summary.device}")
+        if summary.skipped:
+            self.error.emit(f"No suggestions: {summary.skipped[0]['error']}")
+            return
+        n = summary.suggestions
         self.suggestions_stored.emit(image_id, n)
         if image_id == self.annotations.image_id:
             self.annotations.refresh()
             self.annotations.image_changed.emit(image_id)
-        extra = f" ({notes[-1]})" if notes else ""
-        self.message.emit(f"{n} suggestion(s) on {device}{extra}", 5000)
+        extra = f" ({summary.notes[-1]})" if summary.notes else ""
+        self.message.emit(f"{n} suggestion(s) on {summary.device}{extra}", 5000)
 
     def _on_failed(self, message: str) -> None:
         self.error.emit(f"No suggestions: {message}")
@@ -208,7 +212,7 @@ class SuggestionController(QObject):
         if not self.has_model:
             self.error.emit(self.panel.status.text())
             return None
-        project, factory = self.project, self.detector_factory
+        project, backend = self.project, self.backend()
         device, conf = self.panel.device_choice, self.panel.conf.value()
         ids = [r.id for r in project.images(status=UNREVIEWED) if not r.error]
         if not ids:
@@ -216,12 +220,14 @@ class SuggestionController(QObject):
             return None
 
         def job(progress: Any, cancel: Any) -> Any:
-            from ml.suggest import suggest_images
-
-            progress(0, len(ids), "loading the model")
-            detector = factory(project, device)
-            return suggest_images(
-                project, ids, detector, conf=conf, progress=progress, cancel=cancel
+            return backend.suggest(
+                project,
+                ids,
+                device=device,
+                conf=conf,
+                progress=progress,
+                cancel=cancel,
+                keep_late=True,
             )
 
         job_ = self.runner.submit(
@@ -265,15 +271,11 @@ class SuggestionController(QObject):
             return None
         if not self.ask("Import a model", TRUST_WARNING.format(name=Path(path).name)):
             return None
-        folder = self.project.folder
+        project, backend = self.project, self.backend()
 
         def job(progress: Any, cancel: Any) -> Any:
-            from app.jobs.heavy_imports import import_quietly
-
-            import_quietly(DETECTOR_IMPORTS)  # the inspector loads the model with them
-            from ml import registry
-
-            return registry.import_model(folder, path, "detector")
+            # Describing the model loads it: in the detector process, like every model load.
+            return backend.import_model(project, path, cancel)
 
         job_ = self.runner.submit(job, title=f"Import {Path(path).name}", channel="model:import")
 

@@ -1,6 +1,12 @@
 """Import torch and ultralytics on a worker thread without freezing the window.
 
-Why: the first suggestion of a session imports torch in a job. Python holds the interpreter
+The detector no longer needs this: it runs in its own process (see
+``app.controllers.suggestion_backends``), which is the only way to keep the first batch's
+stall under 50 ms (this module got it to 56-89 ms). It stays for torch work that still
+runs in a GUI-process thread - the benchmark's baseline of the previous design, and any
+job that must import torch in-process.
+
+Why: a job that imports torch in a worker thread (the first suggestion of a session did). Python holds the interpreter
 lock (GIL) while it ``dlopen``s an extension module, and torch's libraries (~1 GB) take
 ~250 ms to map and initialise: the GUI thread, waiting for the lock, froze for that long
 (measured with the benchmark's 5 ms timer probe). Then the cyclic garbage collector, run by

@@ -59,6 +59,7 @@ def _shot(window, name: str) -> None:  # type: ignore[no-untyped-def]
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="clinlens-shots-"))
     os.environ["CLINLENS_DATA_DIR"] = str(tmp / "data")
+    from app.controllers.suggestion_backends import InThreadBackend
     from app.demo_project import build_demo_project
     from app.launch import build_window, create_application
     from ml import registry
@@ -78,12 +79,16 @@ def main() -> int:
     stub.write_bytes(b"stand-in detector for screenshots")
     registry.import_model(demo, stub, "detector", "bright-blobs", inspect=False)
     window.suggestions.refresh_status()
-    window.suggestions.detector_factory = lambda project, device: make_blob_detector(
-        tile=512,
-        overlap=64,
-        threshold=252,
-        names={0: "unknown anomaly"},
-        model_ref="bright-blobs:1",
+    window.suggestions.set_backend(
+        InThreadBackend(
+            lambda project, device: make_blob_detector(
+                tile=512,
+                overlap=64,
+                threshold=252,
+                names={0: "unknown anomaly"},
+                model_ref="bright-blobs:1",
+            )
+        )
     )
     window.images.select_row(3)  # the legs: new, without ground-truth boxes, metal objects
     _wait(
