@@ -124,6 +124,7 @@ def settle_heap() -> None:
     collector's reach: a full collection then walks only what the session made since, so
     its pause on the GUI thread shrinks (21 ms for ~75,000 objects on a 2-core PC, measured
     while switching images non-stop)."""
+    gc.collect()  # start-up's own garbage first, or it would be kept for good
     gc.freeze()
 
 

@@ -421,8 +421,10 @@ class MainWindow(QMainWindow):
         self.canvas.flush_nudge()
         self.save_filter_settings()
         self.prefs.save_layout(self.saveGeometry(), self.saveState())
-        self.runner.shutdown(5000)
+        # The detector process first: a job waiting on it then ends at once as cancelled,
+        # instead of keeping the window's shutdown waiting.
         self.suggestions.close_backend()
+        self.runner.shutdown(5000)
         self.session.close()
         super().closeEvent(event)
 

@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from core.errors import ClinLensError, JobCancelled
@@ -44,6 +45,7 @@ log = logging.getLogger("clinlens.worker")
 
 PROTOCOL = 1
 _POLL_S = 0.05
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 LOW_PRIORITY_NICE = 10  # POSIX niceness of workers: the GUI gets ~9x the CPU share
 _EXIT = object()  # the child's stdout closed
 
@@ -81,6 +83,10 @@ class WorkerProcess:
         self.argv = list(argv)
         self.name = name
         self.env = dict(os.environ if env is None else env)
+        self.env.setdefault("PYTHONIOENCODING", "utf-8")  # its stderr, read here as UTF-8
+        if not getattr(sys, "frozen", False):  # `-m core.cli` must find ClinLens from any cwd
+            path = self.env.get("PYTHONPATH")
+            self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), path]))
         # Long enough for a first model load (torch's import alone takes seconds on a
         # clinic PC), which cannot be interrupted and is worth keeping: killing the child
         # then would only make the next request pay for it again.
@@ -91,6 +97,8 @@ class WorkerProcess:
         self._events: queue.Queue[Any] = queue.Queue()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._fatal: str | None = None
+        self._stderr_thread: threading.Thread | None = None
+        self._closed = False
         self._ids = itertools.count(1)
         self.starts = 0  # how many children were started (a test and the log read it)
 
@@ -101,6 +109,8 @@ class WorkerProcess:
         return proc.pid if proc is not None and proc.poll() is None else None
 
     def _ensure_started(self) -> subprocess.Popen[str]:
+        if self._closed:  # e.g. a job queued before its project was closed
+            raise JobCancelled(f"the {self.name} process was closed")
         proc = self._proc
         if proc is not None and proc.poll() is None:
             return proc
@@ -133,12 +143,20 @@ class WorkerProcess:
             _lower_priority(proc.pid)
         events = self._events
         threading.Thread(target=self._read_events, args=(proc.stdout, events), daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(proc.stderr,), daemon=True).start()
+        self._stderr_thread = threading.Thread(
+            target=self._read_stderr, args=(proc.stderr,), daemon=True
+        )
+        self._stderr_thread.start()
         log.info("%s process started (pid %d)", self.name, proc.pid)
         return proc
 
     def close(self, timeout_s: float = 3.0) -> None:
-        """Ask the child to quit; without blocking, kill it if it has not after ``timeout_s``."""
+        """Ask the child to quit; without blocking, kill it if it has not after ``timeout_s``.
+
+        For good: a request in flight ends as cancelled, and later ones are refused
+        (JobCancelled), so a job queued for a closed project cannot start a new child.
+        """
+        self._closed = True
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
@@ -189,10 +207,14 @@ class WorkerProcess:
                 except queue.Empty:
                     continue
                 if event is _EXIT:
-                    code = proc.wait()
+                    try:
+                        code = proc.wait(5)
+                    except subprocess.TimeoutExpired:  # its output closed, yet it lingers
+                        _reap(proc, 1.0, self.name, terminate_first=True)
+                        code = proc.returncode if proc.returncode is not None else -9
                     if self._proc is proc:
                         self._proc = None
-                    if cancel_sent is not None:
+                    if cancel_sent is not None or self._closed:
                         raise JobCancelled("cancelled")
                     raise WorkerError(self._death_message(code))
                 if event.get("req") != req:
@@ -262,7 +284,8 @@ class WorkerProcess:
     def _death_message(self, code: int) -> str:
         if self._fatal:
             return self._fatal
-        time.sleep(0.1)  # let the stderr reader catch the last lines
+        if self._stderr_thread is not None:  # it ends with the child: take its last lines
+            self._stderr_thread.join(timeout=2.0)
         last = next((line for line in reversed(self._stderr_tail) if line.strip()), "")
         how = f"exit code {code}" if code >= 0 else f"signal {-code}"
         detail = f": {last}" if last else ""

@@ -56,7 +56,8 @@ def protocol_streams() -> tuple[IO[str], IO[str]]:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     replies = os.fdopen(replies_fd, "w", encoding="utf-8", newline="\n", buffering=1)
-    requests = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)  # noqa: SIM115
+    # fd 0, not sys.stdin: a windowed (frozen) child may have no sys.stdin object.
+    requests = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
     return requests, replies
 
 

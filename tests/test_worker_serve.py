@@ -9,6 +9,7 @@ import os
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -107,9 +108,26 @@ def test_a_child_that_ignores_cancel_is_stopped(tmp_path: Path) -> None:
     w = WorkerProcess([sys.executable, str(script)], env=env, cancel_grace_s=0.3)
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
     with pytest.raises(JobCancelled):
         w.request("hang", cancel=cancel)
-    assert w.pid is None, "terminated, not left behind"
+    assert time.monotonic() - started < 10, "not the 60 s the handler sleeps"
+    assert w.starts == 1 and w._proc is None
+    # The next request starts a fresh child.
+    with pytest.raises(WorkerError, match="unknown request"):
+        w.request("echo")
+    assert w.starts == 2
+    w.close(1.0)
+
+
+def test_a_closed_worker_refuses_new_requests(worker: WorkerProcess) -> None:
+    worker.request("echo")
+    proc = worker._proc
+    worker.close(1.0)
+    with pytest.raises(JobCancelled):
+        worker.request("echo")
+    assert proc is not None and proc.wait(10) == 0, "it quit when asked"
+    assert worker.starts == 1
 
 
 @pytest.mark.parametrize(
@@ -144,25 +162,42 @@ def test_a_child_that_cannot_start_says_why(tmp_path: Path) -> None:
 
 
 def test_serve_answers_every_request_once_and_quits(tmp_path: Path) -> None:
-    """In-process: requests through a pipe, replies into a file."""
+    """In-process: requests through a pipe, replies into a file; quit sent last."""
     read_fd, write_fd = os.pipe()
     requests = os.fdopen(read_fd, encoding="utf-8")
+    writer = os.fdopen(write_fd, "w", encoding="utf-8")
     replies_path = tmp_path / "replies.jsonl"
+    replies = replies_path.open("w", encoding="utf-8")
+    result: dict = {}
+    server = threading.Thread(
+        target=lambda: result.update(
+            code=serve({"echo": lambda req, emit, cancel: {"v": req["value"]}}, requests, replies)
+        )
+    )
+    server.start()
     lines = [
         {"op": "cancel", "req": 2},  # cancelled before it starts
         {"op": "echo", "req": 1, "value": 5},
         {"op": "echo", "req": 2, "value": 6},
-        {"op": "quit"},
     ]
-    with os.fdopen(write_fd, "w", encoding="utf-8") as w:
-        w.write("not json\n" + "".join(json.dumps(m) + "\n" for m in lines))
-    with replies_path.open("w", encoding="utf-8") as replies:
-        code = serve({"echo": lambda req, emit, cancel: {"v": req["value"]}}, requests, replies)
-    assert code == 0
-    events = [json.loads(x) for x in replies_path.read_text(encoding="utf-8").splitlines()]
-    assert events[0]["event"] == "hello"
-    assert [(e["req"], e["event"]) for e in events[1:]] == [(1, "done"), (2, "cancelled")]
-    assert events[1]["v"] == 5
+    writer.write("not json\n" + "".join(json.dumps(m) + "\n" for m in lines))
+    writer.flush()
+
+    def events() -> list[dict]:
+        return [json.loads(x) for x in replies_path.read_text(encoding="utf-8").splitlines()]
+
+    deadline = time.monotonic() + 10
+    while len(events()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.write(json.dumps({"op": "quit"}) + "\n")
+    writer.close()
+    server.join(10)
+    replies.close()
+    assert result == {"code": 0}
+    got = events()
+    assert got[0]["event"] == "hello"
+    assert [(e["req"], e["event"]) for e in got[1:]] == [(1, "done"), (2, "cancelled")]
+    assert got[1]["v"] == 5
 
 
 def test_clinlens_argv_runs_the_cli_or_the_frozen_executable(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -65,7 +65,8 @@ class SuggestionController(QObject):
 
     # --- state ----------------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
-        self.runner.cancel_channel("suggest:image")
+        for channel in ("suggest:image", "suggest:warmup", "suggest:batch", "model:import"):
+            self.runner.cancel_channel(channel)
         self.close_backend()
         self.project = project
         self.refresh_status()

@@ -7,4 +7,5 @@ import sys
 
 from core.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing the module (e.g. the import-contract test) runs nothing
+    sys.exit(main())
