@@ -397,3 +397,39 @@ def test_relocate_image_keeps_annotations_and_is_audited(project: Project, tmp_p
     other = add_image(project, "b.png")
     with pytest.raises(ProjectError, match="already in the project"):
         project.relocate_image(other, tmp_path / "moved" / "a.png")
+
+
+def test_a_read_does_not_wait_for_another_threads_open_write(project: Project) -> None:
+    """A background job's transaction (its commit fsyncs) must not freeze the GUI thread's
+    reads: they see the last committed state at once, and the writer's thread sees its own
+    uncommitted edits."""
+    import threading
+    import time
+
+    image_id = add_image(project, "a.png")
+    project.add_boxes(image_id, [Box(1, 1, 5, 5, "key")])
+    inside, release = threading.Event(), threading.Event()
+    seen_by_writer: list[int] = []
+
+    def job() -> None:
+        with project.batch():
+            project.add_boxes(image_id, [Box(2, 2, 6, 6, "key")])
+            seen_by_writer.append(len(project.boxes(image_id)))
+            inside.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=job)
+    writer.start()
+    assert inside.wait(10)
+    t0 = time.perf_counter()
+    during = project.boxes(image_id)
+    waited = time.perf_counter() - t0
+    release.set()
+    writer.join(10)
+    assert len(during) == 1, "the committed state, not the open transaction's"
+    assert waited < 1.0, "the read did not wait for the writer"
+    assert seen_by_writer == [2]
+    assert len(project.boxes(image_id)) == 2
+    project.close()
+    with pytest.raises(ProjectError, match="closed"):
+        project.boxes(image_id)

@@ -8,7 +8,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,13 @@ class ProjectBase:
         self._conn: sqlite3.Connection | None = conn
         self._mutex = threading.RLock()
         self._depth = 0
+        # Reads while another thread holds the connection (a background job committing:
+        # BEGIN ... COMMIT with its fsync can take tens of ms) use a second connection
+        # instead of waiting: in WAL mode it reads the last committed state at once. So
+        # the GUI thread never waits for a job's write. Set up by writable projects.
+        self._reader_factory: Callable[[], sqlite3.Connection] | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_mutex = threading.Lock()
         self._author = (author or "").strip() or default_author()
         self.name = ""
 
@@ -96,12 +103,36 @@ class ProjectBase:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._mutex:
-            conn = self._connection()
-            try:
-                yield conn
-            except sqlite3.Error as exc:
-                raise ProjectError(f"cannot read '{self.folder}': {_explain(exc)}") from exc
+        # The main connection when it is free or this thread holds it (its own open
+        # transaction must see its own writes); else the reader, rather than wait.
+        if self._reader_factory is None:
+            self._mutex.acquire()
+        elif not self._mutex.acquire(blocking=False):
+            with self._reader_mutex:
+                if self._reader is None:
+                    self._connection()  # a closed project: the usual message
+                    try:
+                        self._reader = self._reader_factory()
+                    except sqlite3.Error as exc:
+                        raise ProjectError(f"cannot read '{self.folder}': {_explain(exc)}") from exc
+                yield from self._reading(self._reader)
+            return
+        try:
+            yield from self._reading(self._connection())
+        finally:
+            self._mutex.release()
+
+    def _reading(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise ProjectError(f"cannot read '{self.folder}': {_explain(exc)}") from exc
+
+    def _close_reader(self) -> None:
+        with self._reader_mutex:
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                reader.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -168,10 +168,14 @@ class Project(GradesMixin):
             raise ProjectError(
                 f"'{db}' cannot be opened: it is damaged or not a ClinLens project ({exc})"
             ) from exc
-        return cls(folder, conn, read_only=read_only, author=author, lock=lock)
+        project = cls(folder, conn, read_only=read_only, author=author, lock=lock)
+        if not read_only:
+            project._reader_factory = lambda: _reader_connection(db)
+        return project
 
     def close(self) -> None:
         """Close the database and release the write lock (idempotent)."""
+        self._close_reader()
         with self._mutex:
             conn, self._conn = self._conn, None
             if conn is not None:
@@ -375,3 +379,11 @@ def _settings_json(settings: dict[str, Any] | None) -> str | None:
         return to_json(settings)
     except (TypeError, ValueError) as exc:
         raise ProjectError(f"filter settings cannot be saved: {exc}") from exc
+
+
+def _reader_connection(db: Path) -> sqlite3.Connection:
+    """A second, query-only connection for reads while a background job writes (WAL)."""
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA query_only = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
