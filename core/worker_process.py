@@ -310,15 +310,10 @@ def _lower_priority(pid: int) -> None:
 def _reap(
     proc: subprocess.Popen[str], timeout_s: float, name: str, terminate_first: bool = False
 ) -> None:
-    if terminate_first:
-        proc.terminate()
-    try:
-        proc.wait(timeout_s)
-        return
-    except subprocess.TimeoutExpired:
-        pass
-    if not terminate_first:
-        proc.terminate()
+    """Wait for the child (unless ``terminate_first``), then terminate it, then kill it."""
+    for step in (proc.terminate,) if terminate_first else (None, proc.terminate):
+        if step is not None:
+            step()
         try:
             proc.wait(timeout_s)
             return
