@@ -166,26 +166,34 @@ class SuggestionController(QObject):
             if not self.has_model:
                 self.error.emit(self.panel.status.text())
                 return None
-        project, backend = self.project, self.backend()
-        device, conf = self.panel.device_choice, self.panel.conf.value()
-
-        def job(progress: Any, cancel: Any) -> Any:
-            return backend.suggest(
-                project,
-                [image_id],
-                device=device,
-                conf=conf,
-                progress=progress,
-                cancel=cancel,
-                keep_late=False,
-            )
-
+        job = self._suggest_job([image_id], keep_late=False)
         job_ = self.runner.submit(
             job, title="Suggest boxes", channel="suggest:image", lane=LANE_BACKGROUND
         )
         job_.succeeded.connect(lambda result, i=image_id: self._on_image_done(i, result))
         job_.failed.connect(self._on_failed)
         return job_
+
+    def _suggest_job(self, ids: list[int], *, keep_late: bool) -> Callable[[Any, Any], Any]:
+        """A job suggesting for ``ids`` with the panel's settings as they are now.
+
+        ``keep_late=False`` (one image): nothing is stored once the job is cancelled.
+        """
+        project, backend = self.project, self.backend()
+        device, conf = self.panel.device_choice, self.panel.conf.value()
+
+        def job(progress: Any, cancel: Any) -> Any:
+            return backend.suggest(
+                project,
+                ids,
+                device=device,
+                conf=conf,
+                progress=progress,
+                cancel=cancel,
+                keep_late=keep_late,
+            )
+
+        return job
 
     def _on_image_done(self, image_id: int, summary: Any) -> None:
         self.panel.device_label.setText(f"Running on: {summary.device}")
@@ -213,24 +221,11 @@ class SuggestionController(QObject):
         if not self.has_model:
             self.error.emit(self.panel.status.text())
             return None
-        project, backend = self.project, self.backend()
-        device, conf = self.panel.device_choice, self.panel.conf.value()
-        ids = [r.id for r in project.images(status=UNREVIEWED) if not r.error]
+        ids = [r.id for r in self.project.images(status=UNREVIEWED) if not r.error]
         if not ids:
             self.message.emit("Every image is reviewed: nothing to suggest", 4000)
             return None
-
-        def job(progress: Any, cancel: Any) -> Any:
-            return backend.suggest(
-                project,
-                ids,
-                device=device,
-                conf=conf,
-                progress=progress,
-                cancel=cancel,
-                keep_late=True,
-            )
-
+        job = self._suggest_job(ids, keep_late=True)
         job_ = self.runner.submit(
             job, title=f"Suggest for {len(ids)} unreviewed image(s)", channel="suggest:batch"
         )
