@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 
-# Top-level command names, kept in step with core.cli (a test checks): a folder that happens
-# to be called "project" must not turn `main.py project create ...` into a GUI start.
-KNOWN_COMMANDS = frozenset(
-    {"demo", "detector-worker", "info", "model", "predict", "project", "render", "severity"}
-)
+from core.commands import command_names
+
+# Top-level command names, from the one command list: a folder that happens to be called
+# "project" must not turn `main.py project create ...` into a GUI start.
+KNOWN_COMMANDS = command_names()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,15 +28,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _looks_like_gui_args(args: list[str]) -> bool:
-    # A project folder opens the GUI; checking that first spares the GUI start the cost of
-    # building the whole CLI parser (which imports pydicom and the ML command modules).
-    from pathlib import Path
-
-    if args[0] not in KNOWN_COMMANDS and Path(args[0]).is_dir():
-        return True
-    from core.cli import command_names
-
-    return args[0] not in command_names()
+    # Read from the command list, not the parser: building the parser imports pydicom and the
+    # ML command modules, which the GUI's start must not pay for. Anything that is not a
+    # command (a project folder, a file the GUI reports as missing) starts the GUI.
+    return args[0] not in KNOWN_COMMANDS
 
 
 if __name__ == "__main__":

@@ -16,18 +16,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from core.commands import command_modules
 from core.errors import ClinLensError
 
-# Modules that register commands. ``ml.cli`` only declares arguments at import time.
-COMMAND_MODULES = (
-    "core.cli.info",
-    "core.cli.render",
-    "core.cli.project",
-    "core.cli.demo",
-    "ml.cli_models",
-    "ml.cli_severity",
-    "ml.cli_detector_worker",
-)
+# Modules that register commands, from the one command list. The ``ml`` ones only declare
+# arguments at import time.
+COMMAND_MODULES = command_modules()
 
 EXIT_USER_ERROR = 2
 log = logging.getLogger("clinlens.cli")
