@@ -44,7 +44,9 @@ class Preferences:
         value = self.s.value("projects/recent", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or []) if v]
+        if not isinstance(value, (list, tuple)):  # a hand-edited INI can hold anything
+            return []
+        return [str(v) for v in value if v]
 
     def add_recent(self, folder: str | Path) -> None:
         folder = str(Path(folder).resolve())

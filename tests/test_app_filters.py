@@ -32,7 +32,7 @@ def test_gamma_slider_changes_the_picture_and_is_saved_for_the_image(qtbot, wind
 
 def test_window_width_narrows_contrast(qtbot, window):
     before = _frame(window)
-    after = _rendered_after(qtbot, window, lambda: window.filters.width.spin.setValue(3000))
+    after = _rendered_after(qtbot, window, lambda: window.filters.window_width.spin.setValue(3000))
 
     # A narrow window saturates: more pixels at black or white than before.
     def extremes(a):
@@ -110,8 +110,8 @@ def test_saved_settings_come_back_when_the_image_is_reopened(qtbot, window):
 def test_histogram_marks_the_current_window(window):
     hist = window.filters.histogram
     assert hist.counts is not None
-    assert hist.window is not None
-    assert hist.window[1] == pytest.approx(window.display.settings.window_width, rel=1e-6)
+    assert hist.window_band is not None
+    assert hist.window_band[1] == pytest.approx(window.display.settings.window_width, rel=1e-6)
 
 
 def test_display_settings_are_saved_once_the_sliders_rest(qtbot, window):

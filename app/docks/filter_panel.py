@@ -134,7 +134,7 @@ class FilterPanel(QWidget):
 
         self.histogram = HistogramWidget()
         self.center = MappedSlider(0, 4095, 2048, decimals=1)
-        self.width = MappedSlider(1, 4096, 4096, decimals=1)
+        self.window_width = MappedSlider(1, 4096, 4096, decimals=1)
         self.brightness = MappedSlider(-1.0, 1.0, 0.0)
         self.contrast = MappedSlider(0.1, 5.0, 1.0, log=True)
         self.gamma = MappedSlider(0.2, 5.0, 1.0, log=True)
@@ -172,7 +172,7 @@ class FilterPanel(QWidget):
         form.addRow(self.histogram)
         form.addRow(self.window_info)
         form.addRow("Level", self.center)
-        form.addRow("Window", self.width)
+        form.addRow("Window", self.window_width)
         form.addRow("Brightness", self.brightness)
         form.addRow("Contrast", self.contrast)
         form.addRow("Gamma", self.gamma)
@@ -198,7 +198,7 @@ class FilterPanel(QWidget):
         lay.addStretch(1)
 
         self.center.changed.connect(lambda v, i: self._window_changed(i))
-        self.width.changed.connect(lambda v, i: self._window_changed(i))
+        self.window_width.changed.connect(lambda v, i: self._window_changed(i))
         self.brightness.changed.connect(lambda v, i: self._edit(i, brightness=v))
         self.contrast.changed.connect(lambda v, i: self._edit(i, contrast=v))
         self.gamma.changed.connect(lambda v, i: self._edit(i, gamma=v))
@@ -234,9 +234,9 @@ class FilterPanel(QWidget):
         lo, hi = vr
         span = max(hi - lo, 1.0)
         self.center.set_range(lo - 0.5 * span, hi + 0.5 * span)
-        self.width.set_range(1.0, 2.0 * span)
+        self.window_width.set_range(1.0, 2.0 * span)
         is_color = getattr(raw, "is_color", False)
-        for w in (self.center, self.width, self.normalise, self.norm_low, self.norm_high):
+        for w in (self.center, self.window_width, self.normalise, self.norm_low, self.norm_high):
             w.setEnabled(not is_color)
         self.setEnabled(True)
         self.show_settings(settings)
@@ -249,7 +249,7 @@ class FilterPanel(QWidget):
             window = self._effective_window(settings)
             if window is not None:
                 self.center.set_value(window[0])
-                self.width.set_value(window[1])
+                self.window_width.set_value(window[1])
                 self.window_info.setText(f"Window W {window[1]:.6g} / L {window[0]:.6g}")
             else:
                 self.window_info.setText("The file's VOI LUT applies")
@@ -307,7 +307,7 @@ class FilterPanel(QWidget):
         self._edit(
             interactive,
             window_center=self.center.value(),
-            window_width=max(self.width.value(), 1e-3),
+            window_width=max(self.window_width.value(), 1e-3),
         )
 
     def _on_normalise(self) -> None:

@@ -13,7 +13,7 @@ class HistogramWidget(QWidget):
         super().__init__(parent)
         self.counts: np.ndarray | None = None
         self.edges: np.ndarray | None = None
-        self.window: tuple[float, float] | None = None  # (center, width)
+        self.window_band: tuple[float, float] | None = None  # (center, width)
         self.setMinimumHeight(60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
@@ -29,7 +29,7 @@ class HistogramWidget(QWidget):
         self.update()
 
     def set_window(self, window: tuple[float, float] | None) -> None:
-        self.window = window
+        self.window_band = window
         self.update()
 
     @property
@@ -61,8 +61,8 @@ class HistogramWidget(QWidget):
         fill.setAlpha(90)
         p.fillPath(path, fill)
         vr = self.value_range
-        if self.window is not None and vr is not None and vr[1] > vr[0]:
-            c0, w = self.window
+        if self.window_band is not None and vr is not None and vr[1] > vr[0]:
+            c0, w = self.window_band
             lo, hi = c0 - w / 2.0, c0 + w / 2.0
 
             def x_of(v: float) -> float:
