@@ -97,7 +97,7 @@ def _make_project(folder: Path, n: int) -> Path:
 
     from core.annotations import builtin_label_set
     from core.demo import make_demo_files, make_phantom
-    from core.project_import import import_images
+    from core.project_io import import_images
     from core.store import Project
 
     images = folder / "images"

@@ -112,7 +112,7 @@ def bench_open(base: Path, n: int) -> tuple[float, list[tuple[str, float, float]
         for i, image_id in enumerate(ids[::5]):
             proj.add_box(image_id, Box(10, 10, 50, 50, "zipper" if i % 2 else "watch"))
         for image_id in ids[1::50]:
-            proj.set_review_status(image_id, "to_review")
+            proj.grading.set_review_status(image_id, "to_review")
     proj.close()
 
     def first_page() -> None:

@@ -23,6 +23,7 @@ class CancelToken(Protocol):
 ProgressFn = Callable[[int, int, str], None]
 
 
-def check_cancel(cancel: CancelToken | None) -> None:
+def check_cancel(cancel: CancelToken | None, message: str = "cancelled by the user") -> None:
+    """Raise ``JobCancelled(message)`` once ``cancel`` is set; a job calls it between steps."""
     if cancel is not None and cancel.is_set():
-        raise JobCancelled("cancelled by the user")
+        raise JobCancelled(message)

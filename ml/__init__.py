@@ -1,1 +1,5 @@
-"""ClinLens machine learning: detector, severity grading, training, registry. No Qt."""
+"""ClinLens machine learning: detector, severity grading, the model registry. No Qt.
+
+What lives where, and where training, evaluation, active learning and the workers will
+live: ml/README.md.
+"""

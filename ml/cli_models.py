@@ -129,7 +129,7 @@ def run_import(args: argparse.Namespace) -> int:
     if tiling is not None:
         metadata["tiling"] = tiling
     with _open_project(args.project, read_only=True) as project:
-        label_set = project.label_set()
+        label_set = project.definitions.label_set()
         info = registry.import_model(
             project.folder, args.file, args.kind, args.name, metadata=metadata or None
         )

@@ -1,6 +1,6 @@
 """The GUI's detector process: runs the project's detector and reports boxes, storing nothing.
 
-Started by the annotator as ``main.py detector-worker DIR`` (see ``core.worker_process``)
+Started by the annotator as ``main.py detector-worker DIR`` (see ``core.workers``)
 and kept for the session, so torch is imported and the model loaded once, away from the
 window's interpreter. It opens the project read-only beside the GUI, which owns the
 writing: the GUI stores the boxes each ``image`` event carries.
@@ -25,7 +25,7 @@ from typing import Any
 from core.annotations import Box
 from core.errors import ClinLensError
 from core.jobs import CancelToken
-from core.worker_serve import Emitter, fatal, protocol_streams, serve
+from core.workers import Emitter, fatal, protocol_streams, serve
 
 COMMAND = "detector-worker"
 BOX_FIELDS = tuple(f.name for f in dataclasses.fields(Box))

@@ -1,6 +1,7 @@
 """Annotation domain: boxes, grades, label sets, grading scales, review status.
 
 Pure dataclasses; the store persists them, formats read/write them, the GUI draws them.
+Box geometry (area, IoU, one-to-one matching) is in ``core.annotations.geometry``.
 """
 
 from core.annotations.labels import Label, LabelSet, builtin_label_set, builtin_label_set_names

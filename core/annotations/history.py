@@ -121,7 +121,7 @@ class History:
         """Same keywords as ``Project.set_grade`` (source, model_version, confidence)."""
         source = kwargs.get("source", "human")
         before = self._grade(image_id, scale, source)
-        after = self.project.set_grade(image_id, scale, value, **kwargs)
+        after = self.project.grading.set_grade(image_id, scale, value, **kwargs)
         if before == after:
             return after
 
@@ -136,7 +136,7 @@ class History:
 
     def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
         before = self._grade(image_id, scale, source)
-        self.project.clear_grade(image_id, scale, source=source)
+        self.project.grading.clear_grade(image_id, scale, source=source)
         if before is None:
             return
 
@@ -144,20 +144,20 @@ class History:
             self._put_grade(image_id, scale, source, before)
 
         def redo() -> None:
-            self.project.clear_grade(image_id, scale, source=source)
+            self.project.grading.clear_grade(image_id, scale, source=source)
 
         self._push(_Step(f"clear {scale} grade", undo, redo, int(image_id)))
 
     def set_review_status(self, image_id: int, status: str) -> None:
         before = self.project.image(image_id).review_status
-        self.project.set_review_status(image_id, status)
+        self.project.grading.set_review_status(image_id, status)
         if before == status:
             return
         self._push(
             _Step(
                 f"mark {status.replace('_', ' ')}",
-                lambda: self.project.set_review_status(image_id, before),
-                lambda: self.project.set_review_status(image_id, status),
+                lambda: self.project.grading.set_review_status(image_id, before),
+                lambda: self.project.grading.set_review_status(image_id, status),
                 int(image_id),
             )
         )
@@ -252,16 +252,16 @@ class History:
             self._ids[old] = restored.id
 
     def _grade(self, image_id: int, scale: str, source: str) -> Grade | None:
-        for grade in self.project.grades(image_id):
+        for grade in self.project.grading.grades(image_id):
             if grade.scale == scale and grade.source == source:
                 return grade
         return None
 
     def _put_grade(self, image_id: int, scale: str, source: str, grade: Grade | None) -> None:
         if grade is None:
-            self.project.clear_grade(image_id, scale, source=source)
+            self.project.grading.clear_grade(image_id, scale, source=source)
             return
-        self.project.set_grade(
+        self.project.grading.set_grade(
             image_id,
             scale,
             grade.value,

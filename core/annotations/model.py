@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.annotations.geometry import rect_area
+
 BOX_SOURCES = ("human", "model")
 BOX_STATUSES = ("suggested", "accepted", "edited", "rejected")
 REVIEW_STATUSES = ("new", "in_progress", "to_review", "done")
@@ -43,7 +45,7 @@ class Box:
 
     @property
     def area(self) -> float:
-        return max(0.0, self.width) * max(0.0, self.height)
+        return rect_area(self.x1, self.y1, self.x2, self.y2)
 
     def with_coords(self, x1: float, y1: float, x2: float, y2: float) -> Box:
         return replace(self, x1=x1, y1=y1, x2=x2, y2=y2)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from core.annotations.geometry import rect_area
+
 T = TypeVar("T")
 MIN_FRACTION = 0.3
 
@@ -28,7 +30,7 @@ class TileBox(Generic[T]):
 
     @property
     def area(self) -> float:
-        return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
+        return rect_area(self.x1, self.y1, self.x2, self.y2)
 
 
 @dataclass(frozen=True)

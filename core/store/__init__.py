@@ -20,9 +20,47 @@ See ``Project`` for the API (the contract in the shared contracts, plus these ad
 
 Every edit is one transaction, durable when the call returns; a second writer gets
 ProjectLockedError; ``Project.open(..., read_only=True)`` works beside the writer.
+
+Layout. ``Database`` (``database.py``) is the shared access: connection, ``read()``,
+``write()`` (nesting transactions), ``audit()``, ``meta()``, the author. Parts of the API
+are *repositories* over it, reached from the project:
+
+- ``project.definitions`` (``DefinitionsRepository``, ``definitions.py``): ``label_set()``,
+  ``add_label()``, ``scales()``, ``add_scale()``;
+- ``project.grading`` (``GradesRepository``, ``grades.py``): ``grades()``,
+  ``grades_by_image()``, ``set_grade()``, ``clear_grade()``, ``set_review_status()``.
+
+``Project`` still forwards those names (``project.set_grade(...)``) for callers not yet
+moved; new code calls the repository. Images and boxes are still mixins of ``Project``
+(``images.py``, ``boxes.py`` on ``base.ProjectBase``).
+
+Adding a table (held-out set, training runs, queue scores, readers...): not another mixin.
+
+1. Append a migration creating it to ``schema.MIGRATIONS``.
+2. Write ``core/store/<thing>.py`` with ``class <Thing>Repository`` taking only the
+   ``Database``: ``with self._db.write() as conn:`` per edit, ``self._db.audit(conn, ...)``
+   for what the audit log should show, ``with self._db.read() as conn:`` per query. For
+   rows of other tables use the plain lookups taking a connection (``images.get_image``,
+   ``definitions.get_scale``, ``definitions.label_id_of``), never the ``Project``.
+3. Build it in ``Project.__init__`` (``self.<things> = <Thing>Repository(db)``) and list
+   it above.
+4. Test it alone: ``tests/store_fixtures.fresh_database(tmp_path)`` gives a ``Database``
+   over a new project file, no ``Project`` needed (see ``tests/test_store_repositories.py``).
 """
 
+from core.store.database import Database
+from core.store.definitions import DefinitionsRepository
+from core.store.grades import GradesRepository
 from core.store.project import DB_NAME, Project
 from core.store.records import AuditEvent, ImageRecord, NewImage
 
-__all__ = ["DB_NAME", "AuditEvent", "ImageRecord", "NewImage", "Project"]
+__all__ = [
+    "DB_NAME",
+    "AuditEvent",
+    "Database",
+    "DefinitionsRepository",
+    "GradesRepository",
+    "ImageRecord",
+    "NewImage",
+    "Project",
+]

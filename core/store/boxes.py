@@ -10,7 +10,8 @@ from typing import Any
 
 from core.annotations import BOX_SOURCES, BOX_STATUSES, Box, clamp_box
 from core.errors import ProjectError
-from core.store.images import ImagesMixin
+from core.store.definitions import label_id_of
+from core.store.images import ImagesMixin, get_image
 from core.store.records import now_iso
 
 _BOX_SELECT = (
@@ -151,9 +152,9 @@ class BoxesMixin(ImagesMixin):
             return [self._insert_box(conn, image_id, b, False) for b in boxes]
 
     def _insert_box(self, conn: sqlite3.Connection, image_id: int, box: Box, keep_id: bool) -> Box:
-        image = self._image(conn, image_id)
+        image = get_image(conn, image_id)
         box = checked_box(box, image.width, image.height)
-        label_id = self._label_id(conn, box.label)
+        label_id = label_id_of(conn, box.label)
         if box.author is None:
             box = dataclasses.replace(box, author=self.author)
         if keep_id and box.id is None:
@@ -202,7 +203,7 @@ class BoxesMixin(ImagesMixin):
             raise TypeError(f"update_box got unknown fields: {', '.join(sorted(unknown))}")
         with self._write() as conn:
             before, image_id = self._box_row(conn, box_id)
-            image = self._image(conn, image_id)
+            image = get_image(conn, image_id)
             after = checked_box(dataclasses.replace(before, **changes), image.width, image.height)
             reshaped = any(getattr(after, k) != getattr(before, k) for k in _SHAPE)
             if reshaped and before.source == "model" and "status" not in changes:
@@ -211,7 +212,7 @@ class BoxesMixin(ImagesMixin):
                 return before
             if "author" not in changes:
                 after = dataclasses.replace(after, author=self.author)
-            label_id = self._label_id(conn, after.label)
+            label_id = label_id_of(conn, after.label)
             conn.execute(
                 "UPDATE boxes SET label_id = ?, x1 = ?, y1 = ?, x2 = ?, y2 = ?, difficult = ?, "
                 "truncated = ?, occluded = ?, pose = ?, source = ?, model_version = ?, "

@@ -1,4 +1,8 @@
-"""Image-level grades (one human and at most one model grade per scale) and review status."""
+"""Image-level grades (one human and at most one model grade per scale) and review status.
+
+``GradesRepository``, reached as ``project.grading``. Review status lives here because
+"done" is defined by the grades: a human grade on every required scale.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from typing import Any
 
 from core.annotations import REVIEW_STATUSES, Grade
 from core.errors import ProjectError
-from core.store.boxes import BoxesMixin
+from core.store.database import Database
+from core.store.definitions import get_scale
+from core.store.images import get_image
 from core.store.records import now_iso
 
 _GRADE_COLUMNS = "g.scale, g.value, g.author, g.source, g.model_version, g.confidence, g.id"
@@ -21,10 +27,23 @@ def grade_dict(grade: Grade) -> dict[str, Any]:
     return dataclasses.asdict(grade)
 
 
-class GradesMixin(BoxesMixin):
+def _stored_grade(conn: sqlite3.Connection, image_id: int, scale: str, source: str) -> Grade | None:
+    row = conn.execute(
+        f"{_GRADE_SELECT} WHERE g.image_id = ? AND g.scale = ? AND g.source = ?",
+        (int(image_id), scale, source),
+    ).fetchone()
+    return None if row is None else Grade(*row)
+
+
+class GradesRepository:
+    """The grades and review status of one project's images."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     def grades(self, image_id: int) -> list[Grade]:
         """An image's grades, in the project's scale order, the human grade first."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 f"{_GRADE_SELECT} JOIN scales s ON s.name = g.scale WHERE g.image_id = ? "
                 "ORDER BY s.position, g.source",
@@ -36,22 +55,13 @@ class GradesMixin(BoxesMixin):
         """Every image's grades (as ``grades()`` orders them) in one query: image id ->
         grades. Images without grades are absent."""
         out: dict[int, list[Grade]] = {}
-        with self._read() as conn:
+        with self._db.read() as conn:
             for row in conn.execute(
                 f"SELECT g.image_id, {_GRADE_COLUMNS} FROM grades g JOIN scales s "
                 "ON s.name = g.scale ORDER BY g.image_id, s.position, g.source"
             ):
                 out.setdefault(int(row[0]), []).append(Grade(*row[1:]))
         return out
-
-    def _grade(
-        self, conn: sqlite3.Connection, image_id: int, scale: str, source: str
-    ) -> Grade | None:
-        row = conn.execute(
-            f"{_GRADE_SELECT} WHERE g.image_id = ? AND g.scale = ? AND g.source = ?",
-            (int(image_id), scale, source),
-        ).fetchone()
-        return None if row is None else Grade(*row)
 
     def set_grade(
         self,
@@ -73,9 +83,9 @@ class GradesMixin(BoxesMixin):
             raise ProjectError(f"grade source must be 'human' or 'model', not {source!r}")
         if confidence is not None and not math.isfinite(float(confidence)):
             raise ProjectError("grade confidence must be a finite number")
-        with self._write() as conn:
-            image = self._image(conn, image_id)
-            grading = self._scale(conn, scale)
+        with self._db.write() as conn:
+            image = get_image(conn, image_id)
+            grading = get_scale(conn, scale)
             try:
                 number = float(value)
             except (TypeError, ValueError):
@@ -86,11 +96,11 @@ class GradesMixin(BoxesMixin):
                     f"{value!r} is not a grade on the {grading.title} scale (allowed: {allowed})"
                 )
             number = float(grading.allowed[abs(grading.allowed - number).argmin()])
-            before = self._grade(conn, image.id, scale, source)
+            before = _stored_grade(conn, image.id, scale, source)
             grade = Grade(
                 scale=scale,
                 value=number,
-                author=author or self.author,
+                author=author or self._db.author,
                 source=source,
                 model_version=model_version,
                 confidence=None if confidence is None else float(confidence),
@@ -116,9 +126,9 @@ class GradesMixin(BoxesMixin):
                     stamp,
                 ),
             )
-            stored = self._grade(conn, image.id, scale, source)
+            stored = _stored_grade(conn, image.id, scale, source)
             assert stored is not None
-            self._audit(
+            self._db.audit(
                 conn,
                 "set_grade",
                 "grade",
@@ -135,10 +145,10 @@ class GradesMixin(BoxesMixin):
         Refused for the human grade of a required scale on an image marked done: set the
         image back to another status first, so "done" always means "fully graded".
         """
-        with self._write() as conn:
-            image = self._image(conn, image_id)
-            grading = self._scale(conn, scale)
-            before = self._grade(conn, image.id, scale, source)
+        with self._db.write() as conn:
+            image = get_image(conn, image_id)
+            grading = get_scale(conn, scale)
+            before = _stored_grade(conn, image.id, scale, source)
             if before is None:
                 return
             if image.review_status == "done" and source == "human" and grading.required:
@@ -147,7 +157,7 @@ class GradesMixin(BoxesMixin):
                     "set it back to 'to review' before clearing the grade"
                 )
             conn.execute("DELETE FROM grades WHERE id = ?", (before.id,))
-            self._audit(
+            self._db.audit(
                 conn,
                 "clear_grade",
                 "grade",
@@ -163,8 +173,8 @@ class GradesMixin(BoxesMixin):
             raise ProjectError(
                 f"unknown review status {status!r} (one of {', '.join(REVIEW_STATUSES)})"
             )
-        with self._write() as conn:
-            image = self._image(conn, image_id)
+        with self._db.write() as conn:
+            image = get_image(conn, image_id)
             if image.review_status == status:
                 return
             if status == "done":
@@ -186,7 +196,7 @@ class GradesMixin(BoxesMixin):
                 "UPDATE images SET review_status = ?, updated_at = ? WHERE id = ?",
                 (status, now_iso(), image.id),
             )
-            self._audit(
+            self._db.audit(
                 conn,
                 "set_review_status",
                 "image",

@@ -12,8 +12,9 @@ from typing import Any
 
 from core.annotations import REVIEW_STATUSES
 from core.errors import ProjectError
+from core.store.base import ProjectBase
+from core.store.definitions import get_scale
 from core.store.records import ImageRecord, NewImage, now_iso
-from core.store.registry import RegistryMixin
 
 # Scale-level grade filters: ``images(grade=(scale, GRADED))`` etc.
 GRADED = "graded"  # a human grade on the scale
@@ -34,12 +35,22 @@ def image_from_row(row: Sequence[Any]) -> ImageRecord:
     return ImageRecord(*row)
 
 
+def get_image(conn: sqlite3.Connection, image_id: int) -> ImageRecord:
+    """Image ``image_id`` (ProjectError if the project has no such image)."""
+    row = conn.execute(
+        f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (int(image_id),)
+    ).fetchone()
+    if row is None:
+        raise ProjectError(f"image #{image_id} is not in the project")
+    return image_from_row(row)
+
+
 def image_dict(record: ImageRecord) -> dict[str, Any]:
     """What the audit log keeps of an image."""
     return dataclasses.asdict(record)
 
 
-class ImagesMixin(RegistryMixin):
+class ImagesMixin(ProjectBase):
     # --- paths -----------------------------------------------------------------------
     def _stored_path(self, path: str | Path) -> str:
         """Relative (with /) when the file lies in the project folder, else absolute.
@@ -121,7 +132,7 @@ class ImagesMixin(RegistryMixin):
     def set_image_error(self, image_id: int, message: str | None) -> None:
         """Record (or clear with None) why an image cannot be read."""
         with self._write() as conn:
-            before = self._image(conn, image_id)
+            before = get_image(conn, image_id)
             if before.error == message:
                 return
             conn.execute(
@@ -139,18 +150,10 @@ class ImagesMixin(RegistryMixin):
             )
 
     # --- reading ---------------------------------------------------------------------
-    def _image(self, conn: sqlite3.Connection, image_id: int) -> ImageRecord:
-        row = conn.execute(
-            f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (int(image_id),)
-        ).fetchone()
-        if row is None:
-            raise ProjectError(f"image #{image_id} is not in the project")
-        return image_from_row(row)
-
     def image(self, image_id: int) -> ImageRecord:
         """One image. ProjectError if there is no such image."""
         with self._read() as conn:
-            return self._image(conn, image_id)
+            return get_image(conn, image_id)
 
     def images(
         self,
@@ -234,7 +237,7 @@ class ImagesMixin(RegistryMixin):
         """Point an image at its file's new place (found e.g. by ``find_image(sha256=...)``
         or picked by the user); annotations stay. ProjectError if another image has it."""
         with self._write() as conn:
-            before = self._image(conn, image_id)
+            before = get_image(conn, image_id)
             stored = self._stored_path(path)
             other = conn.execute("SELECT id FROM images WHERE path = ?", (stored,)).fetchone()
             if other is not None and int(other[0]) != before.id:
@@ -253,7 +256,7 @@ class ImagesMixin(RegistryMixin):
                 before={"path": before.path, "sha256": before.sha256},
                 after={"path": stored, "sha256": new_sha},
             )
-            return self._image(conn, before.id)
+            return get_image(conn, before.id)
 
     def _filters(
         self,
@@ -319,7 +322,7 @@ class ImagesMixin(RegistryMixin):
         row = conn.execute("SELECT definition FROM scales WHERE name = ?", (scale,)).fetchone()
         if row is None:
             return "0", ()  # like an unknown label: an empty list, not an error
-        grading = self._scale(conn, scale)
+        grading = get_scale(conn, scale)
         try:
             number = float(wanted)
         except (TypeError, ValueError):

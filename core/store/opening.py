@@ -1,4 +1,9 @@
-"""Creating, opening and upgrading the database file of a project (no public API here)."""
+"""Creating, opening and upgrading the database file of a project.
+
+``connect(folder, read_only=..., author=...)`` opens a built database as a ``Database``
+(what ``Project`` and, in tests, a repository on its own are made from); the rest has no
+public API.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,9 @@ from pathlib import Path
 from core.annotations import GradingScale, LabelSet
 from core.errors import ProjectError
 from core.store import schema
-from core.store.base import to_json
+from core.store.database import Database, to_json
+from core.store.definitions import insert_labels, insert_scale, scale_to_dict
 from core.store.records import now_iso
-from core.store.registry import insert_labels, insert_scale, scale_to_dict
 
 DB_NAME = "project.clinlens"
 SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -135,3 +140,40 @@ def check_version(conn: sqlite3.Connection, folder: Path, read_only: bool) -> No
         finally:
             target.close()
         schema.migrate(conn, f"'{folder}'")
+
+
+def connect(folder: Path, *, read_only: bool, author: str | None) -> Database:
+    """Open the project database in ``folder`` (upgrading an older schema when writable).
+
+    Writable: WAL with ``synchronous=FULL``, foreign keys on, and a second, query-only
+    connection for reads while another thread writes. The caller holds the write lock.
+    """
+    db = folder / DB_NAME
+    try:
+        if read_only:
+            conn = open_read_only(db, folder)
+        else:
+            conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+            # Durable commits; WAL so readers never block the writer.
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                raise ProjectError(f"'{folder}': cannot switch the project to WAL mode")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        check_version(conn, folder, read_only)
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(
+            f"'{db}' cannot be opened: it is damaged or not a ClinLens project ({exc})"
+        ) from exc
+    database = Database(folder, conn, read_only=read_only, author=author)
+    if not read_only:
+        database.set_reader_factory(lambda: _reader_connection(db))
+    return database
+
+
+def _reader_connection(db: Path) -> sqlite3.Connection:
+    """A second, query-only connection for reads while a background job writes (WAL)."""
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA query_only = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn

@@ -8,55 +8,55 @@ with SQLite's ``mode=ro`` and see each committed edit.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from core.annotations import REVIEW_STATUSES, GradingScale, LabelSet
+from core.annotations import REVIEW_STATUSES, Grade, GradingScale, Label, LabelSet
 from core.errors import ProjectError
 from core.store import schema
-from core.store.base import default_author, from_json, to_json
-from core.store.grades import GradesMixin
+from core.store.boxes import BoxesMixin
+from core.store.database import Database, default_author, from_json, to_json
+from core.store.definitions import DefinitionsRepository
+from core.store.grades import GradesRepository
+from core.store.images import get_image
 from core.store.lock import ProjectLock
 from core.store.opening import (
     DB_NAME,
     SIDE_FILES,
     build_database,
     check_definitions,
-    check_version,
+    connect,
     fsync_dir,
-    open_read_only,
 )
 from core.store.records import AuditEvent, now_iso
 
 
-class Project(GradesMixin):
+class Project(BoxesMixin):
     """A ClinLens project. Every edit is one transaction, durable when the call returns.
 
     Open with ``Project.create(...)`` or ``Project.open(...)``; use as a context manager or
     call ``close()``. Only one process may write a project at a time (OS file lock); others
     can open it with ``read_only=True`` alongside the writer. Thread-safe: calls are
     serialised by an internal lock, so a background job may write suggestions.
+
+    Parts of the API live in repositories sharing the project's ``Database``:
+    ``definitions`` (labels and scales) and ``grading`` (grades and review status).
     """
 
-    def __init__(
-        self,
-        folder: Path,
-        conn: sqlite3.Connection,
-        *,
-        read_only: bool,
-        author: str | None,
-        lock: ProjectLock | None,
-    ) -> None:
-        super().__init__(folder, conn, read_only=read_only, author=author)
+    definitions: DefinitionsRepository
+    grading: GradesRepository
+
+    def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
+        super().__init__(db)
         self._write_lock = lock
+        self.definitions = DefinitionsRepository(db)
+        self.grading = GradesRepository(db)
         with self._read() as c:
-            self.name = self._meta(c, "name") or folder.name
+            self.name = self._meta(c, "name") or db.folder.name
 
     # --- lifecycle -------------------------------------------------------------------
     @classmethod
@@ -151,41 +151,16 @@ class Project(GradesMixin):
     def _connect(
         cls, folder: Path, *, read_only: bool, author: str | None, lock: ProjectLock | None
     ) -> Project:
-        db = folder / DB_NAME
-        try:
-            if read_only:
-                conn = open_read_only(db, folder)
-            else:
-                conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
-                # Durable commits; WAL so readers never block the writer.
-                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-                    raise ProjectError(f"'{folder}': cannot switch the project to WAL mode")
-                conn.execute("PRAGMA synchronous = FULL")
-                conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 5000")
-            check_version(conn, folder, read_only)
-        except sqlite3.DatabaseError as exc:
-            raise ProjectError(
-                f"'{db}' cannot be opened: it is damaged or not a ClinLens project ({exc})"
-            ) from exc
-        project = cls(folder, conn, read_only=read_only, author=author, lock=lock)
-        if not read_only:
-            project._reader_factory = lambda: _reader_connection(db)
-        return project
+        return cls(connect(folder, read_only=read_only, author=author), lock=lock)
 
     def close(self) -> None:
         """Close the database and release the write lock (idempotent)."""
-        self._close_reader()
-        with self._mutex:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    if not self.read_only:
-                        conn.execute("PRAGMA optimize")
-                conn.close()
-            if self._write_lock is not None:
-                self._write_lock.release()
-                self._write_lock = None
+        self._db.close(then=self._release_write_lock)
+
+    def _release_write_lock(self) -> None:
+        if self._write_lock is not None:
+            self._write_lock.release()
+            self._write_lock = None
 
     def __enter__(self) -> Project:
         return self
@@ -200,7 +175,7 @@ class Project(GradesMixin):
 
     @property
     def closed(self) -> bool:
-        return self._conn is None
+        return self._db.closed
 
     @property
     def schema_version(self) -> int:
@@ -225,13 +200,61 @@ class Project(GradesMixin):
         with self._write():
             yield
 
+    # --- transition: the repositories' API on the project ----------------------------
+    # Callers not yet moved to ``project.definitions`` / ``project.grading`` (see
+    # core.store's docstring). New code calls the repositories; remove these when unused.
+    def label_set(self) -> LabelSet:
+        return self.definitions.label_set()
+
+    def add_label(self, name: str, color: str | None = None, hotkey: str | None = None) -> Label:
+        return self.definitions.add_label(name, color, hotkey)
+
+    def scales(self) -> list[GradingScale]:
+        return self.definitions.scales()
+
+    def add_scale(self, scale: GradingScale) -> None:
+        self.definitions.add_scale(scale)
+
+    def grades(self, image_id: int) -> list[Grade]:
+        return self.grading.grades(image_id)
+
+    def grades_by_image(self) -> dict[int, list[Grade]]:
+        return self.grading.grades_by_image()
+
+    def set_grade(
+        self,
+        image_id: int,
+        scale: str,
+        value: float,
+        *,
+        source: str = "human",
+        model_version: str | None = None,
+        confidence: float | None = None,
+        author: str | None = None,
+    ) -> Grade:
+        return self.grading.set_grade(
+            image_id,
+            scale,
+            value,
+            source=source,
+            model_version=model_version,
+            confidence=confidence,
+            author=author,
+        )
+
+    def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
+        self.grading.clear_grade(image_id, scale, source=source)
+
+    def set_review_status(self, image_id: int, status: str) -> None:
+        self.grading.set_review_status(image_id, status)
+
     # --- filter settings -------------------------------------------------------------
     def set_filter_settings(self, image_id: int, settings: dict[str, Any] | None) -> None:
         """Store the display settings (``FilterSettings.to_dict()``) used for an image;
         None forgets them (the project default applies)."""
         text = _settings_json(settings)
         with self._write() as conn:
-            image = self._image(conn, image_id)
+            image = get_image(conn, image_id)
             row = conn.execute(
                 "SELECT settings FROM filter_settings WHERE image_id = ?", (image.id,)
             ).fetchone()
@@ -379,11 +402,3 @@ def _settings_json(settings: dict[str, Any] | None) -> str | None:
         return to_json(settings)
     except (TypeError, ValueError) as exc:
         raise ProjectError(f"filter settings cannot be saved: {exc}") from exc
-
-
-def _reader_connection(db: Path) -> sqlite3.Connection:
-    """A second, query-only connection for reads while a background job writes (WAL)."""
-    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA query_only = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
-    return conn

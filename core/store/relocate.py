@@ -8,37 +8,21 @@ file that happens to share the name (``IMG0001.dcm`` is common) is never taken f
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from core.errors import JobCancelled, ProjectError
+from core.errors import ProjectError
+from core.hashing import sha256_file
+from core.jobs import CancelToken, ProgressFn, check_cancel
 from core.store.records import ImageRecord
 
 if TYPE_CHECKING:
     from core.store.project import Project
 
-ProgressFn = Callable[[int, int, str], None]
-
 _CHUNK = 64  # relocations per transaction: durable progress, short holds of the store lock
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
-
-
-def _check(cancel: CancelToken | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise JobCancelled("search cancelled")
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The content fingerprint the importer records (hex SHA-256 of the whole file)."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+_CANCELLED = "search cancelled"
 
 
 def missing_images(project: Project, cancel: CancelToken | None = None) -> list[ImageRecord]:
@@ -46,7 +30,7 @@ def missing_images(project: Project, cancel: CancelToken | None = None) -> list[
     missing: list[ImageRecord] = []
     for i, record in enumerate(project.images()):
         if i % 1024 == 0:
-            _check(cancel)
+            check_cancel(cancel, _CANCELLED)
         if not os.path.exists(project.image_path(record)):
             missing.append(record)
     return missing
@@ -117,7 +101,7 @@ def relocate_from_folder(
             checked += 1
             if progress is not None:
                 progress(checked, len(missing), f"checking {name}")
-            _check(cancel)
+            check_cancel(cancel, _CANCELLED)
             found = _match(record, paths, hashes, taken)
             if found is None:
                 if paths:
@@ -140,7 +124,7 @@ def _find_names(
     lower = {n.lower(): n for n in names}
     found: dict[str, list[str]] = {}
     for i, (dirpath, _dirs, files) in enumerate(os.walk(root)):
-        _check(cancel)
+        check_cancel(cancel, _CANCELLED)
         if progress is not None and i % 50 == 0:
             progress(0, 0, f"searching {dirpath}")
         for f in files:
@@ -162,14 +146,14 @@ def _match(
         if len(paths) != 1 or not free:
             return None
         try:  # record a fingerprint now, so the next move is recognised by content
-            hashes[free[0]] = file_sha256(free[0])
+            hashes[free[0]] = sha256_file(free[0])
         except OSError:
             return None
         return free[0], True
     for path in free:
         if path not in hashes:
             try:
-                hashes[path] = file_sha256(path)
+                hashes[path] = sha256_file(path)
             except OSError:
                 continue
         if hashes[path] == record.sha256:
@@ -184,7 +168,7 @@ def _apply(
     cancel: CancelToken | None,
 ) -> None:
     for start in range(0, len(matches), _CHUNK):
-        _check(cancel)
+        check_cancel(cancel, _CANCELLED)
         with project.batch():
             for record, path, digest, by_name in matches[start : start + _CHUNK]:
                 try:

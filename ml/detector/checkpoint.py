@@ -18,6 +18,7 @@ from typing import Any
 
 from core.errors import ModelError
 from ml import offline
+from ml.registry import ModelKind, register_kind
 
 log = logging.getLogger(__name__)
 
@@ -186,3 +187,7 @@ def inspect_detector(path: Path) -> dict[str, Any]:
         meta["imgsz"] = loaded.imgsz
     meta["extra"] = {k: v for k, v in loaded.info.items() if v is not None}
     return meta
+
+
+# The registry finds this module by name (ml.registry.kinds.KIND_MODULES) when it needs the kind.
+register_kind(ModelKind("detector", suffixes=(".pt",), describe=inspect_detector))

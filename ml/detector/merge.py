@@ -2,7 +2,8 @@
 
 Detections are float arrays of shape (N, 6): ``x1, y1, x2, y2, score, class``. A tile's
 detections are in that tile's pixels; the result is in scaled-image pixels (see
-``tiling.TilePlan``). Pure numpy, so the logic is tested with known per-tile outputs.
+``tiling.TilePlan``). Pure numpy, so the logic is tested with known per-tile outputs; area,
+intersection and IoU come from ``core.annotations.geometry``, shared with evaluation.
 
 An object on a tile border reaches the model in pieces. The rules, in order:
 
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.annotations.geometry import box_area, intersection_matrix, iou_from_intersection
 from ml.detector.tiling import Tile
 
 LEFT, TOP, RIGHT, BOTTOM = 0, 1, 2, 3
@@ -33,23 +35,6 @@ MERGED_TILE = -1  # tile index of a box joined from several tiles
 
 def empty() -> np.ndarray:
     return np.zeros((0, 6), dtype=np.float64)
-
-
-def box_area(b: np.ndarray) -> np.ndarray:
-    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-
-
-def intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise intersection areas, shape (len(a), len(b))."""
-    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    return np.clip(w, 0, None) * np.clip(h, 0, None)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    inter = intersection(a, b)
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def cut_sides(
@@ -132,7 +117,7 @@ def _merge_class(
     # Rule 2: pieces that another tile saw whole.
     if is_cut.any() and (~is_cut).any():
         pieces, whole = det[is_cut], det[~is_cut]
-        inside = intersection(pieces, whole) / np.maximum(box_area(pieces), 1e-9)[:, None]
+        inside = intersection_matrix(pieces, whole) / np.maximum(box_area(pieces), 1e-9)[:, None]
         other_tile = tid[is_cut][:, None] != tid[~is_cut][None, :]
         covered = np.asarray(((inside >= containment) & other_tile).any(axis=1), dtype=bool)
         keep = np.ones(len(det), dtype=bool)
@@ -219,10 +204,9 @@ def _nms_with_containment(
         later = np.flatnonzero(alive[i + 1 :]) + i + 1
         if not len(later):
             break
-        inter = intersection(det[i : i + 1], det[later])[0]
-        union = area[i] + area[later] - inter
-        iou_row = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-        dup = iou_row >= iou_threshold
+        inter = intersection_matrix(det[i : i + 1], det[later])[0]
+        # Inclusive, as everywhere in core.annotations.geometry: IoU == threshold is a duplicate.
+        dup = iou_from_intersection(inter, area[i], area[later]) >= iou_threshold
         # A box from another tile (or a joined box) lying inside the kept one is the same object.
         other = (tid[later] != tid[i]) | (tid[later] == MERGED_TILE) | (tid[i] == MERGED_TILE)
         dup |= other & (inter / np.maximum(area[later], 1e-9) >= containment)

@@ -11,7 +11,6 @@ torch is imported inside functions only, so importing this module costs nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelError
+from core.hashing import sha256_file
 
 BACKBONES = ("resnet50", "resnet152")
 INPUT_SIZE = 224
@@ -30,11 +30,8 @@ _STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 @lru_cache(maxsize=16)
 def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    # size and mtime are part of the key only: a rewritten file is hashed again.
+    return sha256_file(path)
 
 
 def weights_sha256(path: str | Path) -> str:

@@ -181,7 +181,7 @@ class SeverityGrader:
         result = self._grade_source(src, k, self.cache)
         boxes = project.boxes(image_id)
         if boxes:
-            labels = counted_labels(project.label_set().names())
+            labels = counted_labels(project.definitions.label_set().names())
             count = lesion_count_grade(boxes, result.patches.midline(), labels=labels)
             result = _with_lesions(result, count)
         return result
@@ -252,7 +252,7 @@ def predict_project(
     """
     start = time.perf_counter()
     names = list(scales) if scales is not None else graded_scales(project.folder)
-    project_scales = {s.name for s in project.scales()}
+    project_scales = {s.name for s in project.definitions.scales()}
     if not names:
         raise ModelError(
             "this project has no severity model yet: train one with "
@@ -283,7 +283,7 @@ def predict_project(
                 )
                 continue
             s = result.suggestion
-            project.set_grade(
+            project.grading.set_grade(
                 image_id,
                 grader.scale_name,
                 s.value,

@@ -22,7 +22,8 @@ from typing import Any, BinaryIO
 from core.annotations import GradingScale
 from core.annotations.scales import scale_from_mapping
 from core.errors import ModelError
-from core.store.registry import scale_to_dict
+from core.store.definitions import scale_to_dict
+from ml import registry
 from ml.severity.reference import ReferenceIndex
 from ml.severity.regressor import PatchRegressor
 
@@ -124,7 +125,8 @@ def _load_file(path: Path | BinaryIO, name: str) -> SeverityModel:
 
 
 def inspect_severity(path: Path) -> dict[str, Any]:
-    """Registry inspector: checks a file is a severity model and describes it."""
+    """Registry inspector: checks a file is a severity model and describes it (records the
+    scale the model grades, which is how grading finds it)."""
     model = _load_file(Path(path), Path(path).name)
     return {
         "training": model.training,
@@ -133,11 +135,13 @@ def inspect_severity(path: Path) -> dict[str, Any]:
     }
 
 
-def register_model(project_dir: str | Path, model: SeverityModel) -> Any:
+# The registry finds this module by name (ml.registry.kinds.KIND_MODULES) when it needs the kind.
+registry.register_kind(registry.ModelKind(KIND, suffixes=(".joblib",), describe=inspect_severity))
+
+
+def register_model(project_dir: str | Path, model: SeverityModel) -> registry.ModelInfo:
     """Save ``model`` into the project's registry as the scale's active model; returns the
     registry's ModelInfo (``info.ref`` is what grade suggestions record)."""
-    from ml import registry
-
     fd, tmp_name = tempfile.mkstemp(suffix=".joblib", prefix="severity-")
     os.close(fd)
     tmp = Path(tmp_name)
@@ -175,10 +179,8 @@ def register_model(project_dir: str | Path, model: SeverityModel) -> Any:
     return info
 
 
-def active_model_info(project_dir: str | Path, scale: str) -> Any:
+def active_model_info(project_dir: str | Path, scale: str) -> registry.ModelInfo:
     """The registry entry grading ``scale`` (NoModelError with a hint when there is none)."""
-    from ml import registry
-
     models = [
         m for m in registry.list_models(project_dir, KIND) if (m.extra or {}).get("scale") == scale
     ]
@@ -193,8 +195,6 @@ def active_model_info(project_dir: str | Path, scale: str) -> Any:
 
 def graded_scales(project_dir: str | Path) -> list[str]:
     """Scales that have an active severity model, in name order."""
-    from ml import registry
-
     return sorted(
         {
             str((m.extra or {}).get("scale"))
@@ -208,13 +208,13 @@ _loaded: dict[tuple[str, str], SeverityModel] = {}
 _loaded_lock = threading.Lock()
 
 
-def load_model(project_dir: str | Path, scale: str, info: Any = None) -> SeverityModel:
+def load_model(
+    project_dir: str | Path, scale: str, info: registry.ModelInfo | None = None
+) -> SeverityModel:
     """The active model of ``scale`` (or the given registry entry), checksum-verified.
 
     Loaded models are kept per (file, checksum), so the GUI can call this per image.
     """
-    from ml import registry
-
     info = info or active_model_info(project_dir, scale)
     # Checked bytes are unpickled, never the path again (see registry.read_verified).
     data = registry.read_verified(project_dir, info)

@@ -136,7 +136,7 @@ def make_project(
     with Project.create(folder, label_set=builtin_label_set("acne"), scales=scales) as project:
         ids = project.add_images(items)
         for image_id, face in zip(ids, faces, strict=True):
-            project.set_grade(image_id, scale_name, face.grade)
+            project.grading.set_grade(image_id, scale_name, face.grade)
             if lesion_boxes and face.blobs:
                 project.add_boxes(
                     image_id,

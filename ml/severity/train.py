@@ -60,10 +60,10 @@ class TrainConfig:
 
 
 def project_scale(project: Any, name: str) -> GradingScale:
-    for s in project.scales():
+    for s in project.definitions.scales():
         if s.name == name:
             return s
-    names = ", ".join(s.name for s in project.scales()) or "none"
+    names = ", ".join(s.name for s in project.definitions.scales()) or "none"
     raise ClinLensError(f"this project has no '{name}' grading scale (its scales: {names})")
 
 
@@ -278,7 +278,7 @@ def lesion_evaluation(project: Any, ds: FaceDataset) -> dict[str, Any] | None:
     included). Only images with at least one model box count - an image the detector never
     ran on cannot be told from one where it found nothing. Counts per Hayashi half face.
     """
-    labels = counted_labels(project.label_set().names())
+    labels = counted_labels(project.definitions.label_set().names())
     true_counts: list[int] = []
     pred_counts: list[int] = []
     for face, image_id in enumerate(ds.image_ids):

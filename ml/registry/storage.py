@@ -1,14 +1,10 @@
-"""The model registry: the project's ``models/`` folder, one metadata JSON per model file.
+"""Storage of the model registry: the project's ``models/`` folder, one metadata JSON per
+model file, and the SHA-256 check that guards every load (through ``core.hashing``).
 
-A ``.pt`` file can run code when it is loaded, so ClinLens loads only files registered
-here, and only while their SHA-256 still matches the one recorded at import. A file dropped
-into ``models/`` by hand is ignored (and listed as unregistered); a registered file that
-changed is refused with a clear message.
-
-Layout: ``models/<name>-v<version><suffix>`` plus ``models/<that file name>.json``. The
-registry is generic: detectors (``.pt``) and severity models (``.joblib`` or anything) share
-it. Each kind may have an *inspector* that reads a file at import to fill in metadata (the
-detector's reads classes and image size from the checkpoint) and rejects unusable files.
+Layout: ``models/<name>-v<version><suffix>`` plus ``models/<that file name>.json``. Storage
+is generic: detectors (``.pt``) and severity models (``.joblib`` or anything) share it. What
+a kind checks and records at import comes from the table of kinds (``ml.registry.kinds``);
+nothing here imports a kind.
 
 What the detector reads from an entry: ``tiling`` (``TilingSpec.to_dict()``: how images
 were cut for training), ``filter_settings`` (``FilterSettings.to_dict()``: how 16-bit images
@@ -23,29 +19,26 @@ Status: ``active`` models are used when no name is given (newest first); ``candi
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
+from core.hashing import sha256_bytes, sha256_file
+from ml.registry.kinds import check_kind, inspector_for
 
 MODELS_DIR = "models"
 META_SUFFIX = ".json"
 MARKER = "clinlens_model"  # key that identifies our metadata files
-KINDS = ("detector", "severity")
 STATUSES = ("active", "candidate", "retired")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$")
-
-Inspector = Callable[[Path], dict[str, Any]]
-_INSPECTORS: dict[str, Inspector] = {}
 
 
 class NoModelError(ModelError):
@@ -114,16 +107,14 @@ def models_dir(project_dir: str | Path) -> Path:
 
 
 def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
+    """The SHA-256 the registry records and checks (``core.hashing``); ModelError if the
+    file cannot be read."""
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(path)
     except OSError as exc:
         raise ModelError(
             f"cannot read model file {Path(path).name}: {exc.strerror or exc}"
         ) from exc
-    return h.hexdigest()
 
 
 def model_path(project_dir: str | Path, info: ModelInfo) -> Path:
@@ -143,30 +134,6 @@ def _write_json_atomic(path: Path, data: dict[str, Any], *, exclusive: bool = Fa
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-
-
-# --- inspectors -------------------------------------------------------------------------
-
-
-def set_inspector(kind: str, inspector: Inspector | None) -> None:
-    """Register the function that checks and describes files of ``kind`` at import."""
-    if inspector is None:
-        _INSPECTORS.pop(kind, None)
-    else:
-        _INSPECTORS[kind] = inspector
-
-
-def _inspector_for(kind: str) -> Inspector | None:
-    if kind not in _INSPECTORS and kind == "detector":
-        from ml.detector.checkpoint import inspect_detector  # lazy: imports torch
-
-        _INSPECTORS["detector"] = inspect_detector
-    if kind not in _INSPECTORS and kind == "severity":
-        # Records the scale the model grades, which is how grading finds it.
-        from ml.severity.model_io import inspect_severity
-
-        _INSPECTORS["severity"] = inspect_severity
-    return _INSPECTORS.get(kind)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -261,7 +228,7 @@ def read_verified(project_dir: str | Path, info: ModelInfo) -> bytes:
         raise ModelError(
             f"cannot read model file models/{info.file}: {exc.strerror or exc}"
         ) from exc
-    if hashlib.sha256(data).hexdigest() != info.sha256:
+    if sha256_bytes(data) != info.sha256:
         raise ModelError(
             f"model file models/{info.file} has changed since it was imported (its checksum "
             f"no longer matches), so ClinLens will not load it; re-import it if you trust it"
@@ -327,8 +294,7 @@ def import_model(
     same bytes are already registered for this kind, that entry is returned unchanged.
     """
     src = Path(file)
-    if kind not in KINDS:
-        raise ModelError(f"unknown model kind '{kind}': use one of {', '.join(KINDS)}")
+    check_kind(kind)
     if status not in STATUSES:
         raise ModelError(f"unknown model status '{status}': use one of {', '.join(STATUSES)}")
     if not src.is_file():
@@ -372,7 +338,7 @@ def import_model(
 
 
 def _inspect(kind: str, path: Path, display_name: str) -> dict[str, Any]:
-    inspector = _inspector_for(kind)
+    inspector = inspector_for(kind)
     if inspector is None:
         return {}
     try:

@@ -45,7 +45,7 @@ log = logging.getLogger("clinlens.worker")
 
 PROTOCOL = 1
 _POLL_S = 0.05
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding core/ (and ml/)
 LOW_PRIORITY_NICE = 10  # POSIX niceness of workers: the GUI gets ~9x the CPU share
 _EXIT = object()  # the child's stdout closed
 

@@ -19,37 +19,18 @@ from typing import Any
 
 from core.annotations import Box, Grade
 from core.errors import ClinLensError, JobCancelled, UnknownLabelError
-from core.export_writers import ExportItem, ItemResult, VocWriter, YoloWriter
 from core.formats.grades_csv import GRADES_FILE, GradeRow, grades_csv_text
 from core.formats.naming import unique_stems
 from core.formats.remap import make_remap
 from core.formats.split import SPLITS, assign_splits, stratum_key
-from core.formats.tiling import MIN_FRACTION
 from core.formats.voc import image_set_text
 from core.formats.yolo import data_yaml_text
 from core.jobs import CancelToken, ProgressFn
+from core.project_io.options import ExportOptions, check_options
+from core.project_io.writers import ExportItem, ItemResult, VocWriter, YoloWriter
 from core.store import Project
 
-EXPORT_FORMATS = ("voc", "yolo")
-MAX_TILES = 1000  # random tiles per image
 EXPORTED_BOX_STATUSES = ("accepted", "edited")  # unreviewed suggestions are not ground truth
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    fmt: str  # "voc" | "yolo"
-    out: Path
-    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    seed: int = 0
-    remap: str = "none"  # none | agnostic | sizes | path of a map file
-    tiles: int = 0  # random positive tiles per image (YOLO); 0 = whole images
-    tile_grid: bool = False  # fixed grid instead of random tiles
-    tile_size: int = 640
-    tile_overlap: float = 0.2
-    tile_min_fraction: float = MIN_FRACTION
-    images: bool = True  # False: annotations only (--no-images)
-    statuses: tuple[str, ...] | None = None  # review statuses to export (None = all)
-    include_suggested: bool = False  # also export unreviewed model suggestions
 
 
 @dataclass
@@ -89,23 +70,6 @@ class ExportReport:
             lines.append(f"{len(self.skipped)} image(s) skipped:")
             lines.extend(f"  {s}" for s in self.skipped)
         return lines
-
-
-def _check_options(o: ExportOptions) -> None:
-    if o.fmt not in EXPORT_FORMATS:
-        raise ClinLensError(f"export format must be voc or yolo, not '{o.fmt}'")
-    tiling = o.tiles > 0 or o.tile_grid
-    if tiling and o.fmt != "yolo":
-        raise ClinLensError("tiling is available for YOLO exports only")
-    if tiling and not o.images:
-        raise ClinLensError("tiles are cut from the images: drop --no-images to tile")
-    if tiling and o.tile_size < 32:
-        raise ClinLensError("--tile-size must be at least 32 pixels")
-    if not 0 <= o.tiles <= MAX_TILES:
-        # Each tile costs up to ten draws; a typo like 100000 would run for hours.
-        raise ClinLensError(f"--tiles must be between 1 and {MAX_TILES} tiles per image")
-    if not 0.0 <= o.tile_overlap < 0.95 or not 0.0 < o.tile_min_fraction <= 1.0:
-        raise ClinLensError("tile overlap must be in [0, 0.95) and the kept fraction in (0, 1]")
 
 
 def _prepare_out(out: Path) -> Path:
@@ -171,7 +135,7 @@ def export_project(
     cancel: CancelToken | None = None,
 ) -> ExportReport:
     """Write the dataset to ``options.out``; JobCancelled (and nothing written) on cancel."""
-    _check_options(options)
+    check_options(options)
     out = Path(options.out)
     remap = make_remap(options.remap, project.label_set())
     items = _plan(project, options)

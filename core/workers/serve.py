@@ -1,4 +1,4 @@
-"""The child side of :mod:`core.worker_process`: read requests, run handlers, answer in JSON.
+"""The child side of :mod:`core.workers.process`: read requests, run handlers, answer in JSON.
 
 ``serve(handlers)`` takes over the process's stdin and stdout. Requests run one at a time
 on the calling thread; a reader thread takes ``cancel`` at any moment and sets that

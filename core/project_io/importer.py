@@ -8,7 +8,6 @@ the first write. Labels the registry lacks stop the whole import (listing them) 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +20,9 @@ from core.errors import ClinLensError, FormatError, JobCancelled, UnknownLabelEr
 from core.formats.common import validate_boxes
 from core.formats.grades_csv import GradeRow, read_grades_csv
 from core.formats.sources import AnnotationSource, beside_images, guess_format, make_source
+from core.hashing import sha256_file
 from core.jobs import CancelToken, ProgressFn, check_cancel
-from core.project_grades import apply_grade_rows
+from core.project_io.grades import apply_grade_rows
 from core.store import DB_NAME, NewImage, Project
 
 _CHUNK = 256  # images per transaction: durable progress without an fsync per image
@@ -85,11 +85,6 @@ class _Candidate:
     new: NewImage | None = None
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _is_dicom_without_suffix(path: Path) -> bool:

@@ -2,7 +2,8 @@
 
 Each ``write(item)`` places one image (copied, or rendered to 8-bit PNG with its recorded
 display settings) and its annotation, and returns what it did; an image that cannot be
-exported is reported as skipped rather than failing the whole export.
+exported is reported as skipped rather than failing the whole export. The exporter hands
+each writer its ``ExportOptions``; the writers never import the exporter.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +29,8 @@ from core.formats.split import SPLITS
 from core.formats.tiling import Tile, TileBox, grid_tiles, random_positive_tiles
 from core.formats.voc import VocObject, to_voc_pixels, voc_xml
 from core.formats.yolo import yolo_line
+from core.project_io.options import ExportOptions
 from core.store import ImageRecord, Project
-
-if TYPE_CHECKING:
-    from core.project_export import ExportOptions
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Label registry (append-only, stable ids) and grading scales of a project."""
+"""What a project annotates with: the label registry (append-only, stable ids) and the
+grading scales. ``DefinitionsRepository``, reached as ``project.definitions``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from core.annotations import GradingScale, Label, LabelSet
 from core.annotations.scales import scale_from_mapping
 from core.errors import ProjectError, UnknownLabelError
-from core.store.base import ProjectBase
+from core.store.database import Database
 from core.store.records import now_iso
 
 _PALETTE = (
@@ -48,14 +49,44 @@ def insert_scale(conn: sqlite3.Connection, scale: GradingScale) -> None:
     )
 
 
-class RegistryMixin(ProjectBase):
+def label_id_of(conn: sqlite3.Connection, name: str) -> int:
+    """The id of label ``name`` (UnknownLabelError listing the project's labels)."""
+    row = conn.execute("SELECT id FROM labels WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        known = [r[0] for r in conn.execute("SELECT name FROM labels ORDER BY id")]
+        raise UnknownLabelError(
+            f"label '{name}' is not in this project's labels ({', '.join(known)}); "
+            "add it to the project first",
+            [name],
+        )
+    return int(row[0])
+
+
+def get_scale(conn: sqlite3.Connection, name: str) -> GradingScale:
+    """The scale ``name`` (ProjectError listing the project's scales)."""
+    row = conn.execute("SELECT definition FROM scales WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        known = [r[0] for r in conn.execute("SELECT name FROM scales ORDER BY position")]
+        raise ProjectError(
+            f"grading scale '{name}' is not used in this project "
+            f"(scales: {', '.join(known) or 'none'})"
+        )
+    return scale_from_mapping(name, json.loads(row[0]), "project")
+
+
+class DefinitionsRepository:
+    """The label registry and the grading scales of one project."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     # --- labels ----------------------------------------------------------------------
     def label_set(self) -> LabelSet:
         """The label registry: ids fixed at creation, only appended to."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute("SELECT id, name, color, hotkey FROM labels ORDER BY id").fetchall()
-            name = self._meta(conn, "label_set") or ""
-            title = self._meta(conn, "label_set_title") or name
+            name = Database.meta(conn, "label_set") or ""
+            title = Database.meta(conn, "label_set_title") or name
         labels = tuple(Label(id=r[0], name=r[1], color=r[2], hotkey=r[3]) for r in rows)
         return LabelSet(name=name, labels=labels, title=title)
 
@@ -66,7 +97,7 @@ class RegistryMixin(ProjectBase):
             raise ProjectError("a label needs a name")
         if color is not None and not _COLOUR.match(color):
             raise ProjectError(f"label colour '{color}' is not of the form #rrggbb")
-        with self._write() as conn:
+        with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM labels WHERE name = ?", (name,)).fetchone():
                 raise ProjectError(f"the project already has a label '{name}'")
             new_id = int(conn.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM labels").fetchone()[0])
@@ -80,7 +111,7 @@ class RegistryMixin(ProjectBase):
                 hotkey=hotkey,
             )
             insert_labels(conn, [label])
-            self._audit(
+            self._db.audit(
                 conn,
                 "add_label",
                 "label",
@@ -89,21 +120,10 @@ class RegistryMixin(ProjectBase):
             )
         return label
 
-    def _label_id(self, conn: sqlite3.Connection, name: str) -> int:
-        row = conn.execute("SELECT id FROM labels WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = [r[0] for r in conn.execute("SELECT name FROM labels ORDER BY id")]
-            raise UnknownLabelError(
-                f"label '{name}' is not in this project's labels ({', '.join(known)}); "
-                "add it to the project first",
-                [name],
-            )
-        return int(row[0])
-
     # --- scales ----------------------------------------------------------------------
     def scales(self) -> list[GradingScale]:
         """The project's grading scales, in the order they were added."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute("SELECT name, definition FROM scales ORDER BY position").fetchall()
         return [scale_from_mapping(r[0], json.loads(r[1]), "project") for r in rows]
 
@@ -112,23 +132,13 @@ class RegistryMixin(ProjectBase):
 
         Images already marked done stay done even if the new scale is required.
         """
-        with self._write() as conn:
+        with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM scales WHERE name = ?", (scale.name,)).fetchone():
                 raise ProjectError(f"the project already has a grading scale '{scale.name}'")
             insert_scale(conn, scale)
-            self._audit(
+            self._db.audit(
                 conn,
                 "add_scale",
                 "scale",
                 after={"name": scale.name, **scale_to_dict(scale)},
             )
-
-    def _scale(self, conn: sqlite3.Connection, name: str) -> GradingScale:
-        row = conn.execute("SELECT definition FROM scales WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = [r[0] for r in conn.execute("SELECT name FROM scales ORDER BY position")]
-            raise ProjectError(
-                f"grading scale '{name}' is not used in this project "
-                f"(scales: {', '.join(known) or 'none'})"
-            )
-        return scale_from_mapping(name, json.loads(row[0]), "project")
