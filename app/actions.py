@@ -2,27 +2,64 @@
 
 Actions use the window shortcut context, so they work whichever dock has focus, except
 where a text field needs the key (Qt gives a focused line edit priority for typed keys).
+Each action calls a controller (or one of the window's few own slots, named in
+``ActionHost``); nothing here knows the window's class, so no import circle runs through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
-from app import project_actions as pa
-from app.controllers import relocate
+from app.canvas import Canvas
+from app.controllers.annotations import AnnotationController
+from app.controllers.project import ProjectController
+from app.controllers.relocate import RelocateController
+from app.controllers.severity import SeverityController
+from app.controllers.suggestions import SuggestionController
+from app.docks.grade_panel import GradePanel
+from app.docks.label_panel import LabelPanel
+from app.settings import Preferences
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
+
+class ActionHost(Protocol):
+    """What the actions trigger: the controllers and widgets the window composed, and the
+    window's own slots (the ones that coordinate several of them)."""
+
+    projects: ProjectController
+    relocator: RelocateController
+    annotations: AnnotationController
+    suggestions: SuggestionController
+    severity: SeverityController
+    canvas: Canvas
+    grades: GradePanel
+    labels: LabelPanel
+    prefs: Preferences
+    docks: dict[str, QDockWidget]
+
+    @property
+    def suggest_threshold(self) -> float: ...
+
+    def save_all(self) -> None: ...
+
+    def close(self) -> bool: ...
+
+    def step_image(self, delta: int) -> None: ...
+
+    def copy_previous_boxes(self) -> None: ...
+
+    def import_model_dialog(self) -> None: ...
+
+    def show_shortcuts(self) -> None: ...
 
 
 def _act(
-    window: MainWindow,
+    window: QMainWindow,
     text: str,
     slot: Callable[[], object],
     shortcut: str | QKeySequence.StandardKey | list[str] | None = None,
@@ -40,136 +77,112 @@ def _act(
     return action
 
 
-def build_actions(w: MainWindow) -> dict[str, QAction]:
+def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
+    """The actions, keyed by name, and the menu bar of ``window`` (usually also ``w``:
+    ``window`` is where they live, ``w`` what they trigger)."""
     a: dict[str, QAction] = {}
-    ann = w.annotations
+    act = partial(_act, window)
+    ann, pc, rc = w.annotations, w.projects, w.relocator
     # --- File
-    a["new"] = _act(w, "&New project…", lambda: pa.new_project(w), "Ctrl+N")
-    a["open"] = _act(w, "&Open project…", lambda: pa.open_project_dialog(w), "Ctrl+O")
-    a["add_files"] = _act(w, "Add &images…", lambda: pa.add_image_files(w), "Ctrl+I")
-    a["add_folder"] = _act(w, "Add a &folder…", lambda: pa.add_image_folder(w))
-    a["export"] = _act(w, "&Export…", lambda: pa.export_dialog(w), "Ctrl+E")
-    a["save"] = _act(w, "&Save", w.save_all, "Ctrl+S", "Everything is saved as you work")
-    a["settings"] = _act(w, "Se&ttings…", lambda: pa.settings_dialog(w))
-    a["quit"] = _act(w, "&Quit", w.close, "Ctrl+Q")
+    a["new"] = act("&New project…", pc.new_project, "Ctrl+N")
+    a["open"] = act("&Open project…", pc.open_project_dialog, "Ctrl+O")
+    a["add_files"] = act("Add &images…", pc.add_image_files, "Ctrl+I")
+    a["add_folder"] = act("Add a &folder…", pc.add_image_folder)
+    a["export"] = act("&Export…", pc.export_dialog, "Ctrl+E")
+    a["save"] = act("&Save", w.save_all, "Ctrl+S", "Everything is saved as you work")
+    a["settings"] = act("Se&ttings…", pc.settings_dialog)
+    a["quit"] = act("&Quit", w.close, "Ctrl+Q")
     # --- Edit
-    a["undo"] = _act(w, "Undo", ann.undo, "Ctrl+Z")
-    a["redo"] = _act(w, "Redo", ann.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
-    a["draw"] = _act(w, "Draw a box", lambda: w.canvas.set_mode("draw"), "W")
-    a["delete"] = _act(w, "Delete box", ann.delete_selected, "Del")
-    a["duplicate"] = _act(w, "Duplicate box", ann.duplicate_selected, "Ctrl+D")
-    a["copy_previous"] = _act(
-        w, "Copy boxes of the previous image", w.copy_previous_boxes, "Ctrl+Shift+V"
+    a["undo"] = act("Undo", ann.undo, "Ctrl+Z")
+    a["redo"] = act("Redo", ann.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+    a["draw"] = act("Draw a box", lambda: w.canvas.set_mode("draw"), "W")
+    a["delete"] = act("Delete box", ann.delete_selected, "Del")
+    a["duplicate"] = act("Duplicate box", ann.duplicate_selected, "Ctrl+D")
+    a["copy_previous"] = act(
+        "Copy boxes of the previous image", w.copy_previous_boxes, "Ctrl+Shift+V"
     )
-    a["difficult"] = _act(
-        w, "Toggle difficult", partial(ann.toggle_flag, "difficult"), "Ctrl+Shift+D"
-    )
-    a["truncated"] = _act(
-        w, "Toggle truncated", partial(ann.toggle_flag, "truncated"), "Ctrl+Shift+T"
-    )
-    a["next_box"] = _act(w, "Next box", lambda: w.canvas.select_next_box(1), "Tab")
-    a["prev_box"] = _act(w, "Previous box", lambda: w.canvas.select_next_box(-1), "Shift+Tab")
+    a["difficult"] = act("Toggle difficult", partial(ann.toggle_flag, "difficult"), "Ctrl+Shift+D")
+    a["truncated"] = act("Toggle truncated", partial(ann.toggle_flag, "truncated"), "Ctrl+Shift+T")
+    a["next_box"] = act("Next box", lambda: w.canvas.select_next_box(1), "Tab")
+    a["prev_box"] = act("Previous box", lambda: w.canvas.select_next_box(-1), "Shift+Tab")
     # --- Image / review
-    a["prev"] = _act(w, "Previous image", lambda: w.step_image(-1), "A")
-    a["next"] = _act(w, "Next image", lambda: w.step_image(1), "D")
-    a["done"] = _act(w, "Mark done / in progress", ann.toggle_done, "Space")
-    a["grade_cycle"] = _act(w, "Next grading scale", w.grades.cycle_active, "Alt+G")
-    a["accept_grade"] = _act(w, "Accept the suggested grade", w.severity.accept_suggestion, "Alt+A")
-    a["suggest_grade"] = _act(w, "Suggest a grade for this photo", w.severity.grade_current)
-    a["locate"] = _act(w, "Locate the missing file…", lambda: relocate.locate_file(w))
-    a["search_missing"] = _act(
-        w, "Search a folder for missing files…", lambda: relocate.search_folder(w)
-    )
+    a["prev"] = act("Previous image", lambda: w.step_image(-1), "A")
+    a["next"] = act("Next image", lambda: w.step_image(1), "D")
+    a["done"] = act("Mark done / in progress", ann.toggle_done, "Space")
+    a["grade_cycle"] = act("Next grading scale", w.grades.cycle_active, "Alt+G")
+    a["accept_grade"] = act("Accept the suggested grade", w.severity.accept_suggestion, "Alt+A")
+    a["suggest_grade"] = act("Suggest a grade for this photo", w.severity.grade_current)
+    a["locate"] = act("Locate the missing file…", rc.locate_file)
+    a["search_missing"] = act("Search a folder for missing files…", rc.search_folder)
     for d in range(10):
-        a[f"grade_{d}"] = _act(w, f"Grade {d}", partial(w.grades.digit, d), f"Alt+{d}")
+        a[f"grade_{d}"] = act(f"Grade {d}", partial(w.grades.digit, d), f"Alt+{d}")
     for i in range(9):
-        a[f"label_{i + 1}"] = _act(
-            w, f"Label {i + 1}", partial(w.labels.choose_index, i), str(i + 1)
-        )
+        a[f"label_{i + 1}"] = act(f"Label {i + 1}", partial(w.labels.choose_index, i), str(i + 1))
     # --- Suggestions (issue 5)
-    a["accept"] = _act(w, "Accept suggestion", ann.accept_selected, ["Return", "Enter"])
-    a["reject"] = _act(w, "Reject suggestion", ann.reject_selected, "R")
-    a["accept_all"] = _act(
-        w,
+    a["accept"] = act("Accept suggestion", ann.accept_selected, ["Return", "Enter"])
+    a["reject"] = act("Reject suggestion", ann.reject_selected, "R")
+    a["accept_all"] = act(
         "Accept all above threshold",
         lambda: ann.accept_all_above(w.suggest_threshold),
         "Ctrl+Return",
     )
-    a["suggest"] = _act(w, "Suggest boxes for this image", w.suggestions.suggest_current, "Ctrl+M")
-    a["suggest_batch"] = _act(
-        w, "Suggest for all unreviewed images", w.suggestions.suggest_unreviewed
-    )
-    a["import_model"] = _act(w, "Import a model…", w.import_model_dialog)
+    a["suggest"] = act("Suggest boxes for this image", w.suggestions.suggest_current, "Ctrl+M")
+    a["suggest_batch"] = act("Suggest for all unreviewed images", w.suggestions.suggest_unreviewed)
+    a["import_model"] = act("Import a model…", w.import_model_dialog)
     # --- View
-    a["fit"] = _act(w, "Fit image", w.canvas.fit, "Ctrl+F")
-    a["one_to_one"] = _act(w, "1:1 (actual pixels)", w.canvas.one_to_one, "Ctrl+0")
-    a["zoom_in"] = _act(w, "Zoom in", lambda: w.canvas.zoom_by(1.25), ["Ctrl+=", "Ctrl++"])
-    a["zoom_out"] = _act(w, "Zoom out", lambda: w.canvas.zoom_by(0.8), "Ctrl+-")
-    a["shortcuts"] = _act(w, "Keyboard shortcuts", lambda: pa.show_shortcuts(w), "F1")
-    _menus(w, a)
+    a["fit"] = act("Fit image", w.canvas.fit, "Ctrl+F")
+    a["one_to_one"] = act("1:1 (actual pixels)", w.canvas.one_to_one, "Ctrl+0")
+    a["zoom_in"] = act("Zoom in", lambda: w.canvas.zoom_by(1.25), ["Ctrl+=", "Ctrl++"])
+    a["zoom_out"] = act("Zoom out", lambda: w.canvas.zoom_by(0.8), "Ctrl+-")
+    a["shortcuts"] = act("Keyboard shortcuts", w.show_shortcuts, "F1")
+    _menus(window, w, a)
     return a
 
 
-def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
-    mb = w.menuBar()
+def _add(menu: QMenu, a: dict[str, QAction], keys: Sequence[str | None]) -> None:
+    """The named actions in order; None is a separator."""
+    for key in keys:
+        if key is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(a[key])
+
+
+def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
+    mb = window.menuBar()
     file_menu = mb.addMenu("&File")
-    for key in ("new", "open"):
-        file_menu.addAction(a[key])
-    w.recent_menu = QMenu("Open &recent", w)
-    w.recent_menu.aboutToShow.connect(lambda: _fill_recent(w))
-    file_menu.addMenu(w.recent_menu)
-    file_menu.addSeparator()
-    for key in ("add_files", "add_folder", "export", "save"):
-        file_menu.addAction(a[key])
-    file_menu.addSeparator()
-    file_menu.addAction(a["settings"])
-    file_menu.addAction(a["quit"])
+    _add(file_menu, a, ("new", "open"))
+    recent_menu = QMenu("Open &recent", window)
+    recent_menu.aboutToShow.connect(lambda: _fill_recent(recent_menu, w))
+    file_menu.addMenu(recent_menu)
+    _add(file_menu, a, (None, "add_files", "add_folder", "export", "save", None))
+    _add(file_menu, a, ("settings", "quit"))
     edit = mb.addMenu("&Edit")
-    for key in (
-        "undo",
-        "redo",
-        None,
-        "draw",
-        "delete",
-        "duplicate",
-        "copy_previous",
-        "difficult",
-        "truncated",
-    ):
-        edit.addSeparator() if key is None else edit.addAction(a[key])
+    _add(edit, a, ("undo", "redo", None, "draw", "delete", "duplicate", "copy_previous"))
+    _add(edit, a, ("difficult", "truncated"))
     image = mb.addMenu("&Image")
-    for key in ("prev", "next", "done", "grade_cycle", "suggest_grade", "accept_grade", None):
-        image.addSeparator() if key is None else image.addAction(a[key])
-    image.addAction(a["locate"])
-    image.addAction(a["search_missing"])
-    w.model_menu = mb.addMenu("&Model")
-    for key in (
-        "suggest",
-        "suggest_batch",
-        None,
-        "accept",
-        "reject",
-        "accept_all",
-        None,
-        "import_model",
-    ):
-        w.model_menu.addSeparator() if key is None else w.model_menu.addAction(a[key])
+    _add(image, a, ("prev", "next", "done", "grade_cycle", "suggest_grade", "accept_grade", None))
+    _add(image, a, ("locate", "search_missing"))
+    model_menu = mb.addMenu("&Model")
+    _add(
+        model_menu,
+        a,
+        ("suggest", "suggest_batch", None, "accept", "reject", "accept_all", None, "import_model"),
+    )
     view = mb.addMenu("&View")
-    for key in ("fit", "one_to_one", "zoom_in", "zoom_out"):
-        view.addAction(a[key])
-    view.addSeparator()
+    _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", None))
     for dock in w.docks.values():
         view.addAction(dock.toggleViewAction())
     help_menu = mb.addMenu("&Help")
     help_menu.addAction(a["shortcuts"])
 
 
-def _fill_recent(w: MainWindow) -> None:
-    w.recent_menu.clear()
+def _fill_recent(menu: QMenu, w: ActionHost) -> None:
+    menu.clear()
     recent = w.prefs.recent_projects()
     if not recent:
-        w.recent_menu.addAction("(none yet)").setEnabled(False)
+        menu.addAction("(none yet)").setEnabled(False)
     for folder in recent:
-        act = w.recent_menu.addAction(Path(folder).name or folder)
-        act.setToolTip(folder)
-        act.triggered.connect(lambda _c=False, f=folder: w.open_project(f))
+        item = menu.addAction(Path(folder).name or folder)
+        item.setToolTip(folder)
+        item.triggered.connect(lambda _c=False, f=folder: w.projects.open_project(f))

@@ -60,7 +60,7 @@ def build_demo_project(
     from core.annotations.scales import scale_from_mapping
     from core.demo import ground_truth_boxes, make_demo_files
     from core.errors import JobCancelled
-    from core.project_import import import_images
+    from core.project_io import import_images
     from core.store import Project
 
     folder = folder or demo_project_dir()
@@ -98,7 +98,7 @@ def build_demo_project(
                 for b in boxes
             ]
             project.add_boxes(record.id, human)
-            project.set_review_status(record.id, "in_progress")
+            project.grading.set_review_status(record.id, "in_progress")
     if progress:
         progress(4, 4, "done")
     shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,9 @@
 """The annotator's main window: composes the canvas, the docks and the controllers.
 
 It owns no annotation logic: the AnnotationController saves edits, the DisplayController
-reads and renders images, the ProjectSession opens projects, the JobRunner runs long work.
+reads and renders images, the ProjectController opens projects and imports/exports, the
+RelocateController finds moved files, the JobRunner runs long work. Controllers ask the user
+through ``self.prompts`` and report back by signals; the window only connects them.
 """
 
 from __future__ import annotations
@@ -9,24 +11,19 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from app.actions import build_actions
 from app.canvas import Canvas
-from app.controllers import relocate
 from app.controllers.annotations import AnnotationController
+from app.controllers.project import ProjectController
 from app.controllers.project_session import ProjectSession
+from app.controllers.qt_prompts import QtPrompts
+from app.controllers.relocate import RelocateController, banner_html
 from app.controllers.severity import SeverityController
 from app.controllers.suggestions import SuggestionController
 from app.docks.filter_panel import FilterPanel
@@ -43,6 +40,9 @@ from app.viewer.display import DisplayController, Loaded
 from app.viewer.readout import pixel_readout
 from core.errors import ClinLensError
 
+if TYPE_CHECKING:
+    from core.store import ImageRecord
+
 log = logging.getLogger("clinlens.window")
 
 SAVE_FILTERS_MS = 600  # per-image display settings are saved once the sliders rest
@@ -58,7 +58,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.prefs = prefs or Preferences()
         self.runner = runner or JobRunner(self)
-        self.session = ProjectSession(self.prefs, self.ask)
+        self.prompts = QtPrompts(self)
+        self.session = ProjectSession(self.prefs, self.prompts.ask)
         # --- centre: banners above the canvas
         self.canvas = Canvas()
         self.banner = QLabel()
@@ -70,7 +71,6 @@ class MainWindow(QMainWindow):
         self.image_banner.setWordWrap(True)
         self.image_banner.setTextFormat(Qt.TextFormat.RichText)  # links to locate a file
         self.image_banner.hide()
-        self.image_banner.linkActivated.connect(lambda link: relocate.on_banner_link(self, link))
         centre = QWidget()
         lay = QVBoxLayout(centre)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -116,22 +116,35 @@ class MainWindow(QMainWindow):
         self.display = DisplayController(self.runner, self.canvas, self)
         self.annotations = AnnotationController(self.canvas, self.labels, self.grades, self)
         self.suggestions = SuggestionController(
-            self.runner, self.model_panel, self.annotations, lambda t, q: self.ask(t, q), self
+            self.runner,
+            self.model_panel,
+            self.annotations,
+            lambda t, q: self.prompts.ask(t, q),
+            self,
         )
         self.suggestions.batch_finished = lambda: self.images.model.reload()  # type: ignore[method-assign]
         self.severity = SeverityController(
             self.runner, self.severity_panel, self.canvas, self.annotations, self
         )
+        self.projects = ProjectController(
+            self.session,
+            self.runner,
+            self.prompts,
+            flush_edits=self.canvas.flush_nudge,
+            parent=self,
+        )
+        self.relocator = RelocateController(
+            self.session, self.runner, self.prompts, lambda: self.annotations.image_id, self
+        )
         self.project: Any = None
-        self.last_report: QMessageBox | None = None
-        self.list_menu: Any = None  # the image list's right-click menu while shown
+        self.list_menu: QMenu | None = None  # the image list's right-click menu while shown
         self._previous_image: int | None = None
         self._filters_dirty = False
         self._filters_timer = QTimer(self)
         self._filters_timer.setSingleShot(True)
         self._filters_timer.setInterval(SAVE_FILTERS_MS)
         self._filters_timer.timeout.connect(self.save_filter_settings)
-        self.actions_ = build_actions(self)
+        self.actions_ = build_actions(self, self)
         self._wire()
         self._restore_layout()
         self.set_project(None)
@@ -165,43 +178,37 @@ class MainWindow(QMainWindow):
         self.severity.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self.severity.error.connect(self.show_error)
         self.severity.navigate_to.connect(lambda i: self.images.select_image(i))
+        for controller in (self.projects, self.relocator):
+            controller.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+            controller.error.connect(self.show_error)
+            controller.job_started.connect(lambda _job: self.docks["jobs"].show())
+        self.projects.project_opened.connect(self.set_project)
+        self.projects.images_added.connect(self._on_images_added)
+        self.image_banner.linkActivated.connect(self.relocator.on_banner_link)
+        self.relocator.file_relocated.connect(self._on_file_relocated)
+        self.relocator.files_relocated.connect(self._on_files_relocated)
+        self.relocator.list_changed.connect(self.images.model.reload)
 
-    def _show_list_menu(self, image_id: int, pos: Any) -> None:
+    def _show_list_menu(self, image_id: int, pos: QPoint) -> None:
         # popup, not exec: no nested event loop; kept on self so it lives while shown.
-        self.list_menu = relocate.context_menu(self, image_id)
+        self.list_menu = self.relocator.fill_menu(QMenu(self), image_id)
         self.list_menu.popup(pos)
 
     # --- messages -------------------------------------------------------------------------
-    def ask(self, title: str, question: str) -> bool:
-        answer = QMessageBox.question(self, title, question)
-        return answer == QMessageBox.StandardButton.Yes
-
     def show_error(self, text: str) -> None:
         """A refused action: the status bar says why (no modal dialog mid-work)."""
         self.statusBar().showMessage(text, 10000)
         log.info("refused: %s", text)
 
-    def inform(self, title: str, text: str) -> None:
-        """A report after background work: shown without blocking (the user may be busy)."""
-        box = QMessageBox(
-            QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self
-        )
-        box.setModal(False)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-        self.last_report = box
+    def show_shortcuts(self) -> None:
+        from app.dialogs.shortcuts import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
 
     # --- project --------------------------------------------------------------------------
     def open_project(self, folder: str | Path, *, read_only: bool = False) -> bool:
-        try:
-            project = self.session.open(folder, read_only=read_only)
-        except ClinLensError as exc:
-            QMessageBox.warning(self, "Cannot open the project", str(exc))
-            return False
-        if project is None:
-            return False
-        self.set_project(project)
-        return True
+        """Open and show a project (launch, recent list and tests come through here)."""
+        return self.projects.open_project(folder, read_only=read_only)
 
     def set_project(self, project: Any) -> None:
         self.display.forget()
@@ -301,7 +308,7 @@ class MainWindow(QMainWindow):
             )
             self._on_image_failed(image_id, message)
             if not self.project.read_only:
-                self.image_banner.setText(relocate.banner_html(message))
+                self.image_banner.setText(banner_html(message))
             return
         self.image_banner.hide()
         self.display.load(image_id, path, self._settings_for(image_id))
@@ -355,6 +362,30 @@ class MainWindow(QMainWindow):
             path = self.project.image_path(rec)
             if path.exists():
                 self.display.prefetch(path)
+
+    # --- what the project and relocate controllers changed ---------------------------------
+    def _on_images_added(self) -> None:
+        self.images.model.reload()
+        if self.images.current_row() < 0:
+            self.images.select_row(0)
+
+    def _on_file_relocated(self, record: ImageRecord) -> None:
+        """One image now reads another file: drop what was cached from the old one."""
+        self.display.forget()
+        if self.images.model.thumbnails is not None:
+            self.images.model.thumbnails.forget(record)
+        self.images.model.refresh_image(record.id)
+        if self.annotations.image_id == record.id:
+            self.show_image(record.id)
+
+    def _on_files_relocated(self, image_ids: list[int]) -> None:
+        self.display.forget()
+        self.images.model.reload()
+        current = self.annotations.image_id
+        if current is not None:
+            self.images.select_image(current, emit=False)
+            if current in image_ids:
+                self.show_image(current)
 
     def step_image(self, delta: int) -> None:
         if not self.images.step(delta):
@@ -436,7 +467,5 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
-            from app.project_actions import start_import
-
-            start_import(self, paths)
+            self.projects.start_import(paths)
             event.acceptProposedAction()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView, 
 from app.canvas.box_item import HANDLE_PX, BoxItem, BoxView, handle_points
 from app.canvas.geometry import clamp_point, moved_rect, resized_rect
 from app.canvas.image_item import Frame, ImageItem
+from core.annotations.geometry import rect_area
 
 MIN_BOX_PX = 2.0  # a drag smaller than this (image pixels) is a click, not a box
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
@@ -264,7 +265,7 @@ class Canvas(QGraphicsView):
         """The smallest box under a point (so nested boxes stay reachable)."""
         tol = self._handle_tolerance() / 2
         hits = [
-            (item.rect().width() * item.rect().height(), box_id)
+            (rect_area(*item.rect().getCoords()), box_id)
             for box_id, item in self.items_by_id.items()
             if item.rect().adjusted(-tol, -tol, tol, tol).contains(scene_pos)
         ]

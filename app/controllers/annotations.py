@@ -66,8 +66,8 @@ class AnnotationController(QObject):
         self.boxes = {}
         self.history = History(project, on_change=self.history_changed.emit) if project else None
         if project is not None:
-            self.labels.set_labels(project.label_set())
-            self.grades.set_scales(project.scales())
+            self.labels.set_labels(project.definitions.label_set())
+            self.grades.set_scales(project.definitions.scales())
             self.canvas.read_only = bool(project.read_only)
         self.history_changed.emit()
 
@@ -94,7 +94,7 @@ class AnnotationController(QObject):
         try:
             self.record = self.project.image(self.record.id)
             boxes = self.project.boxes(self.record.id)
-            grades = self.project.grades(self.record.id)
+            grades = self.project.grading.grades(self.record.id)
         except ClinLensError as exc:
             self.error.emit(str(exc))
             return
@@ -149,7 +149,7 @@ class AnnotationController(QObject):
         # A first edit moves a "new" image to "in progress" (status only, not an undo step).
         try:
             if self.project.image(image_id).review_status == "new":
-                self.project.set_review_status(image_id, "in_progress")
+                self.project.grading.set_review_status(image_id, "in_progress")
         except ClinLensError:
             pass
 
@@ -322,7 +322,7 @@ class AnnotationController(QObject):
             return
         model = [
             g
-            for g in self.project.grades(self.record.id)
+            for g in self.project.grading.grades(self.record.id)
             if g.scale == scale and g.source != "human"
         ]
         if model:

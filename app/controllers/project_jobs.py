@@ -21,7 +21,7 @@ def import_job(project: Any, paths: Sequence[str | Path]) -> JobFn:
     roots = [Path(p) for p in paths]
 
     def run(progress: Any, cancel: Any) -> Any:
-        from core.project_import import import_images
+        from core.project_io import import_images
 
         report = import_images(project, roots, progress=progress, cancel=cancel)
         _keep_unreadable(project, report)
@@ -48,7 +48,7 @@ def _keep_unreadable(project: Any, report: Any) -> None:
 
 def export_job(project: Any, options: Any) -> JobFn:
     def run(progress: Any, cancel: Any) -> Any:
-        from core.project_export import export_project
+        from core.project_io import export_project
 
         return export_project(project, options, progress=progress, cancel=cancel)
 

@@ -36,7 +36,7 @@ def _grade_job(project: Any, scale: str, image_id: int) -> Any:
         result = grader.grade_image(project, image_id)
         cancel.raise_if_cancelled()  # the user left this photo: store nothing
         s = result.suggestion
-        project.set_grade(
+        project.grading.set_grade(
             image_id,
             scale,
             s.value,
@@ -110,7 +110,7 @@ class SeverityController(QObject):
     def set_project(self, project: Any) -> None:
         self.runner.cancel_channel("severity:image")
         self.project = project
-        self.panel.set_scales([s.name for s in project.scales()] if project else [])
+        self.panel.set_scales([s.name for s in project.definitions.scales()] if project else [])
         self.image_changed()
         self.refresh_status()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core.jobs import CancelToken, check_cancel
-from core.worker_process import WorkerProcess, clinlens_argv
+from core.workers import WorkerProcess, clinlens_argv
 from ml.suggest import SuggestSummary, store_suggestions
 
 DetectorFactory = Callable[[Any, str], Any]

@@ -1,6 +1,6 @@
 """Export dialog: VOC or YOLO with the CLI's options (split, seed, remap, tiles, no-images).
 
-The dialog only gathers ``ExportOptions``; the main window runs ``core.project_export``
+The dialog only gathers ``ExportOptions``; the main window runs ``core.project_io``
 in the job runner, with progress and cancel in the jobs panel and status bar.
 """
 
@@ -163,7 +163,7 @@ class ExportDialog(QDialog):
 
     def build_options(self) -> Any:
         from core.errors import ClinLensError
-        from core.project_export import ExportOptions
+        from core.project_io import ExportOptions
 
         out = self.out.text().strip()
         if not out:
