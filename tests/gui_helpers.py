@@ -119,7 +119,7 @@ def make_project(
     import dataclasses
 
     from core.annotations import builtin_label_set, builtin_scale
-    from core.project_import import import_images
+    from core.project_io import import_images
     from core.store import Project
 
     project = Project.create(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -59,21 +58,21 @@ class _BigProject:
         return []
 
 
-def test_100k_images_open_fast_and_only_visible_pages_are_read(qtbot):
+def test_100k_images_open_reading_only_the_visible_pages(qtbot):
+    # Behaviour, not a stopwatch: opening reads a page or two, never the 100,000 records.
+    # (The time figure lives in benchmarks/store.py, "open a 100,000-image project".)
     project = _BigProject()
     panel = ImageListPanel()
     qtbot.addWidget(panel)
     panel.resize(300, 600)
     panel.show()
-    t0 = time.perf_counter()
     panel.set_project(project)
     qtbot.waitExposed(panel)
     QTest.qWait(1)  # one paint of the visible rows
-    elapsed = time.perf_counter() - t0
     assert panel.model.rowCount() == 100_000
     assert "100,000 images" in panel.count.text()
-    assert elapsed < 1.0
     assert len(project.calls) <= 2, "only the first page(s) are read to show the top rows"
+    assert sum(limit for _, limit in project.calls) <= 2 * PAGE_SIZE < 100_000
     panel.select_row(99_999)
     assert panel.current_image_id() == 100_000
     assert len(project.calls) <= 3

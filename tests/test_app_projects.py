@@ -42,8 +42,8 @@ def test_project_open_elsewhere_is_offered_read_only(qtbot, bare_window, tmp_pat
     writer = Project.open(tmp_path / "p")  # "another instance" holds the write lock
     try:
         questions = []
-        monkeypatch.setattr(bare_window, "ask", lambda t, q: questions.append(q) or True)
-        bare_window.session.ask = bare_window.ask
+        monkeypatch.setattr(bare_window.prompts, "ask", lambda t, q: questions.append(q) or True)
+        bare_window.session.ask = bare_window.prompts.ask
         with qtbot.waitSignal(bare_window.image_shown, timeout=5000):
             assert bare_window.open_project(tmp_path / "p")
         assert questions and "read-only" in questions[0]
@@ -99,9 +99,7 @@ def test_corrupt_image_gets_an_error_badge_and_reason(qtbot, bare_window, tmp_pa
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 10)
     with qtbot.waitSignal(bare_window.image_shown, timeout=5000):
         bare_window.open_project(tmp_path / "p")
-    from app.project_actions import start_import
-
-    job = start_import(bare_window, [str(bad)])
+    job = bare_window.projects.start_import([str(bad)])
     with qtbot.waitSignal(job.finished, timeout=10000):
         pass
     model = bare_window.images.model
@@ -119,10 +117,8 @@ def test_adding_a_folder_imports_in_the_background(qtbot, bare_window, tmp_path,
     bare_window.open_project(tmp_path / "p")
     for i in range(3):
         write_xray(tmp_path / "more" / f"new_{i}.png", seed=10 + i)
-    monkeypatch.setattr(bare_window, "inform", lambda *a: None)
-    from app.project_actions import start_import
-
-    job = start_import(bare_window, [str(tmp_path / "more")])
+    monkeypatch.setattr(bare_window.prompts, "inform", lambda *a: None)
+    job = bare_window.projects.start_import([str(tmp_path / "more")])
     assert bare_window.jobs_panel.rows[job.id].title.text().startswith("Add")
     with qtbot.waitSignal(job.succeeded, timeout=10000):
         pass
@@ -132,7 +128,6 @@ def test_adding_a_folder_imports_in_the_background(qtbot, bare_window, tmp_path,
 def test_export_dialog_runs_a_voc_export_job(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtCore import QRectF
 
-    from app import project_actions
     from app.dialogs.export_dialog import ExportDialog
 
     window.annotations.add_box_from_rect(QRectF(10, 10, 30, 30))
@@ -145,7 +140,7 @@ def test_export_dialog_runs_a_voc_export_job(qtbot, window, tmp_path, monkeypatc
         return 1
 
     monkeypatch.setattr(ExportDialog, "exec", fake_exec)
-    job = project_actions.export_dialog(window)
+    job = window.projects.export_dialog()
     with qtbot.waitSignal(job.succeeded, timeout=10000):
         pass
     xmls = list(out.rglob("*.xml"))
@@ -185,7 +180,6 @@ def test_new_project_dialog_builds_the_spec(qtbot, tmp_path):
 
 
 def test_creating_a_project_opens_it_and_remembers_it(qtbot, bare_window, tmp_path, monkeypatch):
-    from app import project_actions
     from app.dialogs.new_project import NewProjectDialog
 
     def fake_exec(dialog):
@@ -194,7 +188,7 @@ def test_creating_a_project_opens_it_and_remembers_it(qtbot, bare_window, tmp_pa
         return 1
 
     monkeypatch.setattr(NewProjectDialog, "exec", fake_exec)
-    assert project_actions.new_project(bare_window)
+    assert bare_window.projects.new_project()
     assert bare_window.project.folder == tmp_path / "created"
     assert str((tmp_path / "created").resolve()) in bare_window.prefs.recent_projects()
     assert "No project" not in bare_window.banner.text() or not bare_window.banner.isVisible()

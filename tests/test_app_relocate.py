@@ -6,7 +6,7 @@ import shutil
 
 import cv2
 import numpy as np
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenu
 
 from app.controllers import relocate
 from tests.gui_helpers import window_fixture  # noqa: F401
@@ -64,31 +64,31 @@ def test_a_file_with_other_content_is_taken_only_when_the_user_agrees(
     _pick(monkeypatch, impostor)
     questions: list[str] = []
     answer = [False]
-    monkeypatch.setattr(window, "ask", lambda t, q: questions.append(q) or answer[0])
-    job = relocate.locate_file(window, first)
+    monkeypatch.setattr(window.prompts, "ask", lambda t, q: questions.append(q) or answer[0])
+    job = window.relocator.locate_file(first)
     qtbot.waitUntil(lambda: bool(questions), timeout=10000)
     assert job.state == "succeeded"
     assert "content differs" in questions[0] and "70×50 pixels, not 240×180" in questions[0]
     assert window.project.image_path(window.project.image(first)) == old  # not taken
     answer[0] = True
-    relocate.locate_file(window, first)
+    window.relocator.locate_file(first)
     qtbot.waitUntil(lambda: len(questions) == 2, timeout=10000)
     qtbot.waitUntil(
         lambda: window.project.image_path(window.project.image(first)) == impostor, timeout=5000
     )
-    from core.store.relocate import file_sha256
+    from core.hashing import sha256_file
 
-    assert window.project.image(first).sha256 == file_sha256(impostor)
+    assert window.project.image(first).sha256 == sha256_file(impostor)
 
 
 def test_list_menu_offers_locate_only_for_a_missing_file(qtbot, window, tmp_path):
     first, _old, _new = _move_first_away(window, tmp_path)
     second = window.project.image_ids()[1]
-    menu = relocate.context_menu(window, first)
+    menu = window.relocator.fill_menu(QMenu(window), first)
     actions = {a.text(): a for a in menu.actions()}
     assert actions["Locate file…"].isEnabled()
     assert actions["Search a folder for missing files…"].isEnabled()
-    menu = relocate.context_menu(window, second)
+    menu = window.relocator.fill_menu(QMenu(window), second)
     assert not {a.text(): a for a in menu.actions()}["Locate file…"].isEnabled()
 
 
@@ -119,9 +119,9 @@ def test_search_folder_relocates_every_moved_image_in_the_background(
         QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "archive")
     )
     reports: list[tuple[str, str]] = []
-    monkeypatch.setattr(window, "inform", lambda title, text: reports.append((title, text)))
+    monkeypatch.setattr(window.prompts, "inform", lambda title, text: reports.append((title, text)))
     with qtbot.waitSignal(window.image_shown, timeout=10000):  # the current image reappears
-        job = relocate.search_folder(window)
+        job = window.relocator.search_folder()
     assert job.state == "succeeded"
     assert "Found 3 of 3" in window.statusBar().currentMessage()
     for image_id in ids:
@@ -144,7 +144,7 @@ def test_a_read_only_project_refuses_to_relocate(qtbot, tmp_path, monkeypatch):
         w.open_project(tmp_path / "p", read_only=True)
     assert "missing" in w.image_banner.text() and "Locate" not in w.image_banner.text()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: 1 / 0)
-    assert relocate.locate_file(w) is None
+    assert w.relocator.locate_file() is None
     assert "read-only" in w.statusBar().currentMessage()
     assert not w.actions_["locate"].isEnabled()
     w.close()

@@ -53,7 +53,6 @@ def test_themes_change_the_palette(qapp):
 def test_settings_dialog_sets_the_author_of_new_edits(qtbot, window, monkeypatch):
     from PySide6.QtCore import QRectF
 
-    from app import project_actions
     from app.dialogs.settings_dialog import SettingsDialog
 
     def fake_exec(dialog):
@@ -61,7 +60,7 @@ def test_settings_dialog_sets_the_author_of_new_edits(qtbot, window, monkeypatch
         return 1
 
     monkeypatch.setattr(SettingsDialog, "exec", fake_exec)
-    project_actions.settings_dialog(window)
+    window.projects.settings_dialog()
     box = window.annotations.add_box_from_rect(QRectF(10, 10, 20, 20))
     assert box.author == "Dr. Grace"
 

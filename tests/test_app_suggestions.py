@@ -112,6 +112,54 @@ def test_accept_all_above_threshold(qtbot, with_model):
     assert all(b.status == "accepted" for b in window.project.boxes(window.annotations.image_id))
 
 
+def _stored_suggestions(window, scores):
+    """Suggested model boxes with these scores on the image on screen, shown at once."""
+    from core.annotations import Box
+
+    image_id = window.annotations.image_id
+    boxes = window.project.add_boxes(
+        image_id,
+        [
+            Box(10 + 20 * i, 10, 25 + 20 * i, 25, "key", source="model", status="suggested",
+                score=score)
+            for i, score in enumerate(scores)
+        ],
+    )  # fmt: skip
+    window.annotations.refresh()
+    return {b.score: b.id for b in boxes}
+
+
+def _status(window, box_id):
+    return window.project.box(box_id).status
+
+
+def test_accept_all_takes_a_suggestion_scoring_exactly_the_threshold(window):
+    # "Accept all above" takes suggestions scoring *at least* the threshold (the panel's
+    # tooltip): one scoring exactly 0.5 is accepted, one a hair below is not.
+    ids = _stored_suggestions(window, [0.5, 0.4999, 0.9])
+    assert window.annotations.accept_all_above(0.5) == 2
+    assert _status(window, ids[0.5]) == "accepted"
+    assert _status(window, ids[0.9]) == "accepted"
+    assert _status(window, ids[0.4999]) == "suggested"
+
+
+def test_accept_all_button_at_the_panels_threshold_takes_the_equal_score(window):
+    # Through the spin box (two decimals): the value it hands over must equal the score.
+    ids = _stored_suggestions(window, [0.55, 0.549, 0.7])
+    window.model_panel.threshold.setValue(0.55)
+    window.model_panel.accept_button.click()
+    assert _status(window, ids[0.55]) == "accepted"
+    assert _status(window, ids[0.7]) == "accepted"
+    assert _status(window, ids[0.549]) == "suggested"
+
+
+def test_accept_all_with_nothing_at_or_above_the_threshold_changes_nothing(window):
+    ids = _stored_suggestions(window, [0.3])
+    assert window.annotations.accept_all_above(0.31) == 0
+    assert _status(window, ids[0.3]) == "suggested"
+    assert "No suggestion scores 0.31 or more" in window.statusBar().currentMessage()
+
+
 def test_moving_to_another_image_drops_the_pending_request(qtbot, with_model):
     window = with_model
     release = threading.Event()

@@ -222,7 +222,7 @@ def test_thumbnails_wait_while_the_viewer_reads_an_image(qtbot, runner, made, tm
 
 
 def test_adding_the_project_folder_does_not_import_thumbnails(qtbot, window):
-    from core.project_import import import_images
+    from core.project_io import import_images
 
     cache = _thumbs(window)
     qtbot.waitUntil(lambda: cache.made >= 3, timeout=10000)

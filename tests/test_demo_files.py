@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,13 @@ from core.imaging import SUPPORTED_SUFFIXES, read
 
 
 def test_default_set_mixes_formats_and_shows_every_anomaly_class(tmp_path: Path) -> None:
-    start = time.perf_counter()
     items = make_demo_files(tmp_path)
-    elapsed = time.perf_counter() - start
     xrays = [it for it in items if it.kind == "xray"]
     photos = [it for it in items if it.kind == "photo"]
     assert len(xrays) == 6 and len(photos) == 1
     assert {it.format for it in xrays} == {"dicom", "tiff"}
     assert (1500, 1216) in {(it.width, it.height) for it in xrays}
     assert {b.label for it in xrays for b in it.boxes} == set(anomaly_labels())
-    # ~1 s of CPU on 2 cores; generous here because the test machine is shared.
-    assert elapsed < 15.0
 
 
 def test_every_written_file_reads_back_and_matches_its_item(tmp_path: Path) -> None:

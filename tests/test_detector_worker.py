@@ -17,7 +17,7 @@ import pytest
 from app.controllers.suggestion_backends import ProcessBackend
 from core.errors import JobCancelled
 from core.store import Project
-from core.worker_process import WorkerError
+from core.workers import WorkerError
 from ml import registry
 from tests.ml_fixtures import make_xray_project, tiny_yolo  # noqa: F401
 
@@ -188,7 +188,7 @@ def test_the_gui_side_of_suggestions_never_imports_torch() -> None:
     code = (
         "import sys\n"
         "import app.controllers.suggestions, app.controllers.suggestion_backends\n"
-        "import core.worker_process, ml.detector_worker, ml.suggest, ml.registry\n"
+        "import core.workers, ml.detector_worker, ml.suggest, ml.registry\n"
         "heavy = [m for m in ('torch', 'ultralytics', 'torchvision') if m in sys.modules]\n"
         "print(heavy)\n"
     )

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.errors import ModelError
+from core.hashing import sha256_file
 from ml import registry
 from ml.registry import NoModelError
 
 
 @pytest.fixture(autouse=True)
-def _placeholder_severity_files(monkeypatch: pytest.MonkeyPatch) -> None:
+def _placeholder_severity_files() -> Iterator[None]:
     """These tests exercise the generic registry with placeholder bytes as model files.
 
     The real severity inspector unpickles a file to read its scale and would refuse them;
     it has its own tests (test_severity_cli), so here it accepts anything.
     """
-    monkeypatch.setitem(registry._INSPECTORS, "severity", lambda _path: {})
+    registry.set_inspector("severity", lambda _path: {})
+    yield
+    registry.set_inspector("severity", None)
 
 
 @pytest.fixture()
@@ -233,3 +239,57 @@ def test_a_disk_error_during_import_is_a_model_error_and_leaves_nothing(
         registry.import_model(project_dir, _file(tmp_path, "m.bin", b"x"), "severity", "m")
     assert list((project_dir / "models").iterdir()) == []
     assert registry.list_models(project_dir) == []
+
+
+# --- the table of kinds -----------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_registry_imports_no_kind_until_one_is_needed() -> None:
+    code = (
+        "import sys; from ml import registry; "
+        "print(sorted(m for m in sys.modules if m.startswith(('ml.detector', 'ml.severity'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_each_builtin_kind_registers_itself_when_first_needed() -> None:
+    assert registry.known_kinds() == ("detector", "severity")
+    detector = registry.get_kind("detector")
+    severity = registry.get_kind("severity")
+    assert (detector.name, detector.suffixes) == ("detector", (".pt",))
+    assert (severity.name, severity.suffixes) == ("severity", (".joblib",))
+    from ml.detector.checkpoint import inspect_detector
+    from ml.severity.model_io import inspect_severity
+
+    assert (detector.describe, severity.describe) == (inspect_detector, inspect_severity)
+    with pytest.raises(ModelError, match="use one of detector, severity"):
+        registry.get_kind("segmenter")
+
+
+def test_a_registered_kind_is_stored_and_described_like_the_builtin_ones(
+    project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    def describe(path: Path) -> dict:
+        seen.append(path.read_text())
+        return {"classes": ["lesion"], "extra": {"arch": "unet"}}
+
+    monkeypatch.setattr(registry.kinds, "_REGISTERED", dict(registry.kinds._REGISTERED))
+    registry.register_kind(registry.ModelKind("segmenter", (".onnx",), describe))
+    assert registry.known_kinds() == ("detector", "severity", "segmenter")
+    info = registry.import_model(project_dir, _file(tmp_path, "s.onnx", b"seg"), "segmenter")
+    assert seen == ["seg"]
+    assert (info.kind, info.classes, info.extra) == ("segmenter", ("lesion",), {"arch": "unet"})
+    assert registry.find_model(project_dir, "segmenter").ref == info.ref
+
+
+def test_the_trust_anchor_is_the_project_wide_sha256(project_dir: Path, tmp_path: Path) -> None:
+    src = _file(tmp_path, "m.bin", b"bytes")
+    assert registry.file_sha256(src) == sha256_file(src)
+    with pytest.raises(ModelError, match=r"cannot read model file missing\.bin"):
+        registry.file_sha256(tmp_path / "missing.bin")

@@ -248,6 +248,72 @@ def test_rejected_boxes_and_other_labels_do_not_count() -> None:
     assert lesion_count_grade(boxes, None).count == 16  # every label when asked for all
 
 
+def test_suggested_model_boxes_count_towards_the_hayashi_grade() -> None:
+    # Five reviewed lesions are mild (0-5); one pending model suggestion makes six, moderate.
+    reviewed = _boxes(5, 40)
+    suggested = [Box(60, 10, 62, 12, "papule", source="model", status="suggested", score=0.4)]
+    assert lesion_count_grade(reviewed, None).grade == 0
+    result = lesion_count_grade(reviewed + suggested, None)
+    assert (result.count, result.total, result.grade, result.label) == (6, 6, 1, "Moderate")
+    # Suggestions alone are counted too, and edited boxes with them; rejected never.
+    only_model = [
+        Box(40, 10 + 3 * i, 42, 12 + 3 * i, "pustule", source="model", status=status)
+        for i, status in enumerate(["suggested"] * 4 + ["edited"] * 3 + ["rejected"] * 9)
+    ]
+    assert lesion_count_grade(only_model, None).count == 7
+
+
+def test_suggested_boxes_count_on_their_half_face() -> None:
+    line = (np.array([100.0, 100.0]), np.array([0.0, 1.0]))  # vertical midline at x = 100
+    boxes = _boxes(3, 40) + _boxes(4, 150, status="suggested")  # 3 left, 4 pending right
+    result = lesion_count_grade(boxes, line)
+    assert (result.right_half, result.left_half, result.count) == (3, 4, 4)
+
+
+def test_a_projects_suggested_boxes_reach_the_grade_the_gui_shows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``SeverityGrader.grade_image`` (what the GUI's severity panel calls) counts the
+    project's stored suggestions: the store's ``boxes()`` must hand them over and the
+    counting rules must keep them. The model part is stubbed; the store is real."""
+    from core.annotations import builtin_label_set
+    from core.store import NewImage, Project
+    from ml.severity.grader import SeverityGrader, SeverityResult
+    from ml.severity.patches import PatchSet
+
+    with Project.create(
+        tmp_path / "faces", label_set=builtin_label_set("acne"), scales=[ACNE4], author="dr.a"
+    ) as project:
+        (image_id,) = project.add_images([NewImage(str(tmp_path / "face.png"), 200, 200)])
+        project.add_boxes(
+            image_id,
+            [Box(10, 10 + 5 * i, 14, 14 + 5 * i, "papule", status="accepted") for i in range(5)]
+            + [
+                Box(50, 10 + 5 * i, 54, 14 + 5 * i, "pustule", source="model",
+                    status="suggested", score=0.3)
+                for i in range(2)
+            ]
+            + [Box(90, 10, 94, 14, "papule", source="model", status="rejected", score=0.9)]
+            + [Box(120, 10, 124, 14, "blackhead comedone", status="accepted")]
+        )  # fmt: skip
+
+        stub_result = SeverityResult(
+            image_id=image_id,
+            suggestion=None,  # type: ignore[arg-type]
+            patches=PatchSet(image_ref=None, image_size=(200, 200), method="whole", patches=()),
+            references=(),
+            model_ref="stub:1",
+        )
+        grader = SeverityGrader.__new__(SeverityGrader)  # no model: only the counting runs
+        grader.cache = None
+        grader._grade_source = lambda source, k, cache: stub_result  # type: ignore[method-assign]
+        result = grader.grade_image(project, image_id)
+
+    lc = result.lesion_count
+    assert lc is not None
+    # 5 accepted + 2 suggested papules/pustules; the rejected one and the comedone do not count.
+    assert (lc.total, lc.count, lc.grade, lc.label) == (7, 7, 1, "Moderate")
+    assert lc.labels == ("papule", "pustule") and not lc.by_midline
+
+
 def test_counted_labels_fall_back_to_every_label() -> None:
     assert counted_labels(["comedone", "Papule", "pustule"]) == ("Papule", "pustule")
     assert counted_labels(["acne"]) is None

@@ -147,18 +147,18 @@ def test_keep_id_restores_a_deleted_box_under_its_id(project: Project) -> None:
 
 # --- labels and scales --------------------------------------------------------------------
 def test_label_registry_is_append_only_with_stable_ids(project: Project) -> None:
-    before = project.label_set()
+    before = project.definitions.label_set()
     assert [lab.id for lab in before.labels] == list(range(18))
     assert before.by_name("zipper").id == 0 and before.by_name("pants button").id == 17
-    added = project.add_label("tattoo", color="#123456")
+    added = project.definitions.add_label("tattoo", color="#123456")
     assert added.id == 18 and added.color == "#123456"
-    after = project.label_set()
+    after = project.definitions.label_set()
     assert after.labels[:18] == before.labels
     assert after.labels[18] == added
     with pytest.raises(ProjectError, match="already has a label"):
-        project.add_label("zipper")
+        project.definitions.add_label("zipper")
     with pytest.raises(ProjectError, match="#rrggbb"):
-        project.add_label("x", color="red")
+        project.definitions.add_label("x", color="red")
     conn = project._connection()
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute("DELETE FROM labels WHERE id = 3")
@@ -168,14 +168,14 @@ def test_label_registry_is_append_only_with_stable_ids(project: Project) -> None
 
 def test_first_nine_labels_get_hotkeys(tmp_path: Path) -> None:
     with Project.create(tmp_path / "p", label_set=builtin_label_set("acne"), scales=[]) as proj:
-        labels = proj.label_set().labels
+        labels = proj.definitions.label_set().labels
         assert labels[0].hotkey == "1"
-        new = proj.add_label("scar")
+        new = proj.definitions.add_label("scar")
         assert new.hotkey == (str(new.id + 1) if new.id < 9 else None)
 
 
 def test_scales_round_trip_and_can_be_added(project: Project) -> None:
-    assert project.scales() == [builtin_scale("acne4"), builtin_scale("hyperpig")]
+    assert project.definitions.scales() == [builtin_scale("acne4"), builtin_scale("hyperpig")]
     custom = scale_from_mapping(
         "pain",
         {
@@ -184,64 +184,66 @@ def test_scales_round_trip_and_can_be_added(project: Project) -> None:
             "required": False,
         },
     )
-    project.add_scale(custom)
-    assert project.scales()[-1] == custom
+    project.definitions.add_scale(custom)
+    assert project.definitions.scales()[-1] == custom
     with pytest.raises(ProjectError, match="already has a grading scale"):
-        project.add_scale(custom)
+        project.definitions.add_scale(custom)
 
 
 # --- grades and review --------------------------------------------------------------------
 def test_grades_one_human_and_one_model_per_scale(project: Project) -> None:
     image_id = add_image(project)
-    human = project.set_grade(image_id, "acne4", 1)
-    model = project.set_grade(
+    human = project.grading.set_grade(image_id, "acne4", 1)
+    model = project.grading.set_grade(
         image_id, "acne4", 2, source="model", model_version="sev-1", confidence=0.8
     )
-    replaced = project.set_grade(image_id, "acne4", 3)
+    replaced = project.grading.set_grade(image_id, "acne4", 3)
     assert replaced.id == human.id and replaced.value == 3.0
-    grades = project.grades(image_id)
+    grades = project.grading.grades(image_id)
     assert [(g.source, g.value) for g in grades] == [("human", 3.0), ("model", 2.0)]
     assert grades[1] == model and model.model_version == "sev-1" and model.confidence == 0.8
-    project.set_grade(image_id, "hyperpig", 4.5)
-    assert [g.scale for g in project.grades(image_id)] == ["acne4", "acne4", "hyperpig"]
-    project.clear_grade(image_id, "acne4", source="model")
-    assert [(g.scale, g.source) for g in project.grades(image_id)] == [
+    project.grading.set_grade(image_id, "hyperpig", 4.5)
+    assert [g.scale for g in project.grading.grades(image_id)] == ["acne4", "acne4", "hyperpig"]
+    project.grading.clear_grade(image_id, "acne4", source="model")
+    assert [(g.scale, g.source) for g in project.grading.grades(image_id)] == [
         ("acne4", "human"),
         ("hyperpig", "human"),
     ]
-    project.clear_grade(image_id, "acne4", source="model")  # nothing to clear: no error
+    project.grading.clear_grade(image_id, "acne4", source="model")  # nothing to clear: no error
 
 
 def test_grade_values_are_validated_against_the_scale(project: Project) -> None:
     image_id = add_image(project)
     with pytest.raises(ProjectError, match=r"allowed: 0, 1, 2, 3"):
-        project.set_grade(image_id, "acne4", 4)
+        project.grading.set_grade(image_id, "acne4", 4)
     with pytest.raises(ProjectError, match="allowed"):
-        project.set_grade(image_id, "hyperpig", 0.25)
+        project.grading.set_grade(image_id, "hyperpig", 0.25)
     with pytest.raises(ProjectError, match="not used in this project"):
-        project.set_grade(image_id, "iga5", 1)
+        project.grading.set_grade(image_id, "iga5", 1)
     with pytest.raises(ProjectError, match="source"):
-        project.set_grade(image_id, "acne4", 1, source="guess")
-    assert project.grades(image_id) == []
+        project.grading.set_grade(image_id, "acne4", 1, source="guess")
+    assert project.grading.grades(image_id) == []
 
 
 def test_done_is_refused_without_the_required_grades(project: Project) -> None:
     image_id = add_image(project)
     with pytest.raises(ProjectError, match="acne4, hyperpig"):
-        project.set_review_status(image_id, "done")
-    project.set_grade(image_id, "acne4", 0)
-    project.set_grade(image_id, "hyperpig", 1, source="model")  # a model grade is not enough
+        project.grading.set_review_status(image_id, "done")
+    project.grading.set_grade(image_id, "acne4", 0)
+    project.grading.set_grade(
+        image_id, "hyperpig", 1, source="model"
+    )  # a model grade is not enough
     with pytest.raises(ProjectError, match=r"no grade on hyperpig$"):
-        project.set_review_status(image_id, "done")
-    project.set_grade(image_id, "hyperpig", 1)
-    project.set_review_status(image_id, "done")
+        project.grading.set_review_status(image_id, "done")
+    project.grading.set_grade(image_id, "hyperpig", 1)
+    project.grading.set_review_status(image_id, "done")
     assert project.image(image_id).review_status == "done"
     with pytest.raises(ProjectError, match="marked done"):
-        project.clear_grade(image_id, "acne4")
-    project.set_review_status(image_id, "to_review")
-    project.clear_grade(image_id, "acne4")
+        project.grading.clear_grade(image_id, "acne4")
+    project.grading.set_review_status(image_id, "to_review")
+    project.grading.clear_grade(image_id, "acne4")
     with pytest.raises(ProjectError, match="unknown review status"):
-        project.set_review_status(image_id, "finished")
+        project.grading.set_review_status(image_id, "finished")
 
 
 def test_optional_scales_do_not_block_done(tmp_path: Path) -> None:
@@ -250,7 +252,7 @@ def test_optional_scales_do_not_block_done(tmp_path: Path) -> None:
         tmp_path / "p", label_set=builtin_label_set("acne"), scales=[optional]
     ) as proj:
         image_id = add_image(proj)
-        proj.set_review_status(image_id, "done")
+        proj.grading.set_review_status(image_id, "done")
         assert proj.image(image_id).review_status == "done"
 
 
@@ -260,12 +262,12 @@ def test_whole_project_reads_match_the_per_image_ones(project: Project) -> None:
     rejected = project.add_box(a, Box(1, 1, 3, 3, "key", source="model", status="suggested"))
     project.update_box(rejected.id, status="rejected")
     project.add_box(a, Box(4, 4, 8, 8, "watch"))
-    project.set_grade(c, "hyperpig", 2.5)
-    project.set_grade(c, "acne4", 1, source="model", confidence=0.5)
-    project.set_grade(c, "acne4", 2)
+    project.grading.set_grade(c, "hyperpig", 2.5)
+    project.grading.set_grade(c, "acne4", 1, source="model", confidence=0.5)
+    project.grading.set_grade(c, "acne4", 2)
     assert project.boxes_by_image() == {i: project.boxes(i) for i in (a, b)}
     assert project.boxes_by_image(include_rejected=True)[a] == project.boxes(
         a, include_rejected=True
     )
-    assert project.grades_by_image() == {c: project.grades(c)}
-    assert [g.scale for g in project.grades_by_image()[c]] == ["acne4", "acne4", "hyperpig"]
+    assert project.grading.grades_by_image() == {c: project.grading.grades(c)}
+    assert [g.scale for g in project.grading.grades_by_image()[c]] == ["acne4", "acne4", "hyperpig"]

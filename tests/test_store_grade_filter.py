@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,13 +25,13 @@ def ids(project: Project) -> list[int]:
     ids = project.add_images(
         NewImage(str(project.folder / f"face_{i}.jpg"), 40, 40) for i in range(6)
     )
-    project.set_grade(ids[0], "acne4", 2)
-    project.set_grade(ids[1], "acne4", 2)
-    project.set_grade(ids[1], "hyperpig", 4.5)
-    project.set_grade(ids[2], "acne4", 0)
-    project.set_grade(ids[3], "acne4", 3, source="model", confidence=0.8)
-    project.set_grade(ids[4], "acne4", 1, source="model")
-    project.set_grade(ids[4], "acne4", 1)
+    project.grading.set_grade(ids[0], "acne4", 2)
+    project.grading.set_grade(ids[1], "acne4", 2)
+    project.grading.set_grade(ids[1], "hyperpig", 4.5)
+    project.grading.set_grade(ids[2], "acne4", 0)
+    project.grading.set_grade(ids[3], "acne4", 3, source="model", confidence=0.8)
+    project.grading.set_grade(ids[4], "acne4", 1, source="model")
+    project.grading.set_grade(ids[4], "acne4", 1)
     return ids
 
 
@@ -62,7 +61,7 @@ def test_graded_ungraded_and_suggested_are_per_scale(project: Project, ids: list
 def test_grade_filter_combines_with_status_search_and_paging(
     project: Project, ids: list[int]
 ) -> None:
-    project.set_review_status(ids[1], "done")
+    project.grading.set_review_status(ids[1], "done")
     assert _listed(project, grade=("acne4", 2), status="new") == [ids[0]]
     assert _listed(project, grade=("acne4", UNGRADED), search="face_5") == [ids[5]]
     assert _listed(project, grade=("acne4", GRADED), offset=1, limit=2) == [ids[1], ids[2]]
@@ -70,7 +69,7 @@ def test_grade_filter_combines_with_status_search_and_paging(
 
 
 def test_clearing_a_grade_moves_the_image_to_ungraded(project: Project, ids: list[int]) -> None:
-    project.clear_grade(ids[0], "acne4")
+    project.grading.clear_grade(ids[0], "acne4")
     assert ids[0] in _listed(project, grade=("acne4", UNGRADED))
     assert ids[0] not in _listed(project, grade=("acne4", 2))
 
@@ -103,7 +102,9 @@ def test_grade_filters_read_the_grades_index(project: Project) -> None:
 
 
 @pytest.mark.slow
-def test_grade_filter_pages_stay_fast_at_100k_images(tmp_path: Path) -> None:
+def test_grade_filter_pages_are_exact_at_100k_images(tmp_path: Path) -> None:
+    # Behaviour at scale; that each filter is one index range is asserted from the query
+    # plan above (test_grade_filters_read_the_grades_index), not with a stopwatch.
     with Project.create(
         tmp_path / "big", label_set=_labels(), scales=[_acne()], author="dr.a"
     ) as project:
@@ -118,14 +119,17 @@ def test_grade_filter_pages_stay_fast_at_100k_images(tmp_path: Path) -> None:
                 "updated_at) VALUES (?, 'acne4', ?, 'dr.a', 'human', '', '')",
                 ((image_id, float(n % 4)) for n, image_id in enumerate(ids[::2])),
             )
-        for grade in (("acne4", 2), ("acne4", GRADED), ("acne4", UNGRADED)):
-            t0 = time.perf_counter()
+        graded = ids[::2]  # graded[n] has acne4 = n % 4
+        expected = {
+            ("acne4", 2): graded[2::4],
+            ("acne4", GRADED): graded,
+            ("acne4", UNGRADED): ids[1::2],
+        }
+        for grade, want in expected.items():
             n = project.image_count(grade=grade)
             page = project.images(grade=grade, offset=max(0, n - 256), limit=256)
-            elapsed = time.perf_counter() - t0
-            assert n in (12_500, 50_000) and len(page) == 256
-            # ~20 ms each on a loaded 2-core machine; generous for slower CI.
-            assert elapsed < 0.5, (grade, elapsed)
+            assert n == len(want) and n in (12_500, 50_000), grade
+            assert [r.id for r in page] == want[-256:], grade  # the last page, in id order
 
 
 def _labels():  # type: ignore[no-untyped-def]

@@ -12,8 +12,9 @@ from store_fixtures import open_test_project
 
 from core.annotations import Box
 from core.errors import JobCancelled, ProjectError
+from core.hashing import sha256_file
 from core.store import NewImage, Project
-from core.store.relocate import file_sha256, missing_images, relocate_from_folder
+from core.store.relocate import missing_images, relocate_from_folder
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def project(tmp_path: Path) -> Iterator[Project]:
 def _add(project: Project, path: Path, content: bytes, *, fingerprint: bool = True) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    sha = file_sha256(path) if fingerprint else None
+    sha = sha256_file(path) if fingerprint else None
     return project.add_images([NewImage(str(path), 100, 80, sha256=sha)])[0]
 
 
@@ -96,7 +97,7 @@ def test_without_a_fingerprint_a_unique_name_is_taken_and_fingerprinted(
     (tmp_path / "new" / "FACE.JPG").write_bytes(b"jpeg")  # the case changed on the way
     report = relocate_from_folder(project, tmp_path / "new")
     assert report.by_name_only == [(a, str(tmp_path / "new" / "FACE.JPG"))]
-    assert project.image(a).sha256 == file_sha256(tmp_path / "new" / "FACE.JPG")
+    assert project.image(a).sha256 == sha256_file(tmp_path / "new" / "FACE.JPG")
     assert any("name only" in line for line in report.summary())
 
 

@@ -100,9 +100,9 @@ def test_read_only_open_works_beside_a_writer_and_sees_its_edits(tmp_path: Path)
             with pytest.raises(ReadOnlyProjectError, match="read-only"):
                 reader.add_box(image_id, Box(1, 1, 2, 2, "key"))
             with pytest.raises(ReadOnlyProjectError):
-                reader.set_review_status(image_id, "in_progress")
+                reader.grading.set_review_status(image_id, "in_progress")
             with pytest.raises(ReadOnlyProjectError):
-                reader.add_label("tattoo")
+                reader.definitions.add_label("tattoo")
             with pytest.raises(ReadOnlyProjectError):
                 reader.set_default_filter_settings({"gamma": 2.0})
     finally:
@@ -256,7 +256,7 @@ while True:
     if i % 3 == 0:
         p.delete_box(box.id)
         print("del", box.id, flush=True)
-    p.set_grade(image_id, "acne4", i % 4)
+    p.grading.set_grade(image_id, "acne4", i % 4)
     print("grade", i % 4, flush=True)
     i += 1
 """
@@ -265,7 +265,7 @@ while True:
 def _state(folder: Path, image_id: int) -> tuple[dict[int, float], float | None]:
     with Project.open(folder, read_only=True) as proj:
         boxes = {b.id: b.y2 for b in proj.boxes(image_id)}
-        grades = [g.value for g in proj.grades(image_id)]
+        grades = [g.value for g in proj.grading.grades(image_id)]
     return boxes, (grades[0] if grades else None)
 
 

@@ -309,3 +309,88 @@ def test_merging_thousands_of_candidates_needs_little_memory() -> None:
         tracemalloc.stop()
     assert len(out) == 300 and out[0, 4] == pytest.approx(boxes[:, 4].max())
     assert peak < 50e6  # N x N overlap matrices took ~360 MB
+
+
+# --- rule 4: NMS threshold and the containment duplicate ----------------------------------
+
+# One tile covering the whole image: nothing is cut, so only rule 4 (NMS) applies.
+WHOLE_T = Tile(0, 0, 500, 100)
+
+
+@pytest.mark.parametrize(
+    ("second_x1", "threshold", "kept"),
+    [
+        # a = x 0..300, b = x second_x1..second_x1+300, both y 40..50 (areas 3000)
+        (100, 0.5, 1),  # intersection 2000 / union 4000: IoU exactly 0.5 -> a duplicate
+        (99, 0.5, 1),  # 2010 / 3990 = 0.504: just above
+        (101, 0.5, 2),  # 1990 / 4010 = 0.496: just below, two objects
+        (180, 0.25, 1),  # 1200 / 4800: exactly a non-default threshold
+        (181, 0.25, 2),  # 1190 / 4810 = 0.247
+    ],
+)
+def test_nms_threshold_is_inclusive_iou_equal_to_it_is_a_duplicate(
+    second_x1: float, threshold: float, kept: int
+) -> None:
+    a = (0, 40, 300, 50, 0.9, 0)
+    b = (second_x1, 40, second_x1 + 300, 50, 0.8, 0)
+    out = merge_tile_detections([_d(a, b)], [WHOLE_T], (500, 100), iou_threshold=threshold)
+    assert len(out) == kept
+    np.testing.assert_allclose(out[0], a)  # the better box is the one kept
+
+
+def test_default_merge_threshold_is_0_5_inclusive() -> None:
+    # What Detector passes (merge_iou=0.5) and the function's default agree at the edge.
+    a, b = (0, 40, 300, 50, 0.9, 0), (100, 40, 400, 50, 0.8, 0)  # IoU exactly 0.5
+    assert len(merge_tile_detections([_d(a, b)], [WHOLE_T], (500, 100))) == 1
+
+
+# A box the left tile sees whole (x 82..115 stays clear of its border at 120), and a small
+# box the right tile sees inside it (local x 10..25, clear of its border at 80): IoU 0.15,
+# far below the NMS threshold, but the small box lies wholly inside the larger one.
+BIG = (82, 20, 115, 80)  # image = left-tile pixels; area 33 x 60 = 1980
+SMALL_IN_RIGHT_TILE = (10, 30, 25, 50)  # image x 90..105: area 300, all of it inside BIG
+
+
+def test_small_box_from_another_tile_inside_a_better_box_is_a_duplicate() -> None:
+    out = merge_tile_detections(
+        [_d((*BIG, 0.9, 0)), _d((*SMALL_IN_RIGHT_TILE, 0.6, 0))], [LEFT_T, RIGHT_T], SIZE
+    )
+    assert len(out) == 1
+    np.testing.assert_allclose(out[0], [*BIG, 0.9, 0])
+
+
+def test_small_box_inside_a_larger_one_from_the_same_tile_is_kept() -> None:
+    # One tile reporting a box inside another saw two objects (a nested finding): only a
+    # box from *another* tile counts as the same object seen twice.
+    out = merge_tile_detections(
+        [_d((*BIG, 0.9, 0), (90, 30, 105, 50, 0.6, 0)), _d()], [LEFT_T, RIGHT_T], SIZE
+    )
+    assert len(out) == 2
+
+
+def test_containment_needs_the_better_box_to_be_the_container() -> None:
+    # The small box scores higher: it is kept first, and the big one is not inside it.
+    out = merge_tile_detections(
+        [_d((*BIG, 0.6, 0)), _d((*SMALL_IN_RIGHT_TILE, 0.9, 0))], [LEFT_T, RIGHT_T], SIZE
+    )
+    assert len(out) == 2
+
+
+def test_containment_is_class_aware() -> None:
+    out = merge_tile_detections(
+        [_d((*BIG, 0.9, 0)), _d((*SMALL_IN_RIGHT_TILE, 0.6, 1))], [LEFT_T, RIGHT_T], SIZE
+    )
+    assert sorted(out[:, 5].tolist()) == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("small_x1", "kept"),
+    [
+        (108, 1),  # image x 108..118, y 30..40: 7 of its 10 columns inside BIG -> 0.7
+        (109, 2),  # 6 of 10 -> 0.6, below the 0.7 containment default
+    ],
+)
+def test_containment_threshold_is_inclusive_at_0_7(small_x1: float, kept: int) -> None:
+    local = (small_x1 - RIGHT_T.x0, 30, small_x1 + 10 - RIGHT_T.x0, 40, 0.6, 0)
+    out = merge_tile_detections([_d((*BIG, 0.9, 0)), _d(local)], [LEFT_T, RIGHT_T], SIZE)
+    assert len(out) == kept
