@@ -1,16 +1,23 @@
-"""Label sets: the classes a project annotates, with stable ids, colours and hotkeys."""
+"""Label sets: the classes a project annotates, with stable ids, colours and hotkeys.
+
+Label names travel into exports (VOC XML, YOLO data.yaml, grades CSV) and onto the
+screen, so every name from outside goes through ``validate_label_name``: one line, at most
+``MAX_LABEL_LENGTH`` characters, no control or format characters, and not starting with
+a character that makes a spreadsheet read the cell as a formula.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from core.errors import FormatError
+from core.safe_yaml import load_yaml, read_yaml_file
+from core.text import shorten
 from resources import resource_path
 
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -30,6 +37,57 @@ _FALLBACK_COLOURS = (
     "#9a6324",
     "#fffac8",
 )
+
+
+MAX_LABEL_LENGTH = 100
+# OWASP's CSV-injection triggers; tab and CR are control characters, refused anyway.
+FORMULA_START = frozenset("=+-@")
+# Control, format (bidi overrides, zero-width), surrogate, line/paragraph separators.
+_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+class LabelNameError(FormatError):
+    """A label name that ClinLens will not store: empty, too long, multi-line, control
+    characters, or starting like a spreadsheet formula."""
+
+
+def validate_label_name(name: object, source: str | None = None) -> str:
+    """The cleaned label name (surrounding whitespace removed), or LabelNameError.
+
+    ``source`` (a file, ``"file, line 3"``) starts the one-line message when given.
+    """
+    return validate_name(name, "label", source)
+
+
+def validate_name(name: object, kind: str, source: str | None = None) -> str:
+    """``validate_label_name`` for any name that is exported or shown (``kind`` names it
+    in the message: "label", "scale", "class")."""
+    prefix = f"{source}: " if source else ""
+    if isinstance(name, list | tuple | dict | set):
+        raise LabelNameError(f"{prefix}a {kind} name must be text, not a list or mapping")
+    if not isinstance(name, str):  # YAML reads `- 3` as a number: the label is "3"
+        name = "" if name is None else shorten(name, MAX_LABEL_LENGTH + 1)
+    cleaned = name.strip()
+    if not cleaned:
+        raise LabelNameError(f"{prefix}a {kind} needs a name")
+    shown = shorten(cleaned, 60)
+    if len(cleaned) > MAX_LABEL_LENGTH:
+        raise LabelNameError(
+            f"{prefix}{kind} '{shown}' is {len(cleaned):,} characters long; "
+            f"at most {MAX_LABEL_LENGTH}"
+        )
+    for ch in cleaned:
+        if unicodedata.category(ch) in _BAD_CATEGORIES:
+            what = "a line break" if ch in "\n\r\x85\u2028\u2029" else f"character U+{ord(ch):04X}"
+            raise LabelNameError(
+                f"{prefix}{kind} '{shown}' contains {what}; a name is one line of visible text"
+            )
+    if cleaned[0] in FORMULA_START:
+        raise LabelNameError(
+            f"{prefix}{kind} '{shown}' starts with '{cleaned[0]}', which spreadsheets read as "
+            "a formula; rename it (e.g. without the leading sign)"
+        )
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -57,24 +115,26 @@ class LabelSet:
 
 
 def _label_set_from_mapping(name: str, data: dict[str, Any], source: str) -> LabelSet:
+    shown = shorten(name)
     entries = data.get("labels")
     if not isinstance(entries, list) or not entries:
-        raise FormatError(f"{source}: label set '{name}' needs a non-empty 'labels' list")
+        raise FormatError(f"{source}: label set '{shown}' needs a non-empty 'labels' list")
     labels: list[Label] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
             entry = {"name": entry}
         if not isinstance(entry, dict) or not str(entry.get("name", "")).strip():
-            raise FormatError(f"{source}: label #{i + 1} of '{name}' has no name")
-        label_name = str(entry["name"]).strip()
+            raise FormatError(f"{source}: label #{i + 1} of '{shown}' has no name")
+        label_name = validate_label_name(entry["name"], source)
         if label_name in seen:
-            raise FormatError(f"{source}: label '{label_name}' appears twice in '{name}'")
+            raise FormatError(f"{source}: label '{shorten(label_name)}' appears twice in '{shown}'")
         seen.add(label_name)
         colour = str(entry.get("color") or _FALLBACK_COLOURS[i % len(_FALLBACK_COLOURS)])
         if not _HEX_COLOUR.fullmatch(colour):
             raise FormatError(
-                f"{source}: label '{label_name}' has colour '{colour}'; use #rrggbb (e.g. #e6194b)"
+                f"{source}: label '{shorten(label_name)}' has colour '{shorten(colour, 20)}'; "
+                "use #rrggbb (e.g. #e6194b)"
             )
         hotkey = str(i + 1) if i < 9 else None
         labels.append(Label(id=i, name=label_name, color=colour, hotkey=hotkey))
@@ -83,7 +143,8 @@ def _label_set_from_mapping(name: str, data: dict[str, Any], source: str) -> Lab
 
 @cache
 def _builtin_label_sets() -> dict[str, LabelSet]:
-    raw = yaml.safe_load(resource_path("label_sets.yaml").read_text(encoding="utf-8"))
+    # Our own file, but through the same loader: one YAML dialect (no anchors) everywhere.
+    raw = load_yaml(resource_path("label_sets.yaml").read_text(encoding="utf-8"), "label_sets.yaml")
     return {k: _label_set_from_mapping(k, v, "label_sets.yaml") for k, v in raw.items()}
 
 
@@ -94,19 +155,18 @@ def builtin_label_set_names() -> list[str]:
 def builtin_label_set(name: str) -> LabelSet:
     sets = _builtin_label_sets()
     if name not in sets:
-        raise FormatError(f"unknown label set '{name}' (built-ins: {', '.join(sets)})")
+        raise FormatError(f"unknown label set '{shorten(name)}' (built-ins: {', '.join(sets)})")
     return sets[name]
 
 
 def load_label_set_yaml(path: str | Path) -> LabelSet:
-    """A user label set: YAML with ``name``/``title`` and ``labels`` (names or mappings)."""
+    """A user label set: YAML with ``name``/``title`` and ``labels`` (names or mappings).
+
+    Read with the bounded loader (size, anchors/aliases, depth: core.safe_yaml); every
+    name goes through ``validate_label_name``. FormatError names the file (and line).
+    """
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{p}: not UTF-8 text; save the label set as UTF-8") from exc
-    except (OSError, yaml.YAMLError) as exc:
-        raise FormatError(f"{p}: cannot read label set ({exc.__class__.__name__})") from exc
+    data = read_yaml_file(p)
     if isinstance(data, list):
         data = {"labels": data}
     if not isinstance(data, dict):

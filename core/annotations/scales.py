@@ -1,15 +1,24 @@
-"""Image-level grading scales (acne4, iga5, hyperpig, or user-defined)."""
+"""Image-level grading scales (acne4, iga5, hyperpig, or user-defined).
+
+A scale file (``--scales FILE.yaml``) maps scale names to definitions; ``load_scale_file``
+reads it with the bounded YAML loader and refuses a malformed definition with a
+FormatError that names the file and shows the offending value shortened.
+"""
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
-import yaml
 
+from core.annotations.labels import validate_name
 from core.errors import FormatError
+from core.safe_yaml import load_yaml, read_yaml_file
+from core.text import shorten
 from resources import resource_path
 
 MAX_SCALE_VALUES = 1000
@@ -67,44 +76,114 @@ class GradingScale:
         return None
 
 
+def _number(value: Any, what: str, where: str) -> float:
+    """A finite float, or FormatError naming ``what`` (NaN/inf would break the edges)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise FormatError(f"{where}: {what} must be a number, not '{shorten(value, 40)}'")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise FormatError(f"{where}: {what} must be a number, not '{shorten(value, 40)}'") from None
+    if not math.isfinite(number):
+        raise FormatError(f"{where}: {what} must be a finite number, not {number}")
+    return number
+
+
+def _mapping(value: Any, what: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise FormatError(f"{where}: {what} must be a mapping, not '{shorten(value, 40)}'")
+    return value
+
+
 def scale_from_mapping(name: str, data: dict[str, Any], source: str = "scale") -> GradingScale:
+    """A scale from its definition (a scale file's entry, or the store's JSON).
+
+    FormatError for anything malformed, naming ``source`` and the scale; values from the
+    file are shown shortened so the message stays one line.
+    """
+    where = f"{source}: scale '{shorten(name)}'"
+    data = _mapping(data, "the definition", where)
     values: list[ScaleValue] = []
     if "range" in data:
-        r = data["range"]
-        lo, hi, step = float(r["min"]), float(r["max"]), float(r["step"])
+        r = _mapping(data["range"], "'range'", where)
+        missing = [k for k in ("min", "max", "step") if k not in r]
+        if missing:
+            raise FormatError(f"{where}: 'range' lacks {', '.join(missing)}")
+        lo = _number(r["min"], "range 'min'", where)
+        hi = _number(r["max"], "range 'max'", where)
+        step = _number(r["step"], "range 'step'", where)
         if step <= 0 or hi < lo:
-            raise FormatError(f"{source}: scale '{name}' has a bad range")
-        n = round((hi - lo) / step) + 1
-        if n > MAX_SCALE_VALUES:
+            raise FormatError(f"{where} has a bad range")
+        steps = (hi - lo) / step  # inf for min -1e308, max 1e308: refused, not rounded
+        if not math.isfinite(steps) or steps + 1 > MAX_SCALE_VALUES + 0.5:
+            shown = f"{steps + 1:.0f}" if math.isfinite(steps) else "too many"
             raise FormatError(
-                f"{source}: scale '{name}' would have {n} values; at most {MAX_SCALE_VALUES}"
-                " (check its step)"
+                f"{where} would have {shown} values; at most {MAX_SCALE_VALUES} (check its step)"
             )
+        n = round(steps) + 1
         values = [ScaleValue(round(lo + i * step, 6), f"{lo + i * step:g}") for i in range(n)]
     else:
-        for entry in data.get("values", []):
-            values.append(
-                ScaleValue(float(entry["value"]), str(entry.get("label", entry["value"])))
-            )
+        entries = data.get("values", [])
+        if not isinstance(entries, list):
+            raise FormatError(f"{where}: 'values' must be a list of {{value, label}}")
+        if len(entries) > MAX_SCALE_VALUES:
+            raise FormatError(f"{where} has {len(entries)} values; at most {MAX_SCALE_VALUES}")
+        for i, entry in enumerate(entries, start=1):
+            entry = _mapping(entry, f"value #{i}", where)
+            if "value" not in entry:
+                raise FormatError(f"{where}: value #{i} has no 'value'")
+            value = _number(entry["value"], f"value #{i}", where)
+            label = entry.get("label", entry["value"])
+            values.append(ScaleValue(value, shorten(label, 200)))
     if len(values) < 2:
-        raise FormatError(f"{source}: scale '{name}' needs at least two values")
+        raise FormatError(f"{where} needs at least two values")
     values.sort(key=lambda v: v.value)
-    groups = tuple(
-        ScaleGroup(str(g["label"]), float(g["low"]), float(g["high"]))
-        for g in data.get("groups", [])
-    )
+    raw_groups = data.get("groups", [])
+    if not isinstance(raw_groups, list):
+        raise FormatError(f"{where}: 'groups' must be a list of {{label, low, high}}")
+    groups: list[ScaleGroup] = []
+    for i, g in enumerate(raw_groups, start=1):
+        g = _mapping(g, f"group #{i}", where)
+        if "label" not in g:
+            raise FormatError(f"{where}: group #{i} has no 'label'")
+        groups.append(
+            ScaleGroup(
+                shorten(g["label"], 200),
+                _number(g.get("low"), f"group #{i} 'low'", where),
+                _number(g.get("high"), f"group #{i} 'high'", where),
+            )
+        )
     return GradingScale(
         name=name,
-        title=str(data.get("title", name)),
+        title=shorten(data.get("title", name), 200),
         values=tuple(values),
-        groups=groups,
+        groups=tuple(groups),
         required=bool(data.get("required", True)),
     )
 
 
+def load_scale_file(path: str | os.PathLike[str]) -> list[GradingScale]:
+    """The scales of a user's YAML file (``name: {title, values | range, groups}``).
+
+    Bounded YAML (core.safe_yaml); names checked like label names (one line, no formula
+    start); FormatError naming the file for anything wrong.
+    """
+    source = str(path)
+    data = read_yaml_file(path)
+    if not isinstance(data, dict) or not data:
+        raise FormatError(f"{source}: a scale file maps scale names to their values")
+    scales: list[GradingScale] = []
+    for raw_name, body in data.items():
+        name = validate_name(raw_name, "scale", source)
+        scales.append(scale_from_mapping(name, body, source))
+    return scales
+
+
 @cache
 def _builtin_scales() -> dict[str, GradingScale]:
-    raw = yaml.safe_load(resource_path("grading_scales.yaml").read_text(encoding="utf-8"))
+    # Our own file, but through the same loader: one YAML dialect (no anchors) everywhere.
+    text = resource_path("grading_scales.yaml").read_text(encoding="utf-8")
+    raw = load_yaml(text, "grading_scales.yaml")
     return {k: scale_from_mapping(k, v, "grading_scales.yaml") for k, v in raw.items()}
 
 
@@ -115,5 +194,7 @@ def builtin_scale_names() -> list[str]:
 def builtin_scale(name: str) -> GradingScale:
     scales = _builtin_scales()
     if name not in scales:
-        raise FormatError(f"unknown grading scale '{name}' (built-ins: {', '.join(scales)})")
+        raise FormatError(
+            f"unknown grading scale '{shorten(name)}' (built-ins: {', '.join(scales)})"
+        )
     return scales[name]

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from core.annotations import Box
 from core.errors import FormatError
+from core.safe_yaml import load_yaml
+from core.text import shorten
 
 
 @dataclass
@@ -56,7 +56,8 @@ def validate_boxes(
 
     Boxes a pixel outside the image are common (0-based writers in a 1-based format,
     rounding) and are clamped; anything further out, inverted or empty is an error that
-    names the annotation file and line, so nothing half-right is stored.
+    names the annotation file and line, so nothing half-right is stored. Labels come from
+    the user's file (any length, any characters), so messages show them shortened.
     """
     if ann.width and ann.height and (ann.width, ann.height) != (width, height):
         raise FormatError(
@@ -68,14 +69,16 @@ def validate_boxes(
         where = ann.where(b.line)
         coords = (b.x1, b.y1, b.x2, b.y2)
         if not all(math.isfinite(c) for c in coords):
-            raise FormatError(f"{where}: box '{b.label}' has a coordinate that is not a number")
+            raise FormatError(
+                f"{where}: box '{shorten(b.label)}' has a coordinate that is not a number"
+            )
         if b.x2 < b.x1 or b.y2 < b.y1:
             raise FormatError(
-                f"{where}: box '{b.label}' has its maximum before its minimum "
+                f"{where}: box '{shorten(b.label)}' has its maximum before its minimum "
                 f"(x {b.x1:g}..{b.x2:g}, y {b.y1:g}..{b.y2:g})"
             )
         if b.x2 == b.x1 or b.y2 == b.y1:
-            raise FormatError(f"{where}: box '{b.label}' has no area")
+            raise FormatError(f"{where}: box '{shorten(b.label)}' has no area")
         if (
             b.x1 < -tolerance_px
             or b.y1 < -tolerance_px
@@ -83,13 +86,15 @@ def validate_boxes(
             or b.y2 > height + tolerance_px
         ):
             raise FormatError(
-                f"{where}: box '{b.label}' (x {b.x1:g}..{b.x2:g}, y {b.y1:g}..{b.y2:g}) lies "
-                f"outside the {width}x{height} image"
+                f"{where}: box '{shorten(b.label)}' (x {b.x1:g}..{b.x2:g}, "
+                f"y {b.y1:g}..{b.y2:g}) lies outside the {width}x{height} image"
             )
         x1, x2 = max(b.x1, 0.0), min(b.x2, float(width))
         y1, y2 = max(b.y1, 0.0), min(b.y2, float(height))
         if x2 <= x1 or y2 <= y1:
-            raise FormatError(f"{where}: box '{b.label}' lies outside the {width}x{height} image")
+            raise FormatError(
+                f"{where}: box '{shorten(b.label)}' lies outside the {width}x{height} image"
+            )
         out.append(
             Box(
                 x1=x1,
@@ -131,10 +136,6 @@ def read_text(path: Path, max_bytes: int = 50 * 1024 * 1024) -> str:
 
 
 def parse_yaml(text: str, path: Path) -> Any:
-    """``yaml.safe_load`` with a FormatError naming the file and line of a syntax error."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise FormatError(f"{path}{where}: malformed YAML") from None
+    """YAML from a user's file, bounded (no anchors/aliases, size, depth, node count: see
+    core.safe_yaml); FormatError naming the file and line of what is wrong."""
+    return load_yaml(text, path)

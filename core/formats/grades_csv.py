@@ -2,6 +2,24 @@
 
 Written beside VOC and YOLO exports (``grades.csv``) and read back on import. ``image`` is
 the image's file name in the export (or any path/name that identifies it on import).
+
+Formula escape (CSV injection). A spreadsheet opening the file runs any cell that starts
+with ``=``, ``+``, ``-`` or ``@`` (or a tab, CR or LF before one) as a formula, and image
+names and authors come from outside. So, as OWASP recommends, the writer puts a single
+quote ``'`` before every text cell (``image``, ``scale``, ``author``, ``source``) that
+starts with one of ``= + - @ \\t \\r \\n`` -- and before one that already starts with
+``'``, so that a real leading quote is written doubled. The reader removes exactly one
+leading ``'`` from those columns. The round trip is exact::
+
+    =HYPERLINK(...)  ->  '=HYPERLINK(...)  ->  =HYPERLINK(...)
+    -2+3             ->  '-2+3             ->  -2+3
+    'quoted          ->  ''quoted          ->  'quoted
+    plain.png        ->  plain.png         ->  plain.png
+
+The ``value`` column is a number written by ClinLens and is never escaped: a negative
+grade stays ``-1`` and a spreadsheet reads it as the number it is. A file from another
+tool whose text cell really starts with ``'`` loses that quote on import (the price of
+the escape; such names are rare and the quote is what spreadsheets hide anyway).
 """
 
 from __future__ import annotations
@@ -16,10 +34,15 @@ from pathlib import Path
 from core.annotations import BOX_SOURCES
 from core.annotations.scales import GradingScale
 from core.errors import FormatError
-from core.formats.common import read_text_lines
+from core.formats.common import read_text
+from core.text import shorten
 
 COLUMNS = ("image", "scale", "value", "author", "source")
 GRADES_FILE = "grades.csv"
+ESCAPE = "'"
+# OWASP's triggers, plus LF (some spreadsheets skip a leading line break too), plus the
+# escape character itself so that the escape is reversible.
+_NEEDS_ESCAPE = ("=", "+", "-", "@", "\t", "\r", "\n", ESCAPE)
 
 
 @dataclass(frozen=True)
@@ -36,28 +59,69 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def escape_cell(text: str) -> str:
+    """A text cell safe to open in a spreadsheet (see the module docstring)."""
+    return ESCAPE + text if text.startswith(_NEEDS_ESCAPE) else text
+
+
+def unescape_cell(text: str) -> str:
+    """Undo ``escape_cell``: drop exactly one leading ``'``."""
+    return text[1:] if text.startswith(ESCAPE) else text
+
+
+def _csv_row(cells: list[str]) -> str:
+    """One CSV row ending in LF, with every cell holding a CR or LF quoted.
+
+    The csv module quotes only the characters of its own line terminator: with "\n" a
+    bare CR inside a cell went out unquoted, and a spreadsheet started a new row there
+    (``x\r=1+1`` put a live formula at the start of a line). With "\r\n" both are quoted,
+    so the only unquoted CR LF is the row's end, which becomes LF.
+    """
+    one = io.StringIO()
+    csv.writer(one, lineterminator="\r\n").writerow(cells)
+    return one.getvalue()[:-2] + "\n"
+
+
 def grades_csv_text(rows: Iterable[GradeRow]) -> str:
-    """Deterministic CSV (sorted by image, scale, source), LF line endings."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    """Deterministic CSV (sorted by image, scale, source), LF line endings, text cells
+    escaped against formula injection."""
+    out = [_csv_row(list(COLUMNS))]
     for r in sorted(rows, key=lambda r: (r.image, r.scale, r.source, r.author or "")):
-        w.writerow([r.image, r.scale, _fmt(r.value), r.author or "", r.source])
-    return buf.getvalue()
+        out.append(
+            _csv_row(
+                [
+                    escape_cell(r.image),
+                    escape_cell(r.scale),
+                    _fmt(r.value),  # a number: never escaped, so -1 stays a number
+                    escape_cell(r.author or ""),
+                    escape_cell(r.source),
+                ]
+            )
+        )
+    return "".join(out)
 
 
 def parse_grades_csv(
     lines: list[str], source: str, scales: Mapping[str, GradingScale]
 ) -> list[GradeRow]:
+    """``parse_grades_text`` over lines (a CR inside a quoted cell is lost in the split;
+    ``read_grades_csv`` parses the text itself)."""
+    return parse_grades_text("\n".join(lines), source, scales)
+
+
+def parse_grades_text(text: str, source: str, scales: Mapping[str, GradingScale]) -> list[GradeRow]:
     """Check every row against the project's scales; errors name the file and line."""
-    text = "\n".join(lines)
-    reader = csv.reader(io.StringIO(text))
+    # newline="" semantics: the csv module sees CR and LF as written, so a quoted cell
+    # holding a CR (escaped on export) comes back exactly.
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise FormatError(
             f"{source}: the file is empty (expected a header {','.join(COLUMNS)})"
         ) from None
+    except csv.Error as exc:
+        raise FormatError(f"{source}, line 1: malformed CSV ({shorten(exc)})") from None
     cols = {h.strip().lower(): i for i, h in enumerate(header)}
     missing = [c for c in ("image", "scale", "value") if c not in cols]
     if missing:
@@ -74,40 +138,48 @@ def parse_grades_csv(
 
             def get(col: str, fields: list[str] = fields) -> str:
                 i = cols.get(col)
-                return fields[i].strip() if i is not None and i < len(fields) else ""
+                if i is None or i >= len(fields):
+                    return ""
+                cell = fields[i]
+                if cell.startswith(ESCAPE):  # written by ClinLens: exact, no stripping
+                    return unescape_cell(cell)
+                return cell.strip()
 
             image, scale_name, raw_value = get("image"), get("scale"), get("value")
             if not image:
                 raise FormatError(f"{source}, line {line}: no image name")
             scale = scales.get(scale_name)
             if scale is None:
-                known = ", ".join(scales) or "none"
+                known = ", ".join(shorten(s, 40) for s in scales) or "none"
                 raise FormatError(
-                    f"{source}, line {line}: scale '{scale_name}' is not used by this project "
-                    f"(project scales: {known})"
+                    f"{source}, line {line}: scale '{shorten(scale_name)}' is not used by "
+                    f"this project (project scales: {known})"
                 )
             try:
                 value = float(raw_value)
             except ValueError:
                 raise FormatError(
-                    f"{source}, line {line}: value '{raw_value}' is not a number"
+                    f"{source}, line {line}: value '{shorten(raw_value, 40)}' is not a number"
                 ) from None
             if not math.isfinite(value) or not scale.is_valid(value):
                 allowed = ", ".join(_fmt(v) for v in scale.allowed)
                 raise FormatError(
-                    f"{source}, line {line}: {_fmt(value)} is not a grade of '{scale_name}' "
-                    f"(allowed: {allowed})"
+                    f"{source}, line {line}: {_fmt(value)} is not a grade of "
+                    f"'{shorten(scale_name)}' (allowed: {shorten(allowed)})"
                 )
             src = get("source") or "human"
             if src not in BOX_SOURCES:
                 raise FormatError(
-                    f"{source}, line {line}: source '{src}' must be one of {', '.join(BOX_SOURCES)}"
+                    f"{source}, line {line}: source '{shorten(src, 40)}' must be one of "
+                    f"{', '.join(BOX_SOURCES)}"
                 )
             rows.append(GradeRow(image, scale_name, value, get("author") or None, src, line))
     except csv.Error as exc:
-        raise FormatError(f"{source}, line {reader.line_num}: malformed CSV ({exc})") from None
+        raise FormatError(
+            f"{source}, line {reader.line_num}: malformed CSV ({shorten(exc)})"
+        ) from None
     return rows
 
 
 def read_grades_csv(path: Path, scales: Mapping[str, GradingScale]) -> list[GradeRow]:
-    return parse_grades_csv(read_text_lines(path), str(path), scales)
+    return parse_grades_text(read_text(path), str(path), scales)

@@ -7,6 +7,10 @@ pixel area in the original image (COCO's 32^2 and 96^2 px thresholds unless a fi
 otherwise). A user file (YAML or JSON) maps ``old: new`` (``new`` null drops the label;
 labels not named keep their own name), or says ``mode: sizes`` with ``small_max_area`` /
 ``medium_max_area``.
+
+The map file is bounded like every YAML ClinLens reads (core.safe_yaml: size, no
+anchors/aliases, depth); the new names it gives become the exported class names, so each
+is checked like a label name, and values echoed in errors are shortened to one line.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from core.annotations import LabelSet
+from core.annotations.labels import validate_label_name
 from core.errors import FormatError, UnknownLabelError
 from core.formats.common import parse_yaml, read_text
+from core.text import shorten
 
 AGNOSTIC_NAME = "anomaly"
 SIZE_NAMES = ("small", "medium", "large")
@@ -39,7 +45,7 @@ class ClassRemap:
         if self.mode == "sizes":
             if label not in self.by_label:
                 raise UnknownLabelError(
-                    f"label '{label}' is not in the project's registry", [label]
+                    f"label '{shorten(label)}' is not in the project's registry", [label]
                 )
             area = max(box_width, 0.0) * max(box_height, 0.0)
             if area <= self.small_max_area:
@@ -49,7 +55,7 @@ class ClassRemap:
             return self.by_label[label]
         except KeyError:
             raise UnknownLabelError(
-                f"label '{label}' is not in the project's registry", [label]
+                f"label '{shorten(label)}' is not in the project's registry", [label]
             ) from None
 
     def name_of(self, label: str, box_width: float, box_height: float) -> str | None:
@@ -61,7 +67,7 @@ def _registry_names(label_set: LabelSet) -> dict[int, str]:
     names = {lab.id: lab.name for lab in label_set.labels}
     if sorted(names) != list(range(len(names))):
         raise FormatError(
-            f"label set '{label_set.name}' has class ids with gaps; YOLO needs 0..N-1"
+            f"label set '{shorten(label_set.name)}' has class ids with gaps; YOLO needs 0..N-1"
         )
     return names
 
@@ -81,13 +87,19 @@ def make_remap(spec: str | Path, label_set: LabelSet) -> ClassRemap:
 
 def _load_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise FormatError(f"--remap '{path}': not none, agnostic or sizes, and no such map file")
+        raise FormatError(
+            f"--remap '{shorten(path)}': not none, agnostic or sizes, and no such map file"
+        )
     text = read_text(path, max_bytes=1024 * 1024)
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FormatError(f"{path}, line {exc.lineno}: malformed JSON ({exc.msg})") from None
+        except RecursionError:  # json nests by recursion: 100,000 '[' would crash it
+            raise FormatError(f"{path}: malformed JSON (nested too deeply)") from None
+        except ValueError as exc:  # e.g. a 5,000-digit number (int's digit limit)
+            raise FormatError(f"{path}: malformed JSON ({shorten(exc)})") from None
     else:
         data = parse_yaml(text, path)
     if not isinstance(data, dict) or not data:
@@ -115,22 +127,30 @@ def _remap_from_file(path: Path, registry: dict[int, str]) -> ClassRemap:
     known = set(registry.values())
     unknown = sorted(k for k in data if k not in known)
     if unknown:
+        shown = ", ".join(shorten(k, 40) for k in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         raise UnknownLabelError(
-            f"{path}: maps label(s) the project does not have: {', '.join(unknown)}", unknown
+            f"{path}: maps label(s) the project does not have: {shown}{more}", unknown
         )
+    targets: dict[str, str | None] = {}
     for k, v in data.items():
-        if v is not None and (not isinstance(v, str | int | float) or not str(v).strip()):
-            raise FormatError(f"{path}: '{k}' must map to a label name (or null to drop it)")
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, str | int | float) or not str(v).strip()
+        ):
+            raise FormatError(
+                f"{path}: '{shorten(k)}' must map to a label name (or null to drop it)"
+            )
+        # The new name is an exported class name: same rules as a label.
+        targets[k] = None if v is None else validate_label_name(v, f"{path}: '{shorten(k, 40)}'")
     names: dict[int, str] = {}
     ids: dict[str, int] = {}
     by_label: dict[str, int | None] = {}
     # Output ids follow the registry order of the first label mapped to each new name.
     for _, old in sorted(registry.items()):
-        new = data.get(old, old)
+        new = targets.get(old, old)
         if new is None:
             by_label[old] = None
             continue
-        new = str(new).strip()
         if new not in ids:
             ids[new] = len(ids)
             names[ids[new]] = new

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from core.annotations.labels import validate_name
 from core.errors import FormatError
 from core.formats.common import (
     ParsedAnnotation,
@@ -22,6 +23,7 @@ from core.formats.common import (
     read_text,
     read_text_lines,
 )
+from core.text import shorten
 
 # Values may exceed [0, 1] by this much (float printing); beyond it the line is refused.
 _RANGE_EPS = 1e-6
@@ -31,11 +33,15 @@ CLASS_FILE_NAMES = ("data.yaml", "data.yml", "dataset.yaml", "classes.txt", "_cl
 def yolo_line(
     class_id: int, x1: float, y1: float, x2: float, y2: float, width: int, height: int
 ) -> str:
-    """``"c cx cy w h"`` for a box in continuous pixel coordinates (clamped into [0, 1])."""
-    cx = min(max((x1 + x2) / 2.0 / width, 0.0), 1.0)
-    cy = min(max((y1 + y2) / 2.0 / height, 0.0), 1.0)
-    w = min(max((x2 - x1) / width, 0.0), 1.0)
-    h = min(max((y2 - y1) / height, 0.0), 1.0)
+    """``"c cx cy w h"`` for a box in continuous pixel coordinates, clipped to the image.
+
+    The corners are clipped, not the centre and size separately: a box past an edge is
+    written as its part inside the image (x 90..130 of a 100-px image -> 0.9..1.0).
+    """
+    left, right = (min(max(v / width, 0.0), 1.0) for v in (x1, x2))
+    top, bottom = (min(max(v / height, 0.0), 1.0) for v in (y1, y2))
+    cx, cy = (left + right) / 2.0, (top + bottom) / 2.0
+    w, h = max(right - left, 0.0), max(bottom - top, 0.0)
     return f"{class_id} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
 
 
@@ -67,10 +73,12 @@ def parse_yolo_text(lines: Sequence[str], source: str) -> list[YoloRow]:
             values = [float(f) for f in fields[1:]]
         except ValueError:
             raise FormatError(
-                f"{source}, line {i}: '{raw.strip()}' has a field that is not a number"
+                f"{source}, line {i}: '{shorten(raw.strip())}' has a field that is not a number"
             ) from None
         if not cls_f.is_integer() or cls_f < 0:
-            raise FormatError(f"{source}, line {i}: class '{fields[0]}' is not a whole number >= 0")
+            raise FormatError(
+                f"{source}, line {i}: class '{shorten(fields[0], 40)}' is not a whole number >= 0"
+            )
         for v in values:
             if not math.isfinite(v) or v < -_RANGE_EPS or v > 1.0 + _RANGE_EPS:
                 raise FormatError(
@@ -116,7 +124,11 @@ def rows_to_annotation(
 
 # --- class names ----------------------------------------------------------------------------
 def read_class_names(path: Path) -> dict[int, str]:
-    """Class names from an ultralytics ``data.yaml`` (list or dict) or a ``classes.txt``."""
+    """Class names from an ultralytics ``data.yaml`` (list or dict) or a ``classes.txt``.
+
+    The names become the project's labels, so each is checked like one
+    (``validate_label_name``: one line, length, no formula start); the YAML is bounded.
+    """
     if path.suffix.lower() in (".yaml", ".yml"):
         return _names_from_yaml(path)
     names = [ln.strip() for ln in read_text_lines(path, max_bytes=1024 * 1024)]
@@ -125,6 +137,7 @@ def read_class_names(path: Path) -> dict[int, str]:
     for i, n in enumerate(names, start=1):
         if not n:
             raise FormatError(f"{path}, line {i}: empty class name")
+        names[i - 1] = validate_name(n, "class", f"{path}, line {i}")
     if not names:
         raise FormatError(f"{path}: no class names in the file")
     return dict(enumerate(names))
@@ -134,18 +147,21 @@ def _names_from_yaml(path: Path) -> dict[int, str]:
     data = parse_yaml(read_text(path, max_bytes=1024 * 1024), path)
     raw = data.get("names") if isinstance(data, dict) else None
     if isinstance(raw, list):
-        names = {i: str(n).strip() for i, n in enumerate(raw)}
+        items = list(enumerate(raw))
     elif isinstance(raw, dict):
         try:
-            names = {int(k): str(v).strip() for k, v in raw.items()}
+            items = [(int(k), v) for k, v in raw.items()]
         except (TypeError, ValueError):
             raise FormatError(f"{path}: 'names' keys must be class numbers") from None
     else:
         raise FormatError(f"{path}: no 'names' list or mapping (the class names)")
+    names: dict[int, str] = {}
+    for k, v in items:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise FormatError(f"{path}: class {k} in 'names' has an empty name")
+        names[k] = validate_name(v, "class", str(path))
     if not names or sorted(names) != list(range(len(names))):
         raise FormatError(f"{path}: class numbers in 'names' must run 0..N-1 without gaps")
-    if any(not n for n in names.values()):
-        raise FormatError(f"{path}: a class in 'names' has an empty name")
     return names
 
 
@@ -182,4 +198,18 @@ def data_yaml_text(root: Path, splits: Sequence[str], names: Mapping[int, str]) 
         if split in splits:
             data[split] = f"images/{split}"
     data["names"] = {int(k): str(v) for k, v in sorted(names.items())}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return yaml.dump(
+        data,
+        Dumper=_NoAliasDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """SafeDumper that never writes ``&id001`` / ``*id001`` for a repeated object: ClinLens'
+    own loader refuses anchors, and its exports must always read back."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True

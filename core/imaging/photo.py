@@ -13,6 +13,7 @@ always), which made every PNG decode twice on ``read`` and once on ``read_header
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import cv2
@@ -226,8 +227,40 @@ def _to_array(im: Image.Image) -> np.ndarray:
     return np.array(im)
 
 
+def _png_problem(data: memoryview) -> str | None:
+    """Why the PNG's chunk structure is broken ("truncated" / "damaged"), or None.
+
+    Checked before OpenCV decodes: libpng reports a bad chunk by printing "libpng error:
+    ..." straight to the process's stderr, which no Python code can catch. Walking the
+    chunk headers and their CRCs costs a fraction of the decode (zlib.crc32 runs at GB/s).
+    """
+    pos, end = 8, len(data)
+    while True:
+        if pos + 12 > end:
+            return "truncated"
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        if length > 0x7FFFFFFF:
+            return "damaged"
+        if pos + 12 + length > end:
+            return "truncated"
+        kind_and_body = data[pos + 4 : pos + 8 + length]
+        crc = int.from_bytes(data[pos + 8 + length : pos + 12 + length], "big")
+        if zlib.crc32(kind_and_body) != crc:
+            return "damaged"
+        if bytes(data[pos + 4 : pos + 8]) == b"IEND":
+            return None
+        pos += 12 + length
+
+
 def _decode_cv2(path: PathLike, name: str, *, grey: bool) -> np.ndarray:
     data = np.fromfile(path, dtype=np.uint8)  # fromfile + imdecode: non-ASCII paths on Windows
+    problem = _png_problem(memoryview(data.data))  # ndarray.data: its buffer, no copy
+    if problem == "truncated":
+        raise ImageReadError(
+            f"'{name}' is truncated or damaged: its PNG data ends early (incomplete copy?)."
+        )
+    if problem is not None:
+        raise ImageReadError(f"'{name}' is damaged: its PNG data fails its checksum.")
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageReadError(f"'{name}' is damaged or truncated: its PNG data cannot be decoded.")

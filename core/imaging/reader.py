@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from core.errors import ImageReadError
+from core.imaging._quiet import quiet_reading
 from core.imaging.dicom import read_dicom, read_dicom_header
 from core.imaging.header import ImageHeader
 from core.imaging.photo import read_photo, read_photo_header
@@ -17,9 +18,23 @@ PathLike = str | os.PathLike[str]
 
 def read(path: PathLike, frame: int = 0) -> RawImage:
     """Decode one frame (DICOM) or page (TIFF) at full bit depth; photos ignore ``frame``
-    other than 0. Raises core.errors.ImageReadError subclasses with a readable message."""
+    other than 0. Raises core.errors.ImageReadError subclasses with a readable message.
+
+    The libraries' warnings and log lines about a hostile or damaged file are dropped
+    (``quiet_reading``): the typed error, or the image, is the whole answer."""
     if not isinstance(frame, int) or isinstance(frame, bool):
         raise TypeError("frame must be an int")
+    with quiet_reading():
+        return _read(path, frame)
+
+
+def read_header(path: PathLike) -> ImageHeader:
+    """Size, depth, modality and the default window without decoding the pixels."""
+    with quiet_reading():
+        return _read_header(path)
+
+
+def _read(path: PathLike, frame: int) -> RawImage:
     fmt = sniff(path)
     if fmt == DICOM:
         return read_dicom(path, frame)
@@ -33,8 +48,7 @@ def read(path: PathLike, frame: int = 0) -> RawImage:
     return read_photo(path, fmt)
 
 
-def read_header(path: PathLike) -> ImageHeader:
-    """Size, depth, modality and the default window without decoding the pixels."""
+def _read_header(path: PathLike) -> ImageHeader:
     fmt = sniff(path)
     if fmt == DICOM:
         return read_dicom_header(path)

@@ -167,7 +167,9 @@ def _decode(
     except MemoryError:
         raise ImageReadError(f"'{name}' is too large to decode in the available memory.") from None
     except (KeyError, ValueError, ImportError) as exc:
-        if "imagecodecs" not in str(exc):
+        # Any ImportError means a decoder module is missing, whatever it names: without
+        # imagecodecs, tifffile's ZSTD fallback imports `compression.zstd` (Python 3.14+).
+        if not isinstance(exc, ImportError) and "imagecodecs" not in str(exc):
             raise ImageReadError(
                 f"'{name}' is damaged: its TIFF data cannot be decoded ({_detail(exc)})."
             ) from None
@@ -178,7 +180,7 @@ def _decode(
         ) from None
     arr = _to_yxs(arr, page.axes)
     if photometric == _PH.PALETTE:
-        return _apply_colormap(arr, page.colormap)
+        return _apply_colormap(arr, page.colormap, name)
     if arr.ndim == 3:
         arr = arr[:, :, :3] if arr.shape[2] >= 3 else arr[:, :, 0]
     return np.ascontiguousarray(arr)
@@ -200,9 +202,16 @@ def _grey_colormap(colormap: np.ndarray | None) -> bool:
     )
 
 
-def _apply_colormap(index: np.ndarray, colormap: np.ndarray | None) -> np.ndarray:
+def _apply_colormap(index: np.ndarray, colormap: np.ndarray | None, name: str) -> np.ndarray:
     if colormap is None:
         return index
+    # A palette holds whole-number indices into a SHORT table. Float indices or a float
+    # table (NaN, 1e30) would be cast with numpy's "invalid value" warning into garbage.
+    if index.dtype.kind not in "biu" or colormap.dtype.kind not in "iu":
+        raise ImageReadError(
+            f"'{name}' is damaged: its TIFF palette is not made of whole numbers "
+            f"(indices {index.dtype}, colour table {colormap.dtype})."
+        )
     table = (colormap >> 8).astype(np.uint8) if colormap.max() > 255 else colormap.astype(np.uint8)
     idx = np.clip(index.astype(np.int64), 0, table.shape[1] - 1)
     if _grey_colormap(colormap):

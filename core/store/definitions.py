@@ -10,10 +10,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.annotations import GradingScale, Label, LabelSet
+from core.annotations.labels import validate_label_name
 from core.annotations.scales import scale_from_mapping
 from core.errors import ProjectError, UnknownLabelError
 from core.store.database import Database
 from core.store.records import now_iso
+from core.text import shorten
 
 _PALETTE = (
     "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0",
@@ -91,15 +93,15 @@ class DefinitionsRepository:
         return LabelSet(name=name, labels=labels, title=title)
 
     def add_label(self, name: str, color: str | None = None, hotkey: str | None = None) -> Label:
-        """Append a label with the next id. ProjectError if the name is taken or empty."""
-        name = str(name).strip()
-        if not name:
-            raise ProjectError("a label needs a name")
+        """Append a label with the next id. ProjectError if the name is taken; LabelNameError
+        (one line) if it is empty, too long, holds control characters or starts like a
+        spreadsheet formula - labels end up in exported CSV and file names."""
+        name = validate_label_name(str(name))
         if color is not None and not _COLOUR.match(color):
             raise ProjectError(f"label colour '{color}' is not of the form #rrggbb")
         with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM labels WHERE name = ?", (name,)).fetchone():
-                raise ProjectError(f"the project already has a label '{name}'")
+                raise ProjectError(f"the project already has a label '{shorten(name, 40)}'")
             new_id = int(conn.execute("SELECT COALESCE(MAX(id) + 1, 0) FROM labels").fetchone()[0])
             if hotkey is None and new_id < 9:
                 taken = {r[0] for r in conn.execute("SELECT hotkey FROM labels")}
