@@ -383,7 +383,7 @@ def main() -> int:
     ap.add_argument(
         "--no-model",
         action="store_true",
-        help="skip the suggestion batch (it trains a tiny YOLO from tests/ml_fixtures first)",
+        help="skip the suggestion batch (it trains a tiny YOLO from tests/ml/conftest.py first)",
     )
     args = ap.parse_args()
 
@@ -401,7 +401,7 @@ def main() -> int:
             # Trained in a child process, so this one has not imported torch yet and the
             # first batch measures the cost of loading it in the worker thread.
             code = (
-                "import sys; from pathlib import Path; from tests.ml_fixtures import train_tiny_yolo;"
+                "import sys; from pathlib import Path; from tests.ml.conftest import train_tiny_yolo;"
                 "print(train_tiny_yolo(Path(sys.argv[1])))"
             )
             out = subprocess.run(
@@ -529,7 +529,7 @@ def main() -> int:
         idle, old = inter["batch_idle"], inter["old_batch"]
         lines += [
             "",
-            f"Suggestion batches (tiny YOLO from tests/ml_fixtures, CPU, {idle['images']} images "
+            f"Suggestion batches (tiny YOLO from tests/ml/conftest.py, CPU, {idle['images']} images "
             f"of 3000x3000): user idle, {idle['images'] / idle['seconds']:.2f} images/s in the "
             f"detector process ({old['images'] / old['seconds']:.2f} images/s in a GUI-process "
             f"thread, same run); {batch['seconds']:.1f} s while the user switched images "

@@ -44,8 +44,8 @@ Adding a table (held-out set, training runs, queue scores, readers...): not anot
    ``definitions.get_scale``, ``definitions.label_id_of``), never the ``Project``.
 3. Build it in ``Project.__init__`` (``self.<things> = <Thing>Repository(db)``) and list
    it above.
-4. Test it alone: ``tests/store_fixtures.fresh_database(tmp_path)`` gives a ``Database``
-   over a new project file, no ``Project`` needed (see ``tests/test_store_repositories.py``).
+4. Test it alone: ``tests/core/conftest.fresh_database(tmp_path)`` gives a ``Database``
+   over a new project file, no ``Project`` needed (see ``tests/core/test_store_repositories.py``).
 """
 
 from core.store.database import Database

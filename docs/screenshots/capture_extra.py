@@ -64,7 +64,7 @@ def main() -> int:
     from app.launch import build_window, create_application
     from ml import registry
     from ml.severity.synthetic import make_project
-    from tests.ml_fixtures import make_blob_detector
+    from tests.ml.conftest import make_blob_detector
 
     app = create_application()
     window = build_window(app)
