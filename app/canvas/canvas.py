@@ -2,8 +2,9 @@
 
 Scene coordinates are image coordinates (continuous: (0, 0) is the top-left corner of the
 top-left pixel). The canvas never writes to the store: it emits ``box_drawn`` and
-``box_changed`` with image-space rectangles when a gesture ends, and the annotation
-controller saves them (through History) and hands back the stored boxes.
+``box_changed`` with image-space rectangles when a gesture ends (``box_nudged`` at every
+arrow-key press), and the annotation controller saves them (through History) and hands
+back the stored boxes.
 """
 
 from __future__ import annotations
@@ -27,12 +28,19 @@ from core.annotations.geometry import rect_area
 
 MIN_BOX_PX = 2.0  # a drag smaller than this (image pixels) is a click, not a box
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0
-NUDGE_COMMIT_MS = 300  # arrow-key nudges are saved as one edit once the keys rest
+# Arrow-key nudges of one box less than this apart form a run (so do a held key's
+# auto-repeats, however long the system waits before repeating): each press is saved at
+# once, the run undoes as one step. (Saving only once the keys rested lost the last nudges
+# the window already showed when the process died in that time.)
+NUDGE_RUN_MS = 300
 
 
 class Canvas(QGraphicsView):
     box_drawn = Signal(QRectF)  # image-space rectangle of a new box
-    box_changed = Signal(int, QRectF)  # box id, new rectangle (move / resize / nudge)
+    box_changed = Signal(int, QRectF)  # box id, new rectangle (move / resize)
+    # box id, new rectangle, run number: presses of one run (same box, each within
+    # NUDGE_RUN_MS of the last or an auto-repeat) share the number: they undo as one step.
+    box_nudged = Signal(int, QRectF, int)
     selection_changed = Signal(object)  # box id or None
     mouse_moved = Signal(object)  # QPointF in image coords, or None when off the image
     zoom_changed = Signal(float)  # image pixels per device pixel, 1.0 = 1:1
@@ -71,11 +79,14 @@ class Canvas(QGraphicsView):
         self._draw_color = QColor("#ffcc00")
         self._space_down = False
         self._space_panned = False
+        # The run of nudges: its box (None: ended by flush_nudge) and number. A press joins
+        # it while the timer runs (keys rested less than NUDGE_RUN_MS) or when it is an
+        # auto-repeat of the held key (the first repeat comes 250-700 ms after the press).
         self._nudge_timer = QTimer(self)
         self._nudge_timer.setSingleShot(True)
-        self._nudge_timer.setInterval(NUDGE_COMMIT_MS)
-        self._nudge_timer.timeout.connect(self.flush_nudge)
-        self._nudge_pending: int | None = None
+        self._nudge_timer.setInterval(NUDGE_RUN_MS)
+        self._nudge_box: int | None = None
+        self._nudge_run = 0
 
     # --- image ----------------------------------------------------------------------------
     def set_image(self, width: int, height: int, frame: Frame | None = None) -> None:
@@ -264,11 +275,11 @@ class Canvas(QGraphicsView):
     def box_at(self, scene_pos: QPointF) -> int | None:
         """The smallest box under a point (so nested boxes stay reachable)."""
         tol = self._handle_tolerance() / 2
-        hits = [
-            (rect_area(*item.rect().getCoords()), box_id)
-            for box_id, item in self.items_by_id.items()
-            if item.rect().adjusted(-tol, -tol, tol, tol).contains(scene_pos)
-        ]
+        hits: list[tuple[float, int]] = []
+        for box_id, item in self.items_by_id.items():
+            r = item.rect()
+            if r.adjusted(-tol, -tol, tol, tol).contains(scene_pos):
+                hits.append((rect_area(r.left(), r.top(), r.right(), r.bottom()), box_id))
         return min(hits)[1] if hits else None
 
     # --- mouse ----------------------------------------------------------------------------
@@ -461,7 +472,8 @@ class Canvas(QGraphicsView):
                 self.select_box(None)
             event.accept()
             return
-        arrows = {
+        # int keys: QKeyEvent.key() is an int (Qt.Key members compare and hash equal).
+        arrows: dict[int, tuple[int, int]] = {
             Qt.Key.Key_Left: (-1, 0),
             Qt.Key.Key_Right: (1, 0),
             Qt.Key.Key_Up: (0, -1),
@@ -470,7 +482,7 @@ class Canvas(QGraphicsView):
         if key in arrows and self.selected_id is not None and not self.read_only:
             step = 10.0 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1.0
             dx, dy = arrows[key]
-            self.nudge(dx * step, dy * step)
+            self.nudge(dx * step, dy * step, repeat=event.isAutoRepeat())
             event.accept()
             return
         super().keyPressEvent(event)
@@ -491,23 +503,33 @@ class Canvas(QGraphicsView):
         self.flush_nudge()
         super().focusOutEvent(event)
 
-    def nudge(self, dx: float, dy: float) -> None:
-        """Move the selected box by (dx, dy) image pixels, clamped; saved once keys rest."""
-        if self.selected_id is None:
+    def nudge(self, dx: float, dy: float, *, repeat: bool = False) -> None:
+        """Move the selected box by (dx, dy) image pixels, clamped, and emit ``box_nudged``
+        at once: the press is saved before the next event is handled. ``repeat``: an
+        auto-repeat of a held key (it continues the run)."""
+        box_id = self.selected_id
+        if box_id is None:
             return
-        item = self.items_by_id[self.selected_id]
+        item = self.items_by_id[box_id]
         self._press_scene = QPointF(0, 0)
         self._press_rect = item.rect()
-        item.set_rect(self._moved_rect(QPointF(dx, dy)))
-        self._nudge_pending = self.selected_id
+        rect = self._moved_rect(QPointF(dx, dy))
+        if rect == self._press_rect:
+            return  # against the border: nothing moved, nothing to save
+        joins = self._nudge_box == box_id and (repeat or self._nudge_timer.isActive())
+        if not joins:
+            self._nudge_run += 1
+        self._nudge_box = box_id
         self._nudge_timer.start()
+        item.set_rect(rect)
+        self.box_nudged.emit(box_id, rect, self._nudge_run)
 
     def flush_nudge(self) -> None:
-        """Save a pending nudge now (before navigation, undo, close...)."""
+        """End the run of nudges (before navigation, undo, a mouse press, close...): the
+        next nudge starts a new undo step. Nothing is waiting to be saved: every press
+        already was."""
         self._nudge_timer.stop()
-        box_id, self._nudge_pending = self._nudge_pending, None
-        if box_id is not None and box_id in self.items_by_id:
-            self.box_changed.emit(box_id, self.items_by_id[box_id].rect())
+        self._nudge_box = None
 
     # --- coordinates for tests and the status bar -----------------------------------------
     def map_image_to_view(self, x: float, y: float) -> QPoint:

@@ -51,6 +51,7 @@ class AnnotationController(QObject):
         self.boxes: dict[int, Box] = {}
         canvas.box_drawn.connect(self.add_box_from_rect)
         canvas.box_changed.connect(self.move_box)
+        canvas.box_nudged.connect(self.nudge_box)
         canvas.space_tapped.connect(self.toggle_done)
         labels.label_chosen.connect(self.relabel_selected)
         labels.current_changed.connect(lambda name: canvas.set_draw_color(labels.colour(name)))
@@ -147,6 +148,8 @@ class AnnotationController(QObject):
 
     def _mark_in_progress(self, image_id: int) -> None:
         # A first edit moves a "new" image to "in progress" (status only, not an undo step).
+        # A new box already did, in its own transaction (History.add_boxes); this catches
+        # the other edits (a grade, an accepted suggestion), in a second transaction.
         try:
             if self.project.image(image_id).review_status == "new":
                 self.project.grading.set_review_status(image_id, "in_progress")
@@ -175,6 +178,23 @@ class AnnotationController(QObject):
             "move box",
             lambda: self.history.update_box(
                 box_id, x1=rect.left(), y1=rect.top(), x2=rect.right(), y2=rect.bottom()
+            ),
+            select=box_id,
+        )
+
+    def nudge_box(self, box_id: int, rect: QRectF, run: int) -> None:
+        """An arrow-key press: saved now, so the box the window shows is the stored one
+        even if the process dies a moment later; the presses of one canvas run join one
+        undo step (History's ``run``)."""
+        self._edit(
+            "move box",
+            lambda: self.history.update_box(
+                box_id,
+                run=("nudge", run),
+                x1=rect.left(),
+                y1=rect.top(),
+                x2=rect.right(),
+                y2=rect.bottom(),
             ),
             select=box_id,
         )

@@ -8,12 +8,16 @@ transaction each, so a step is undone completely or not at all, and undoing is a
 Box ids: undoing a delete puts the box back under its old id (the store never hands an id
 out twice). Should the store ever give a different id, the history maps the old id to the
 new one, so older steps still find their box.
+
+Runs: a series of small updates of one box (arrow-key nudges) is saved update by update, so
+a crash a moment later loses none, yet undoes as one step: ``update_box(..., run=key)``
+joins the last step when it carries the same key (see ``update_box``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +45,11 @@ class _Step:
     undo: Callable[[], None]
     redo: Callable[[], None]
     image_id: int  # the image the step changed (the GUI shows it after undo/redo)
+    # A box update that later updates of the same run may join: the run's key, the box
+    # (its id when the step was made) and the box as it was before the run's first update.
+    run: Hashable | None = None
+    box: int | None = None
+    before: Box | None = None
 
 
 @dataclass
@@ -63,8 +72,13 @@ class History:
         return self.add_boxes(image_id, [box], text="add box")[0]
 
     def add_boxes(self, image_id: int, boxes: Iterable[Box], *, text: str = "") -> list[Box]:
-        """Several boxes (e.g. accepted suggestions) as one undo step."""
-        stored = self.project.add_boxes(image_id, boxes)
+        """Several boxes (e.g. accepted suggestions) as one undo step.
+
+        On a "new" image the boxes also move it to "in progress", in the same transaction
+        (a crash cannot save one without the other); undo takes both back, redo redoes both.
+        """
+        was_new = self.project.image(image_id).review_status == "new"
+        stored = self.project.add_boxes(image_id, boxes, start_review=True)
         if not stored:
             return stored
         ids = [b.id for b in stored]
@@ -72,21 +86,50 @@ class History:
         def undo() -> None:
             for box_id in ids:
                 self.project.delete_box(self._resolve(box_id))
+            # Only the status this step set: a status chosen since (done...) stays.
+            if was_new and self.project.image(image_id).review_status == "in_progress":
+                self.project.grading.set_review_status(image_id, "new")
 
         def redo() -> None:
             for box in stored:
                 self._restore_box(image_id, box)
+            if was_new and self.project.image(image_id).review_status == "new":
+                self.project.grading.set_review_status(image_id, "in_progress")
 
         self._push(_Step(text or f"add {len(stored)} boxes", undo, redo, int(image_id)))
         return stored
 
-    def update_box(self, box_id: int, **changes: Any) -> Box:
+    def update_box(self, box_id: int, *, run: Hashable | None = None, **changes: Any) -> Box:
+        """Change fields of a box (``Project.update_box``'s keywords), saved at once.
+
+        ``run``: a key shared by a series of updates that should undo as one step (the
+        canvas gives each run of arrow-key nudges its own). An update whose ``run`` equals
+        the last step's, on the same box and with nothing undone since, joins that step:
+        undo then puts the box back where the run began. A run that ends where it began
+        leaves no step.
+        """
         current = self._resolve(box_id)
         before = self.project.box(current)
         after = self.project.update_box(current, **changes)
+        top = self._undo[-1] if self._undo else None
+        if (
+            run is not None
+            and top is not None
+            and top.run == run
+            and top.box == current
+            and top.before is not None
+            and not self._redo
+        ):
+            return self._join(top, top.before, after)
         if after == before:
             return after
         image_id = self.project.box_image_id(after.id if after.id is not None else current)
+        self._push(self._update_step(before, after, image_id, run))
+        return after
+
+    def _update_step(
+        self, before: Box, after: Box, image_id: int, run: Hashable | None = None
+    ) -> _Step:
         ref = after.id
 
         def undo() -> None:
@@ -95,7 +138,16 @@ class History:
         def redo() -> None:
             self.project.update_box(self._resolve(ref), **_fields(after))
 
-        self._push(_Step(_update_text(before, after), undo, redo, image_id))
+        text = _update_text(before, after)
+        return _Step(text, undo, redo, image_id, run=run, box=ref, before=before)
+
+    def _join(self, top: _Step, start: Box, after: Box) -> Box:
+        """Fold an update into the run's step: it now reverses to ``start``."""
+        if after == start:
+            self._undo.pop()  # back where the run began: nothing left to undo
+        else:
+            self._undo[-1] = self._update_step(start, after, top.image_id, top.run)
+        self._changed()
         return after
 
     def delete_box(self, box_id: int) -> None:
@@ -181,6 +233,11 @@ class History:
         return self._redo[-1].text if self._redo else None
 
     @property
+    def undo_count(self) -> int:
+        """How many steps undo can reverse (a joined run counts once)."""
+        return len(self._undo)
+
+    @property
     def undo_image(self) -> int | None:
         """The image undo would change (None when there is nothing to undo)."""
         return self._undo[-1].image_id if self._undo else None
@@ -197,6 +254,7 @@ class History:
         step = self._undo[-1]
         with self.project.batch():
             step.undo()
+        step.run = None  # an undone (or redone) step never joins a later update
         self._redo.append(self._undo.pop())
         self._changed()
         return step.image_id
@@ -208,6 +266,7 @@ class History:
         step = self._redo[-1]
         with self.project.batch():
             step.redo()
+        step.run = None
         self._undo.append(self._redo.pop())
         self._changed()
         return step.image_id

@@ -136,20 +136,33 @@ class BoxesMixin(ImagesMixin):
         with self._read() as conn:
             return self._box_row(conn, box_id)[1]
 
-    def add_box(self, image_id: int, box: Box, *, keep_id: bool = False) -> Box:
+    def add_box(
+        self, image_id: int, box: Box, *, keep_id: bool = False, start_review: bool = False
+    ) -> Box:
         """Store a box (clamped to the image); return it with its id.
 
         ``box.author`` defaults to the project author. ``keep_id=True`` stores it under
         ``box.id``: ids are never handed out twice, so a deleted box can come back under
-        its old id (used by undo).
+        its old id (used by undo). ``start_review=True`` (a user drew it) also moves a
+        "new" image to "in progress", in the same transaction.
         """
         with self._write() as conn:
-            return self._insert_box(conn, image_id, box, keep_id)
+            stored = self._insert_box(conn, image_id, box, keep_id)
+            if start_review:
+                self._start_review(conn, get_image(conn, image_id))
+            return stored
 
-    def add_boxes(self, image_id: int, boxes: Iterable[Box]) -> list[Box]:
-        """Store several boxes in one transaction (all or none)."""
+    def add_boxes(
+        self, image_id: int, boxes: Iterable[Box], *, start_review: bool = False
+    ) -> list[Box]:
+        """Store several boxes in one transaction (all or none); ``start_review`` as in
+        ``add_box`` (only when at least one box is stored). Imports and model suggestions
+        leave it off: they are not a reviewer's work, the image stays "new"."""
         with self._write() as conn:
-            return [self._insert_box(conn, image_id, b, False) for b in boxes]
+            stored = [self._insert_box(conn, image_id, b, False) for b in boxes]
+            if start_review and stored:
+                self._start_review(conn, get_image(conn, image_id))
+            return stored
 
     def _insert_box(self, conn: sqlite3.Connection, image_id: int, box: Box, keep_id: bool) -> Box:
         image = get_image(conn, image_id)

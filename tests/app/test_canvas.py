@@ -84,18 +84,21 @@ def test_dragging_a_corner_handle_resizes(qtbot, canvas):
     assert rect.bottom() == pytest.approx(80, abs=1.0)
 
 
-def test_arrow_keys_nudge_and_save_once_when_keys_rest(qtbot, canvas):
+def test_arrow_keys_nudge_emit_every_press_at_once_with_one_run_number(qtbot, canvas):
     _with_box(canvas)
     canvas.select_box(7)
     canvas.setFocus()
-    changes = []
-    canvas.box_changed.connect(lambda i, r: changes.append(r))
+    nudges = []
+    canvas.box_nudged.connect(lambda i, r, run: nudges.append((i, r, run)))
     QTest.keyClick(canvas, Qt.Key.Key_Right)
     QTest.keyClick(canvas, Qt.Key.Key_Right)
     QTest.keyClick(canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: len(changes) == 1, timeout=3000)
-    assert changes[0].topLeft().x() == pytest.approx(52)
-    assert changes[0].topLeft().y() == pytest.approx(30)
+    assert len(nudges) == 3, "no timer: each press is emitted (and saved) at once"
+    assert len({run for _, _, run in nudges}) == 1, "presses close together form one run"
+    box_id, rect, _ = nudges[-1]
+    assert box_id == 7
+    assert rect.topLeft().x() == pytest.approx(52)
+    assert rect.topLeft().y() == pytest.approx(30)
 
 
 def test_nudge_stops_at_the_image_border(qtbot, canvas):

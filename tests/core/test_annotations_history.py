@@ -183,8 +183,9 @@ def test_long_mixed_sequence_undoes_to_the_start_and_redoes_to_the_end(
     while history.can_redo:
         history.redo()
     assert _snapshot(project, image_id) == end
-    # Undone and redone edits are audited like any other: 10 events done, undone, redone.
-    assert len(project.audit_events(image_id=image_id, limit=1000)) == 1 + 3 * 10
+    # Undone and redone edits are audited like any other: 10 events done, undone, redone,
+    # plus the first box's move from "new" to "in progress" (done, undone, redone).
+    assert len(project.audit_events(image_id=image_id, limit=1000)) == 1 + 3 * 10 + 3
 
 
 def test_ids_are_remapped_when_a_box_comes_back_under_a_new_id(
@@ -252,3 +253,51 @@ def test_undo_and_redo_return_the_image_each_step_changed(project: Project) -> N
     assert history.undo_image is None and history.redo_image == first
     assert [history.redo() for _ in expected] == list(reversed(expected))
     assert history.redo_image is None
+
+
+# --- runs: updates saved one by one, undone as one step (arrow-key nudges) ---------------
+def test_updates_of_one_run_are_saved_each_and_undo_as_one_step(
+    project: Project, image_id: int
+) -> None:
+    history = History(project)
+    box = history.add_box(image_id, Box(10, 10, 20, 20, "key"))
+    for x in (11, 12, 13):
+        history.update_box(box.id, run=("nudge", 1), x1=x, x2=x + 10)
+        assert project.box(box.id).x1 == x, "each update is in the store at once"
+    assert history.undo_count == 2 and history.undo_text == "move box"
+    history.undo()
+    assert (project.box(box.id).x1, project.box(box.id).x2) == (10, 20)
+    history.redo()
+    assert project.box(box.id).x1 == 13
+    assert history.undo_count == 2
+
+
+def test_a_new_run_or_another_box_makes_a_new_step(project: Project, image_id: int) -> None:
+    history = History(project)
+    a = history.add_box(image_id, Box(10, 10, 20, 20, "key"))
+    b = history.add_box(image_id, Box(30, 30, 40, 40, "key"))
+    history.update_box(a.id, run=1, x1=11)
+    history.update_box(a.id, run=2, x1=12)  # the keys rested: a second run
+    history.update_box(b.id, run=2, x1=31)  # same key, other box: not joined
+    history.update_box(b.id, x1=32)  # no run: never joined
+    assert history.undo_count == 6
+
+
+def test_an_undone_run_step_is_not_joined_again(project: Project, image_id: int) -> None:
+    history = History(project)
+    box = history.add_box(image_id, Box(10, 10, 20, 20, "key"))
+    history.update_box(box.id, run=1, x1=11)
+    history.undo()
+    history.redo()
+    history.update_box(box.id, run=1, x1=12)
+    assert history.undo_count == 3
+    history.undo()
+    assert project.box(box.id).x1 == 11
+
+
+def test_a_run_back_to_its_start_leaves_no_step(project: Project, image_id: int) -> None:
+    history = History(project)
+    box = history.add_box(image_id, Box(10, 10, 20, 20, "key"))
+    history.update_box(box.id, run=1, x1=11)
+    history.update_box(box.id, run=1, x1=10)
+    assert history.undo_count == 1 and history.undo_text == "add box"
