@@ -1,7 +1,13 @@
-"""Export dialog: VOC or YOLO with the CLI's options (split, seed, remap, tiles, no-images).
+"""Export dialog: VOC or YOLO with the CLI's options (split, seed, remap, tiles, no-images,
+pseudonymised names).
 
 The dialog only gathers ``ExportOptions``; the main window runs ``core.project_io``
 in the job runner, with progress and cancel in the jobs panel and status bar.
+
+"Pseudonymise file names" is ticked whenever the folder is outside the project (file names
+can carry patient names, and such an export is meant to leave), and unticked for a folder
+in the project's ``exports/``. It follows the folder each time the folder crosses the
+project's edge, and otherwise keeps what the user chose.
 """
 
 from __future__ import annotations
@@ -33,8 +39,19 @@ REMAPS = (
 
 
 class ExportDialog(QDialog):
-    def __init__(self, default_out: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        default_out: Path,
+        parent: QWidget | None = None,
+        *,
+        project_folder: Path | None = None,
+    ) -> None:
         super().__init__(parent)
+        # The suggested folder is <project>/exports/<name> (free_export_folder): when the
+        # caller does not say where the project is, that is where.
+        if project_folder is None and default_out.parent.name == "exports":
+            project_folder = default_out.parent.parent
+        self.project_folder = project_folder
         self.setWindowTitle("Export annotations")
         self.fmt = QComboBox()
         self.fmt.addItem("PASCAL VOC (XML per image)", "voc")
@@ -92,6 +109,13 @@ class ExportDialog(QDialog):
             self.statuses[key] = box
             status_row.addWidget(box)
         self.include_suggested = QCheckBox("Also export unreviewed model suggestions")
+        self.pseudonymise = QCheckBox("Pseudonymise file names (img-… ids)")
+        self.pseudonymise.setToolTip(
+            "Name the exported files by opaque ids made from the image content instead of "
+            "their own names, which can carry patient names. The project keeps which image "
+            "each id is (exports/pseudonyms/); the export does not."
+        )
+        self._outside: bool | None = None
         self.error = QLabel()
         self.error.setStyleSheet("color: #d32f2f;")
         self.error.setWordWrap(True)
@@ -116,6 +140,7 @@ class ExportDialog(QDialog):
         form.addRow("Images", status_row)
         form.addRow(self.no_images)
         form.addRow(self.include_suggested)
+        form.addRow(self.pseudonymise)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -126,6 +151,8 @@ class ExportDialog(QDialog):
         form.addRow(buttons)
         self.fmt.currentIndexChanged.connect(self._sync)
         self._sync()
+        self.out.textChanged.connect(self._sync_pseudonymise)
+        self._sync_pseudonymise()
         self.options: Any = None
 
     @staticmethod
@@ -141,6 +168,21 @@ class ExportDialog(QDialog):
         yolo = self.fmt.currentData() == "yolo"
         for w in (self.tiles, self.tile_grid, self.tile_size, self.tile_overlap, self.tile_min):
             w.setEnabled(yolo)
+
+    def folder_is_outside(self) -> bool:
+        """True when the chosen folder (resolved) is not inside the project folder."""
+        from core.project_io.destination import is_outside
+
+        text = self.out.text().strip()
+        if self.project_folder is None or not text:
+            return True  # nothing known to be inside: the careful default
+        return is_outside(Path(text).expanduser(), self.project_folder)
+
+    def _sync_pseudonymise(self) -> None:
+        outside = self.folder_is_outside()
+        if outside != self._outside:  # crossed the project's edge: its default applies
+            self._outside = outside
+            self.pseudonymise.setChecked(outside)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -194,6 +236,7 @@ class ExportDialog(QDialog):
             images=not self.no_images.isChecked(),
             statuses=None if len(statuses) == len(self.statuses) else statuses,
             include_suggested=self.include_suggested.isChecked(),
+            pseudonymise=self.pseudonymise.isChecked(),
         )
 
     def _accept(self) -> None:

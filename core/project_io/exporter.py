@@ -4,10 +4,19 @@ The export is written into a hidden sibling folder and renamed into place at the
 OUT is either complete or absent - a cancelled or failed export leaves nothing behind that
 a training run could pick up by mistake. Images are split once per source image (tiles of
 one image never straddle train and val).
+
+Where: ``destination.check_destination`` refuses the folders the project manages and
+anything that is not a new or empty folder, before anything is written.
+
+Names: a file name can carry a patient's name, so an export leaving the project folder is
+pseudonymised by default: every file, list and CSV row names the image by its opaque id
+(``core.formats.naming.pseudonym_ids``), and the id -> image list is kept only in the
+project (``exports/pseudonyms/``), never in the export.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import Counter
@@ -20,15 +29,23 @@ from typing import Any
 from core.annotations import Box, Grade
 from core.errors import ClinLensError, JobCancelled, UnknownLabelError
 from core.formats.grades_csv import GRADES_FILE, GradeRow, grades_csv_text
-from core.formats.naming import unique_stems
+from core.formats.naming import pseudonym_ids, safe_stem, unique_stems
 from core.formats.remap import make_remap
 from core.formats.split import SPLITS, assign_splits, stratum_key
 from core.formats.voc import image_set_text
 from core.formats.yolo import data_yaml_text
 from core.jobs import CancelToken, ProgressFn
+from core.project_io.destination import (
+    EXPORTS_DIR,
+    ID_MAPS_DIR,
+    check_destination,
+    describe_os_error,
+    is_outside,
+)
 from core.project_io.options import ExportOptions, check_options
 from core.project_io.writers import ExportItem, ItemResult, VocWriter, YoloWriter
 from core.store import Project
+from core.store.records import now_iso
 
 EXPORTED_BOX_STATUSES = ("accepted", "edited")  # unreviewed suggestions are not ground truth
 
@@ -44,6 +61,9 @@ class ExportReport:
     dropped_boxes: int = 0  # removed by the class map or by tiling
     skipped: list[str] = field(default_factory=list)
     class_names: dict[int, str] = field(default_factory=dict)
+    pseudonymised: bool = False
+    id_map: str | None = None  # where the project keeps the id -> image list
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +76,9 @@ class ExportReport:
             "dropped_boxes": self.dropped_boxes,
             "skipped": self.skipped,
             "class_names": {str(k): v for k, v in self.class_names.items()},
+            "pseudonymised": self.pseudonymised,
+            "id_map": self.id_map,
+            "notes": self.notes,
         }
 
     def summary(self) -> list[str]:
@@ -64,20 +87,20 @@ class ExportReport:
             f"exported {self.images} image(s), {self.boxes} box(es) as {self.format.upper()} "
             f"to {self.out} ({split})"
         ]
+        if self.pseudonymised:
+            kept = f"; the project keeps which image each id is in {self.id_map}"
+            lines.append("file names pseudonymised (img-... ids)" + (kept if self.id_map else ""))
         if self.dropped_boxes:
             lines.append(f"{self.dropped_boxes} box(es) left out by the class map or tiling")
         if self.skipped:
             lines.append(f"{len(self.skipped)} image(s) skipped:")
             lines.extend(f"  {s}" for s in self.skipped)
+        lines.extend(self.notes)
         return lines
 
 
 def _prepare_out(out: Path) -> Path:
-    """A fresh hidden folder beside OUT (OUT itself must be absent or empty)."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ClinLensError(
-            f"'{out}' already exists and is not empty; choose a new folder (nothing was written)"
-        )
+    """A fresh hidden folder beside OUT (already checked by ``check_destination``)."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
@@ -85,11 +108,14 @@ def _prepare_out(out: Path) -> Path:
             shutil.rmtree(tmp)
         tmp.mkdir()
     except OSError as exc:
-        raise ClinLensError(f"cannot write to '{out.parent}': {exc.strerror or exc}") from None
+        raise ClinLensError(
+            f"cannot write to '{out.parent}': {describe_os_error(exc)}; "
+            "choose another folder (nothing was written)"
+        ) from None
     return tmp
 
 
-def _plan(project: Project, o: ExportOptions) -> list[ExportItem]:
+def _plan(project: Project, o: ExportOptions, pseudonymise: bool) -> list[ExportItem]:
     records = project.images(status=list(o.statuses) if o.statuses else None)
     wanted = EXPORTED_BOX_STATUSES + (("suggested",) if o.include_suggested else ())
     registry = set(project.label_set().names())
@@ -120,7 +146,13 @@ def _plan(project: Project, o: ExportOptions) -> list[ExportItem]:
     ]
     keys = [rec.sha256 or f"id{rec.id}" for rec in records]
     splits = assign_splits(keys, strata, o.split, o.seed)
-    stems = unique_stems([(rec.path, key) for rec, key in zip(records, keys, strict=True)])
+    if pseudonymise:
+        # From every image of the project, not this export's filtered ones, so an image
+        # keeps its id whatever the filters (see pseudonym_ids).
+        ids = pseudonym_ids([(r.id, r.sha256) for r in project.images()])
+        stems = [ids[rec.id] for rec in records]
+    else:
+        stems = unique_stems([(rec.path, key) for rec, key in zip(records, keys, strict=True)])
     return [
         ExportItem(rec, bx, gr, stem, split)
         for rec, bx, gr, stem, split in zip(records, boxes, grades, stems, splits, strict=True)
@@ -137,15 +169,25 @@ def export_project(
     """Write the dataset to ``options.out``; JobCancelled (and nothing written) on cancel."""
     check_options(options)
     out = Path(options.out)
+    # The resolved place is both checked and written to, so a link cannot redirect the
+    # write after the check.
+    target = check_destination(out, project.folder)
+    pseudonymise = (
+        is_outside(target, project.folder)
+        if options.pseudonymise is None
+        else bool(options.pseudonymise)
+    )
     remap = make_remap(options.remap, project.label_set())
-    items = _plan(project, options)
+    items = _plan(project, options, pseudonymise)
     if not items:
         raise ClinLensError("the project has no images to export (with these filters)")
-    report = ExportReport(out=str(out), format=options.fmt, class_names=remap.names)
-    tmp = _prepare_out(out)
+    report = ExportReport(
+        out=str(out), format=options.fmt, class_names=remap.names, pseudonymised=pseudonymise
+    )
+    tmp = _prepare_out(target)
     try:
         writer = (VocWriter if options.fmt == "voc" else YoloWriter)(
-            project, options, remap, tmp, out
+            project, options, remap, tmp, target
         )
         results = _run(writer, items, progress, cancel)
         exported: list[tuple[ExportItem, ItemResult]] = []
@@ -163,20 +205,84 @@ def export_project(
         if options.fmt == "voc":
             _write_image_sets(tmp, exported, active)
         else:
-            (tmp / "data.yaml").write_text(data_yaml_text(out, active, remap.names), "utf-8")
+            (tmp / "data.yaml").write_text(data_yaml_text(target, active, remap.names), "utf-8")
         rows = [
             GradeRow(res.name, g.scale, g.value, g.author, g.source)
             for item, res in exported
             for g in item.grades
         ]
         (tmp / GRADES_FILE).write_text(grades_csv_text(rows), "utf-8", newline="\n")
-        if out.exists():
-            out.rmdir()  # checked empty above
-        os.replace(tmp, out)
-    except BaseException:
+        if target.exists():
+            target.rmdir()  # checked empty above
+        os.replace(tmp, target)
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            # Per-image trouble is reported as skipped; what gets here is the destination
+            # failing (disk full, made read-only meanwhile...).
+            raise ClinLensError(
+                f"cannot write the export to '{out}': {describe_os_error(exc)} "
+                "(nothing was written)"
+            ) from None
         raise
+    if pseudonymise:
+        _keep_id_map(project, target, options.fmt, exported, report)
     return report
+
+
+def id_maps_dir(project: Project) -> Path:
+    """Where the project keeps, per pseudonymised export, which image each id stands for."""
+    return project.folder / EXPORTS_DIR / ID_MAPS_DIR
+
+
+def _keep_id_map(
+    project: Project,
+    target: Path,
+    fmt: str,
+    exported: Sequence[tuple[ExportItem, ItemResult]],
+    report: ExportReport,
+) -> None:
+    """Write the id -> image list into the project (never into the export).
+
+    After the export is in place: a project folder that cannot be written (read-only
+    media) costs a note, not the export, since the ids can be worked out again from the
+    project's content hashes (``pseudonym_ids``) whenever needed.
+    """
+    stamp = now_iso()
+    record = {
+        "export": str(target),
+        "format": fmt,
+        "created": stamp,
+        "images": {
+            item.stem: {
+                "image_id": item.record.id,
+                "path": item.record.path,
+                "sha256": item.record.sha256,
+                "file": res.name,
+            }
+            for item, res in exported
+        },
+    }
+    folder = id_maps_dir(project)
+    base = "".join(ch for ch in stamp if ch.isalnum())[:15] + "-" + safe_stem(target.name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{base}.json"
+        n = 1
+        while path.exists():
+            n += 1
+            path = folder / f"{base}-{n}.json"
+        tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+        tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False), "utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        report.notes.append(
+            f"note: the id -> image list could not be kept in '{folder}' "
+            f"({describe_os_error(exc)}); the ids come from the images' content, so "
+            "the next export names them the same"
+        )
+        return
+    report.id_map = str(path)
 
 
 def _run(
@@ -216,9 +322,11 @@ def _write_image_sets(
 ) -> None:
     main = root / "ImageSets" / "Main"
     main.mkdir(parents=True, exist_ok=True)
-    by_split = {s: [it.stem for it, _ in exported if it.split == s] for s in active}
+    # Sorted by name, not in import order: pseudonymised lists would otherwise keep the
+    # order of the original (e.g. alphabetical, patient-named) files.
+    by_split = {s: sorted(it.stem for it, _ in exported if it.split == s) for s in active}
     for s, stems in by_split.items():
         (main / f"{s}.txt").write_text(image_set_text(stems), "utf-8", newline="\n")
     if "train" in by_split and "val" in by_split:  # the devkit's usual training list
-        trainval = by_split["train"] + by_split["val"]
+        trainval = sorted(by_split["train"] + by_split["val"])
         (main / "trainval.txt").write_text(image_set_text(trainval), "utf-8", newline="\n")

@@ -31,6 +31,9 @@ class ExportOptions:
     images: bool = True  # False: annotations only (--no-images)
     statuses: tuple[str, ...] | None = None  # review statuses to export (None = all)
     include_suggested: bool = False  # also export unreviewed model suggestions
+    # Name images by opaque ids (img-<hash>) instead of their file names, which can carry
+    # a patient's name. None: yes when ``out`` lies outside the project folder.
+    pseudonymise: bool | None = None
 
 
 def check_options(o: ExportOptions) -> None:

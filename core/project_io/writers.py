@@ -2,12 +2,14 @@
 
 Each ``write(item)`` places one image (copied, or rendered to 8-bit PNG with its recorded
 display settings) and its annotation, and returns what it did; an image that cannot be
-exported is reported as skipped rather than failing the whole export. The exporter hands
+exported is reported as skipped rather than failing the whole export (but an error of the
+export folder itself, such as a full disk, fails it). The exporter hands
 each writer its ``ExportOptions``; the writers never import the exporter.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -29,6 +31,7 @@ from core.formats.split import SPLITS
 from core.formats.tiling import Tile, TileBox, grid_tiles, random_positive_tiles
 from core.formats.voc import VocObject, to_voc_pixels, voc_xml
 from core.formats.yolo import yolo_line
+from core.project_io.destination import DESTINATION_ERRNOS
 from core.project_io.options import ExportOptions
 from core.store import ImageRecord, Project
 
@@ -116,9 +119,27 @@ class _Writer:
             return ItemResult(skipped=f"its size is unknown: it could not be read{why}")
         try:
             return self._write(item)
-        except (ClinLensError, OSError) as exc:
-            msg = str(exc) if isinstance(exc, ClinLensError) else (exc.strerror or str(exc))
-            return ItemResult(skipped=msg)
+        except OSError as exc:
+            if self._destination_failed(exc):
+                raise  # every image after it would fail the same way: fail the export
+            return ItemResult(skipped=exc.strerror or str(exc))
+        except ClinLensError as exc:
+            return ItemResult(skipped=str(exc))
+
+    def _destination_failed(self, exc: OSError) -> bool:
+        """True when the error is the export folder's (full, read-only, refused), not
+        this one image's (a source file gone or unreadable)."""
+        if exc.errno in DESTINATION_ERRNOS:
+            return True
+        for name in (exc.filename, exc.filename2):
+            if name is None:
+                continue
+            try:
+                Path(os.fsdecode(name)).relative_to(self.root)
+            except (TypeError, ValueError):
+                continue
+            return True
+        return False
 
     def _write(self, item: ExportItem) -> ItemResult:
         raise NotImplementedError

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
 import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from core.errors import ProjectError, ReadOnlyProjectError
@@ -39,6 +40,21 @@ def to_json(value: Any) -> str | None:
 
 def from_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def audit_path(stored: str | None) -> str | None:
+    """How the audit log names an image file: the stored path when it is relative to the
+    project, else ``sha256:`` + the hash of the absolute path.
+
+    An absolute path can carry a patient's name (``/scans/DOE_JANE/chest.dcm``), and the
+    audit log is what gets shown and passed on; the hash still tells two places apart, and
+    the ``images`` table keeps the path itself for the project's own use.
+    """
+    if stored is None:
+        return None
+    if not (os.path.isabs(stored) or PureWindowsPath(stored).is_absolute()):
+        return stored
+    return "sha256:" + hashlib.sha256(stored.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def explain(exc: sqlite3.Error) -> str:
@@ -66,7 +82,8 @@ class Database:
       reader factory is set: see ``set_reader_factory``);
     - ``write()``: one transaction (a savepoint when nested), durable on exit, undone on
       an exception; ReadOnlyProjectError when the project is open read-only;
-    - ``audit(conn, ...)``: an audit event by ``author``, inside the caller's transaction;
+    - ``audit(conn, ...)``: an audit event by ``author``, inside the caller's transaction
+      (image paths in it go through ``audit_path``: no absolute source paths in the log);
     - ``meta(conn, key)`` / ``set_meta(conn, key, value)``: the ``meta`` table.
     SQLite errors become ProjectError naming ``folder`` and saying what went wrong.
     """

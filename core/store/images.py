@@ -13,6 +13,7 @@ from typing import Any
 from core.annotations import REVIEW_STATUSES
 from core.errors import ProjectError
 from core.store.base import ProjectBase
+from core.store.database import audit_path
 from core.store.definitions import get_scale
 from core.store.records import ImageRecord, NewImage, now_iso
 
@@ -46,8 +47,8 @@ def get_image(conn: sqlite3.Connection, image_id: int) -> ImageRecord:
 
 
 def image_dict(record: ImageRecord) -> dict[str, Any]:
-    """What the audit log keeps of an image."""
-    return dataclasses.asdict(record)
+    """What the audit log keeps of an image (its path as ``audit_path`` gives it)."""
+    return dict(dataclasses.asdict(record), path=audit_path(record.path))
 
 
 class ImagesMixin(ProjectBase):
@@ -123,7 +124,7 @@ class ImagesMixin(ProjectBase):
                 )
                 image_id = int(cur.lastrowid or 0)
                 ids.append(image_id)
-                after = dict(vars(item), path=stored)
+                after = dict(vars(item), path=audit_path(stored))
                 self._audit(
                     conn, "add_image", "image", entity_id=image_id, image_id=image_id, after=after
                 )
@@ -148,6 +149,30 @@ class ImagesMixin(ProjectBase):
                 before={"error": before.error},
                 after={"error": message},
             )
+
+    def _start_review(self, conn: sqlite3.Connection, image: ImageRecord) -> None:
+        """A "new" image becomes "in progress", inside the caller's transaction.
+
+        Called with a user's first box, so the box and the status change are saved together
+        or not at all: a crash between two commits could otherwise leave a boxed image
+        listed as "new" (and the review queue would offer it again as untouched).
+        """
+        if image.review_status != "new":
+            return
+        conn.execute(
+            "UPDATE images SET review_status = 'in_progress', updated_at = ? WHERE id = ?",
+            (now_iso(), image.id),
+        )
+        # The same event set_review_status writes, so the audit reads the same either way.
+        self._audit(
+            conn,
+            "set_review_status",
+            "image",
+            entity_id=image.id,
+            image_id=image.id,
+            before={"review_status": "new"},
+            after={"review_status": "in_progress"},
+        )
 
     # --- reading ---------------------------------------------------------------------
     def image(self, image_id: int) -> ImageRecord:
@@ -253,8 +278,8 @@ class ImagesMixin(ProjectBase):
                 "image",
                 entity_id=before.id,
                 image_id=before.id,
-                before={"path": before.path, "sha256": before.sha256},
-                after={"path": stored, "sha256": new_sha},
+                before={"path": audit_path(before.path), "sha256": before.sha256},
+                after={"path": audit_path(stored), "sha256": new_sha},
             )
             return get_image(conn, before.id)
 

@@ -41,10 +41,10 @@ def _reimport_voc(export: Path, folder: Path, images: Path | None = None) -> Pro
 def test_voc_export_import_export_is_byte_stable(tmp_path: Path, with_16bit: bool) -> None:
     a = annotated_project(tmp_path / "a", with_16bit=with_16bit)
     first = tmp_path / "voc1"
-    export_project(a, ExportOptions("voc", first))
+    export_project(a, ExportOptions("voc", first, pseudonymise=False))
     b = _reimport_voc(first, tmp_path / "b")
     second = tmp_path / "voc2"
-    export_project(b, ExportOptions("voc", second))
+    export_project(b, ExportOptions("voc", second, pseudonymise=False))
     one, two = files_of(first), files_of(second)
     if with_16bit:
         # The 16-bit source comes back as its 8-bit rendering (another sha256, so the
@@ -57,18 +57,18 @@ def test_voc_export_import_export_is_byte_stable(tmp_path: Path, with_16bit: boo
 def test_voc_without_images_is_byte_stable_too(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", with_16bit=False)
     first = tmp_path / "voc1"
-    export_project(a, ExportOptions("voc", first, images=False))
+    export_project(a, ExportOptions("voc", first, images=False, pseudonymise=False))
     assert not (first / "JPEGImages").exists()
     b = _reimport_voc(first, tmp_path / "b", images=tmp_path / "a" / "src")
     second = tmp_path / "voc2"
-    export_project(b, ExportOptions("voc", second, images=False))
+    export_project(b, ExportOptions("voc", second, images=False, pseudonymise=False))
     assert files_of(first) == files_of(second)
 
 
 def test_voc_export_writes_devkit_pixels_flags_and_true_size(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", n=2)
     out = tmp_path / "voc"
-    export_project(a, ExportOptions("voc", out))
+    export_project(a, ExportOptions("voc", out, pseudonymise=False))
     ann = read_voc(out / "Annotations" / "img01.xml")
     assert (ann.width, ann.height, ann.depth) == (64, 48, 3)
     first, second, third = ann.boxes
@@ -114,7 +114,7 @@ def test_yolo_export_import_round_trip_within_1e_6(tmp_path: Path) -> None:
 def test_grades_csv_written_beside_exports_and_imported(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", with_16bit=False)
     out = tmp_path / "voc"
-    export_project(a, ExportOptions("voc", out))
+    export_project(a, ExportOptions("voc", out, pseudonymise=False))
     text = (out / "grades.csv").read_text()
     assert text.splitlines()[0] == "image,scale,value,author,source"
     assert "img03.png,acne4,3,tester,human" in text
@@ -145,7 +145,7 @@ def test_16bit_images_exported_with_their_recorded_filter_settings(tmp_path: Pat
     settings = FilterSettings(window_center=20000.0, window_width=8000.0, invert=True)
     project.set_filter_settings(rec.id, settings.to_dict())
     out = tmp_path / "yolo"
-    export_project(project, ExportOptions("yolo", out, split=(1.0, 0.0, 0.0)))
+    export_project(project, ExportOptions("yolo", out, split=(1.0, 0.0, 0.0), pseudonymise=False))
     import cv2
 
     written = cv2.imread(str(out / "images" / "train" / "scan.png"), cv2.IMREAD_UNCHANGED)
@@ -158,7 +158,7 @@ def test_16bit_images_exported_with_their_recorded_filter_settings(tmp_path: Pat
 def test_photos_are_copied_byte_for_byte(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", n=2, with_16bit=False)
     out = tmp_path / "voc"
-    export_project(a, ExportOptions("voc", out))
+    export_project(a, ExportOptions("voc", out, pseudonymise=False))
     assert (out / "JPEGImages" / "img00.png").read_bytes() == (
         tmp_path / "a" / "src" / "img00.png"
     ).read_bytes()
@@ -188,8 +188,8 @@ def test_colliding_stems_are_disambiguated_deterministically(tmp_path: Path) -> 
     write_rgb(tmp_path / "src" / "c" / "other.png", seed=3)
     project = new_project(tmp_path / "p")
     import_images(project, [tmp_path / "src"])
-    export_project(project, ExportOptions("voc", tmp_path / "o1"))
-    export_project(project, ExportOptions("voc", tmp_path / "o2"))
+    export_project(project, ExportOptions("voc", tmp_path / "o1", pseudonymise=False))
+    export_project(project, ExportOptions("voc", tmp_path / "o2", pseudonymise=False))
     names = sorted(p.name for p in (tmp_path / "o1" / "JPEGImages").iterdir())
     assert len(names) == 3 and "other.png" in names
     assert all(n.lower().startswith("scan_") for n in names if n != "other.png")
@@ -227,7 +227,13 @@ def test_grid_tiles_cover_each_image(tmp_path: Path) -> None:
     export_project(
         a,
         ExportOptions(
-            "yolo", out, tile_grid=True, tile_size=32, tile_overlap=0.0, split=(1.0, 0.0, 0.0)
+            "yolo",
+            out,
+            tile_grid=True,
+            tile_size=32,
+            tile_overlap=0.0,
+            split=(1.0, 0.0, 0.0),
+            pseudonymise=False,
         ),
     )
     assert sorted(p.stem for p in (out / "images" / "train").iterdir()) == [
@@ -332,13 +338,16 @@ def test_only_reviewed_boxes_are_exported_unless_suggestions_are_asked_for(tmp_p
             Box(4.0, 4.0, 9.0, 9.0, "bra", status="edited", **model),  # type: ignore[arg-type]
         ],
     )
-    export_project(project, ExportOptions("voc", tmp_path / "o1", images=False))
+    export_project(project, ExportOptions("voc", tmp_path / "o1", images=False, pseudonymise=False))
     assert [b.label for b in read_voc(tmp_path / "o1" / "Annotations" / "a.xml").boxes] == [
         "zipper",
         "bra",
     ]
     export_project(
-        project, ExportOptions("voc", tmp_path / "o2", images=False, include_suggested=True)
+        project,
+        ExportOptions(
+            "voc", tmp_path / "o2", images=False, include_suggested=True, pseudonymise=False
+        ),
     )
     got = [b.label for b in read_voc(tmp_path / "o2" / "Annotations" / "a.xml").boxes]
     assert got == ["zipper", "watch", "bra"]
@@ -376,7 +385,62 @@ def test_annotations_name_the_same_image_file_with_and_without_images(tmp_path: 
     names = {}
     for images in (True, False):
         out = tmp_path / f"voc{images}"
-        export_project(project, ExportOptions("voc", out, split=(1.0, 0.0, 0.0), images=images))
+        export_project(
+            project,
+            ExportOptions("voc", out, split=(1.0, 0.0, 0.0), images=images, pseudonymise=False),
+        )
         names[images] = sorted(read_voc(p).image_name for p in (out / "Annotations").iterdir())
         names[images].append((out / "grades.csv").read_text().splitlines()[1].split(",")[0])
     assert names[True] == names[False] == ["photo.png", "study.png", "xray16.png", "study.png"]
+
+
+# --- destinations (the CLI's hostile cases are in tests/cli/test_export_destinations.py) ---
+def test_a_full_disk_fails_the_export_rather_than_skipping_every_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from core.project_io import writers
+
+    a = annotated_project(tmp_path / "a", n=3, with_16bit=False)
+
+    def full(src: Path, dst: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(writers, "copy_file", full)
+    with pytest.raises(ClinLensError, match=r"the disk is full.*nothing was written"):
+        export_project(a, ExportOptions("voc", tmp_path / "o"))
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.partial-*"))
+
+
+def test_an_unreadable_source_is_still_skipped_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from core.project_io import writers
+
+    a = annotated_project(tmp_path / "a", n=3, with_16bit=False)
+    real_copy = writers.copy_file
+
+    def picky(src: Path, dst: Path) -> None:
+        if src.name == "img01.png":  # the source's error, not the export folder's
+            raise OSError(errno.EACCES, "Permission denied", str(src))
+        real_copy(src, dst)
+
+    monkeypatch.setattr(writers, "copy_file", picky)
+    report = export_project(a, ExportOptions("voc", tmp_path / "o", pseudonymise=False))
+    assert report.images == 2 and len(report.skipped) == 1 and "img01.png" in report.skipped[0]
+
+
+def test_managed_folders_are_refused_and_a_link_is_written_where_it_leads(tmp_path: Path) -> None:
+    a = annotated_project(tmp_path / "a", n=1, with_16bit=False)
+    for bad in (a.folder, a.models_dir / "x", a.exports_dir / ".." / "models", a.exports_dir):
+        with pytest.raises(ClinLensError, match="nothing was written"):
+            export_project(a, ExportOptions("voc", bad, images=False))
+    assert sorted(p.name for p in a.folder.iterdir() if p.is_dir()) == ["exports", "models"]
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    report = export_project(a, ExportOptions("voc", tmp_path / "link", images=False))
+    assert report.out == str(tmp_path / "link") and report.pseudonymised
+    assert (tmp_path / "real" / "Annotations").is_dir() and (tmp_path / "link").is_symlink()

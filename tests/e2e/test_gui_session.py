@@ -111,9 +111,12 @@ def test_user_session_on_xcb_annotates_and_exports_voc(xvfb_display, tmp_path):
     assert steps["back_on_first_after_undo"]
 
     # The exported VOC files: one XML per image, the drawn boxes in the first image's file.
+    # Outside the project the files are named by the images' ids, not their file names.
     xmls = sorted(export_dir.rglob("*.xml"))
     assert len(xmls) == result["image_count"]
-    first = next(p for p in xmls if p.stem == Path(result["first_image"]).stem)
+    assert steps["pseudonymised_by_default"]
+    assert not any(p.stem == Path(result["first_image"]).stem for p in xmls)
+    first = next(p for p in xmls if p.stem == result["first_image_id"])
     text = first.read_text(encoding="utf-8")
     assert text.count("<name>watch</name>") >= 1
     assert "<name>surgical implant</name>" in text
@@ -279,6 +282,8 @@ def drive(result_path: str, export_dir: str, shots_dir: str) -> int:
                 return
             dialog.out.selectAll()
             QTest.keyClicks(dialog.out, export_dir)
+            # A folder outside the project: the dialog ticks "Pseudonymise" by itself.
+            steps["pseudonymised_by_default"] = dialog.pseudonymise.isChecked()
             QTest.mouseClick(
                 dialog.no_images,
                 Qt.MouseButton.LeftButton,
@@ -309,10 +314,13 @@ def drive(result_path: str, export_dir: str, shots_dir: str) -> int:
         shot("05_light_theme")
         apply_theme(app, "dark")
         heavy = sorted(m for m in ("torch", "ultralytics") if m in sys.modules)
+        from core.formats.naming import pseudonym_ids
+
         result = {
             "platform": app.platformName(),
             "steps": steps,
             "first_image": first_path,
+            "first_image_id": pseudonym_ids([(r.id, r.sha256) for r in project.images()])[first_id],
             "image_count": len(project.image_ids()),
             "heavy_modules": heavy,
         }

@@ -1,0 +1,77 @@
+"""The export dialog's "Pseudonymise file names" box: ticked for a folder outside the
+project, unticked inside its exports/, following the folder, and passed to the options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _dialog(qtbot, project: Path, out: Path, **kwargs):  # type: ignore[no-untyped-def]
+    from app.dialogs.export_dialog import ExportDialog
+
+    dialog = ExportDialog(out, **kwargs)
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def test_the_suggested_folder_in_exports_is_not_pseudonymised_by_default(qtbot, tmp_path):
+    project = tmp_path / "proj"
+    dialog = _dialog(qtbot, project, project / "exports" / "export")
+    assert dialog.project_folder == project  # worked out from <project>/exports/<name>
+    assert not dialog.pseudonymise.isChecked()
+    dialog._accept()
+    assert dialog.options is not None and dialog.options.pseudonymise is False
+
+
+def test_the_box_follows_the_folder_across_the_projects_edge(qtbot, tmp_path):
+    project = tmp_path / "proj"
+    dialog = _dialog(qtbot, project, project / "exports" / "export")
+    dialog.out.setText(str(tmp_path / "usb stick" / "für Dr. Ünal"))
+    assert dialog.pseudonymise.isChecked()  # leaving the project: pseudonymised
+    dialog._accept()
+    assert dialog.options.pseudonymise is True
+    dialog.out.setText(str(project / "exports" / "again"))
+    assert not dialog.pseudonymise.isChecked()
+    # A folder reached through .. or a link counts where it leads.
+    (tmp_path / "link").symlink_to(project, target_is_directory=True)
+    dialog.out.setText(str(tmp_path / "link" / "exports" / "x"))
+    assert not dialog.pseudonymise.isChecked()
+    dialog.out.setText(str(project / "exports" / ".." / ".." / "elsewhere"))
+    assert dialog.pseudonymise.isChecked()
+
+
+def test_the_users_choice_stays_while_the_folder_stays_on_one_side(qtbot, tmp_path):
+    project = tmp_path / "proj"
+    dialog = _dialog(qtbot, project, tmp_path / "out", project_folder=project)
+    assert dialog.pseudonymise.isChecked()
+    dialog.pseudonymise.setChecked(False)  # the user really wants the names
+    dialog.out.setText(str(tmp_path / "out2"))  # still outside: left as chosen
+    assert not dialog.pseudonymise.isChecked()
+    dialog._accept()
+    assert dialog.options.pseudonymise is False
+    dialog.out.setText(str(project / "exports" / "x"))  # crossing resets to the default
+    dialog.out.setText(str(tmp_path / "out3"))
+    assert dialog.pseudonymise.isChecked()
+
+
+def test_without_a_known_project_the_box_starts_ticked(qtbot, tmp_path):
+    dialog = _dialog(qtbot, tmp_path, tmp_path / "x")
+    assert dialog.project_folder is None and dialog.pseudonymise.isChecked()
+    dialog.out.setText("")
+    assert dialog.pseudonymise.isChecked()
+
+
+def test_the_option_reaches_the_export_the_window_runs(qtbot, tmp_path, monkeypatch):
+    from app.controllers.qt_prompts import QtPrompts
+    from app.dialogs.export_dialog import ExportDialog
+
+    out = tmp_path / "leaving"
+
+    def fill(dialog: ExportDialog) -> int:
+        dialog.out.setText(str(out))
+        dialog._accept()
+        return 1
+
+    monkeypatch.setattr(ExportDialog, "exec", fill)
+    options = QtPrompts().export_options(tmp_path / "proj" / "exports" / "export")
+    assert options is not None and options.out == out and options.pseudonymise is True
