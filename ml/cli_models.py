@@ -34,12 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     imp = actions.add_parser(
         "import",
         help="copy a model file into the project and record its checksum",
-        description="Copy a model into DIR/models and register it. A .pt file can run code "
-        "when loaded: import only files you trust. ClinLens refuses to load it later if the "
-        "file changes.",
+        description="Copy a model into DIR/models and register it: its checksum is recorded "
+        "in the project's database, and ClinLens refuses to load it later if the file "
+        "changes. A .pt file is checked before anything unpickles it: a pickle asking for "
+        "anything a YOLO checkpoint does not hold is refused. Severity models are .npz files.",
     )
     imp.add_argument("project", metavar="DIR", help="project folder")
-    imp.add_argument("file", metavar="FILE", help="model file (.pt for detectors)")
+    imp.add_argument(
+        "file", metavar="FILE", help="model file (.pt for detectors, .npz for severity)"
+    )
     imp.add_argument("--kind", required=True, choices=("detector", "severity"))
     imp.add_argument("--name", help="model name (default: the file name)")
     imp.add_argument(
@@ -128,7 +131,22 @@ def run_import(args: argparse.Namespace) -> int:
     tiling = _tiling_from_args(args)
     if tiling is not None:
         metadata["tiling"] = tiling
-    with _open_project(args.project, read_only=True) as project:
+    from core.errors import ProjectLockedError
+    from core.store.model_trust import open_repository
+
+    # Writable: the model's checksum goes into the project database (its trust anchor).
+    # When this very process already writes the project (a caller running the command
+    # in-process), the registry records through that writer.
+    try:
+        opened = _open_project(args.project, read_only=False)
+    except ProjectLockedError as exc:
+        if open_repository(args.project, writable=True) is None:
+            raise ClinLensError(
+                f"cannot import into '{args.project}' while another ClinLens has it open for "
+                "writing: import the model there, or close the project there first"
+            ) from exc
+        opened = _open_project(args.project, read_only=True)
+    with opened as project:
         label_set = project.definitions.label_set()
         info = registry.import_model(
             project.folder, args.file, args.kind, args.name, metadata=metadata or None
@@ -181,8 +199,12 @@ def run_list(args: argparse.Namespace) -> int:
     with _open_project(args.project, read_only=True):
         models = registry.list_models(folder, args.kind)
         stray = registry.unregistered_files(folder)
+        trust = {m.file: registry.trust_state(folder, m) for m in models}
     if args.json:
-        payload = {"models": [m.to_dict() for m in models], "unregistered": stray}
+        payload = {
+            "models": [{**m.to_dict(), "trust": trust[m.file]} for m in models],
+            "unregistered": stray,
+        }
         sys.stdout.write(json.dumps(payload, default=str) + "\n")
         return 0
     if not models:
@@ -191,10 +213,18 @@ def run_list(args: argparse.Namespace) -> int:
         )
     for m in models:
         classes = f"{len(m.classes)} classes" if m.classes else ""
-        sys.stdout.write(f"{m.ref:<28} {m.kind:<9} {m.status:<9} {m.created}  {classes}\n")
+        state = "" if trust[m.file] == "trusted" else f"  ({_UNTRUSTED[trust[m.file]]})"
+        sys.stdout.write(f"{m.ref:<28} {m.kind:<9} {m.status:<9} {m.created}  {classes}{state}\n")
     for name in stray:
         sys.stdout.write(f"{name:<28} (not registered: never loaded)\n")
     return 0
+
+
+_UNTRUSTED = {
+    "changed": "changed since it was imported: never loaded",
+    "unrecorded": "not recorded in the project database: never loaded",
+    "missing": "file missing",
+}
 
 
 # --- predict ------------------------------------------------------------------------------

@@ -6,11 +6,15 @@
     python main.py severity predict DIR [--all | IMAGE...] [--scale S] [--weights FILE] [--json]
     python main.py severity evaluate DIR --scale S [--folds K]
         [--backbone ... --weights FILE] [--regressor ridge|rbf] [--json]
+    python main.py severity convert DIR NAME[:VERSION] --trust [--json]
 
 ``train`` fits on the project's human-graded photos, registers the model (kind
 ``severity``) and prints its cross-validated metrics (JSON with ``--json``). ``predict``
 stores model grade suggestions (source "model", with confidence); human grades are never
 changed. ``evaluate`` prints the metric table with and without SMOTE side by side.
+``convert`` rewrites a model saved by an older ClinLens as a joblib pickle (which can run
+code when loaded, so it is never loaded otherwise) in the current .npz format: only with
+``--trust``, and only a file whose checksum the project recorded; the old entry is retired.
 Too few graded photos: one line saying how many are needed, exit code 2.
 Heavy imports (scikit-learn, torch, dlib) happen inside the commands only.
 """
@@ -86,6 +90,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _feature_args(ev)
     ev.add_argument("--json", action="store_true", help="print a JSON object")
     ev.set_defaults(func=run_evaluate)
+
+    conv = actions.add_parser(
+        "convert",
+        help="convert a model saved in the old joblib format (asks for --trust)",
+        description="Rewrite a severity model an older ClinLens saved as a joblib pickle in "
+        "the current format, which cannot run code. Reading the old file runs whatever it "
+        "holds: pass --trust only for a model made by ClinLens that nobody else could have "
+        "changed. Only a file whose checksum the project recorded is read.",
+    )
+    conv.add_argument("project", metavar="DIR", help="project folder")
+    conv.add_argument("name", metavar="NAME", help="model name or NAME:VERSION (see model list)")
+    conv.add_argument(
+        "--trust", action="store_true", help="confirm you trust the old file (it can run code)"
+    )
+    conv.add_argument("--json", action="store_true", help="print the new registry entry as JSON")
+    conv.set_defaults(func=run_convert)
     sev.set_defaults(func=lambda _args: usage(sev))
 
 
@@ -222,4 +242,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 )
     for skipped in summary["skipped"]:
         print(f"skipped {skipped['image']}: {skipped['reason']}")
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from core.store import Project
+    from ml.severity.model_io import convert_legacy_model
+
+    # Writable: the new model is registered and the old one retired.
+    with Project.open(args.project) as project:
+        old, new = convert_legacy_model(project.folder, args.name, trusted=args.trust)
+    if args.json:
+        print(json.dumps({"converted": old.ref, "model": new.to_dict()}, default=str))
+    else:
+        print(f"converted {old.ref} to {new.ref} (models/{new.file}); {old.ref} is retired")
     return 0

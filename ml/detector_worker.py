@@ -12,8 +12,13 @@ Requests (besides ``cancel`` / ``quit``):
   ``{image_id, path, boxes: [box...], model, seconds}`` or a ``skipped`` event
   ``{image_id, path, error}``, a ``note`` event ``{text}`` when the detector changes course
   (e.g. it fell back to the CPU), then done ``{device, model, notes}``.
-- ``import_model`` ``{file, kind, name?}`` -> done ``{model: registry entry, notes}``:
-  copy a model file into the registry after loading it once to describe it.
+- ``import_model`` ``{file, kind, name?}`` -> done ``{model: registry entry, notes,
+  confirmed}``: check the file (its pickle against the allow-list, then a
+  ``weights_only`` load to describe it) and store it with its JSON in ``models/``. This
+  process only reads the project, so it cannot record the model's checksum in the project
+  database (``confirmed`` is False when it did not): until the writer calls
+  ``ml.registry.confirm_import(folder, ModelInfo.from_dict(model))``, which checks the file
+  again without running it and records it, the model is listed but never loaded.
 """
 
 from __future__ import annotations
@@ -107,9 +112,11 @@ class DetectorService:
             str(request["file"]),
             str(request.get("kind") or "detector"),
             request.get("name"),
+            confirm=False,  # the writer records it (see the module docstring)
         )
         notes = class_notes(info, self.project.label_set()) if info.kind == "detector" else []
-        return {"model": info.to_dict(), "notes": notes}
+        confirmed = registry.trust_state(self.project.folder, info) == "trusted"
+        return {"model": info.to_dict(), "notes": notes, "confirmed": confirmed}
 
 
 def run(folder: str | Path) -> int:

@@ -105,10 +105,16 @@ class ProcessBackend:
         return summary
 
     def import_model(self, project: Any, path: str, cancel: CancelToken) -> Any:
-        from ml.registry import ModelInfo
+        from ml import registry
 
         done = self.worker.request("import_model", file=path, kind="detector", cancel=cancel)
-        return ModelInfo.from_dict(done["model"])
+        info = registry.ModelInfo.from_dict(done["model"])
+        if not done.get("confirmed"):
+            # The detector process opens the project read-only, so it cannot record the
+            # file's hash; this process holds the writer. The check is static (the pickle
+            # scanner), so no code from the file runs here, and torch is not imported.
+            info = registry.confirm_import(project.folder, info)
+        return info
 
     def close(self) -> None:
         self.worker.close()

@@ -5,8 +5,9 @@
   and a result for an image the user has left is never drawn (latest request wins).
 - "Suggest for all unreviewed images": a visible batch job with progress and cancel.
 - No model yet: the panel says so and how to get one; nothing is started.
-- Importing a model asks for confirmation first (a .pt file can run code when loaded); the
-  registry records its SHA-256 and refuses it if the file later changes.
+- Importing a model asks for confirmation first; the file's pickle is checked against an
+  allow-list before anything loads it (a crafted .pt would otherwise run code), and the
+  registry records its SHA-256 in the project database and refuses it if it changes.
 The detector itself runs in a child process (``ProcessBackend``): torch and ultralytics
 are never imported in the window's process.
 """
@@ -28,9 +29,10 @@ log = logging.getLogger("clinlens.suggestions")
 
 UNREVIEWED = ("new", "in_progress", "to_review")
 TRUST_WARNING = (
-    "A model file can run code on this computer when it is loaded. Import only files from "
-    "people you trust.\n\nClinLens copies the file into the project, records its "
-    "fingerprint (SHA-256) and will refuse it if it is ever changed.\n\nImport {name}?"
+    "A model file made elsewhere could try to run code on this computer. ClinLens checks "
+    "the file first and refuses anything that is not plain model data, but import only "
+    "files from people you trust.\n\nClinLens copies the file into the project, records "
+    "its fingerprint (SHA-256) and will refuse it if it is ever changed.\n\nImport {name}?"
 )
 
 

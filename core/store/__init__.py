@@ -29,6 +29,9 @@ are *repositories* over it, reached from the project:
   ``add_label()``, ``scales()``, ``add_scale()``;
 - ``project.grading`` (``GradesRepository``, ``grades.py``): ``grades()``,
   ``grades_by_image()``, ``set_grade()``, ``clear_grade()``, ``set_review_status()``.
+- ``project.model_trust`` (``ModelTrustRepository``, ``model_trust.py``): the SHA-256 of
+  each model file the project trusts (append-only), ``record()``, ``get()``, ``records()``;
+  ``model_trust.open_repository(folder)`` finds the one of a project open in this process.
 
 ``Project`` still forwards those names (``project.set_grade(...)``) for callers not yet
 moved; new code calls the repository. Images and boxes are still mixins of ``Project``
@@ -51,6 +54,7 @@ Adding a table (held-out set, training runs, queue scores, readers...): not anot
 from core.store.database import Database
 from core.store.definitions import DefinitionsRepository
 from core.store.grades import GradesRepository
+from core.store.model_trust import ModelTrustRepository, TrustRecord
 from core.store.project import DB_NAME, Project
 from core.store.records import AuditEvent, ImageRecord, NewImage
 
@@ -61,6 +65,8 @@ __all__ = [
     "DefinitionsRepository",
     "GradesRepository",
     "ImageRecord",
+    "ModelTrustRepository",
     "NewImage",
     "Project",
+    "TrustRecord",
 ]

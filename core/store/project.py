@@ -24,6 +24,7 @@ from core.store.definitions import DefinitionsRepository
 from core.store.grades import GradesRepository
 from core.store.images import get_image
 from core.store.lock import ProjectLock
+from core.store.model_trust import ModelTrustRepository
 from core.store.opening import (
     DB_NAME,
     SIDE_FILES,
@@ -44,17 +45,20 @@ class Project(BoxesMixin):
     serialised by an internal lock, so a background job may write suggestions.
 
     Parts of the API live in repositories sharing the project's ``Database``:
-    ``definitions`` (labels and scales) and ``grading`` (grades and review status).
+    ``definitions`` (labels and scales), ``grading`` (grades and review status) and
+    ``model_trust`` (the SHA-256 of each trusted model file).
     """
 
     definitions: DefinitionsRepository
     grading: GradesRepository
+    model_trust: ModelTrustRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
         self._write_lock = lock
         self.definitions = DefinitionsRepository(db)
         self.grading = GradesRepository(db)
+        self.model_trust = ModelTrustRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 

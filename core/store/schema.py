@@ -162,8 +162,43 @@ def _split(script: str) -> list[str]:
     return statements
 
 
+_V2 = """
+-- The SHA-256 of every model file the project trusts (core.store.model_trust). Append-only:
+-- a trusted file name keeps its hash for good, so a row can never be bent to a swapped file.
+CREATE TABLE model_trust (
+    file TEXT PRIMARY KEY,             -- name inside the project's models/ folder
+    sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+    kind TEXT NOT NULL,
+    origin TEXT NOT NULL
+        CHECK (origin IN ('imported', 'trained', 'converted', 'adopted', 'legacy')),
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL
+);
+CREATE TRIGGER model_trust_no_update BEFORE UPDATE ON model_trust
+BEGIN SELECT RAISE(ABORT, 'a trusted model hash is never changed'); END;
+CREATE TRIGGER model_trust_no_delete BEFORE DELETE ON model_trust
+BEGIN SELECT RAISE(ABORT, 'a trusted model hash is never removed'); END;
+"""
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    for statement in _split(_V2):
+        conn.execute(statement)
+    # A project made before this table registered its models with a JSON file only. A
+    # migration must not read model files (it would have to trust them to parse them), so it
+    # only marks the project; the registry adopts those models once, each after its file
+    # passes the checks of its kind (ml.registry.storage). A project being created has no
+    # meta rows yet besides the schema version the previous step wrote.
+    if conn.execute("SELECT COUNT(*) FROM meta WHERE key != 'schema_version'").fetchone()[0]:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('model_trust_adoption', 'pending') "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
+    Migration(2, "model trust table", _v2),
 ]
 
 

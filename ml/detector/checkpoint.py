@@ -1,8 +1,11 @@
 """Load an ultralytics YOLO detection checkpoint, turning every failure into a ModelError.
 
 A corrupt, truncated, foreign or non-detection ``.pt`` must give the user one clear line,
-never a traceback. Callers load only registry-verified files (see ``ml.registry``), except
-tests and benchmarks that build their own.
+never a traceback. A ``.pt`` can run code when unpickled, so every file goes through
+``ml.model_safety`` first (its pickle checked against an allow-list, then
+``torch.load(weights_only=True)``); ultralytics is never handed a path to load. Callers load
+only registry-verified files (see ``ml.registry``), except tests and benchmarks that build
+their own.
 """
 
 from __future__ import annotations
@@ -10,14 +13,12 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
-from ml import offline
+from ml import model_safety, offline
 from ml.registry import ModelKind, register_kind
 
 log = logging.getLogger(__name__)
@@ -82,30 +83,50 @@ def head_task(model: Any) -> str:
 def load_detector_checkpoint(
     path: str | Path, *, display_name: str | None = None
 ) -> LoadedDetector:
-    """Read a YOLO detection checkpoint onto the CPU (float32, eval, Conv+BN fused)."""
-    offline.configure()
-    import torch
+    """Read a YOLO detection checkpoint onto the CPU (float32, eval, Conv+BN fused).
 
-    # Absolute: ultralytics deletes a damaged file passed by a bare official asset name
-    # ("yolov8n.pt") to download it again; a user's file must only ever be refused.
-    p = Path(path).absolute()
-    shown = display_name or Path(path).name
+    The file is read once; those bytes are scanned and loaded (``ml.model_safety``), so
+    nothing can swap the file between the check and the load.
+    """
+    p = Path(path)
+    shown = display_name or p.name
     if not p.is_file():
         raise ModelError(f"model file {shown} does not exist")
-    if p.stat().st_size == 0:
-        raise ModelError(f"model file {shown} is empty")
     try:
-        from ultralytics.nn.tasks import load_checkpoint
+        size = p.stat().st_size
+        if size > model_safety.MAX_UNPACKED:
+            raise ModelError(f"{shown} is refused: it is larger than 2 GB")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {shown}: {exc.strerror or exc}") from exc
+    return load_detector_bytes(data, shown)
 
-        # Ultralytics and torch print and warn about bad files; the user gets our one line.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model, ckpt = load_checkpoint(str(p), device="cpu", fuse=False)
+
+def load_detector_bytes(data: bytes, shown: str) -> LoadedDetector:
+    """A detector from checkpoint bytes: scanned, then ``torch.load(weights_only=True)``.
+
+    Ultralytics' own loaders unpickle with ``weights_only=False``, so what they do after
+    loading (ema or model, float32, training arguments, stride, module updates) is done
+    here on the dict torch's restricted unpickler returned.
+    """
+    offline.configure()
+    ckpt = model_safety.load_checkpoint(data, shown)
+    import torch
+
+    candidate = (ckpt.get("ema") or ckpt.get("model")) if isinstance(ckpt, dict) else None
+    if not isinstance(candidate, torch.nn.Module):
+        raise ModelError(
+            f"{shown} holds only weights or other data, not a complete YOLO model: "
+            f"{model_safety.TRAINED}"
+        )
+    train_args = _train_args(ckpt)
+    try:
+        model = _prepare(candidate, train_args, shown)
     except ModelError:
         raise
-    except Exception as exc:
-        log.info("loading %s failed: %r", shown, exc)
-        raise ModelError(_why_unloadable(p, shown, exc)) from exc
+    except Exception as exc:  # a checkpoint whose modules do not fit together
+        log.info("preparing %s failed: %r", shown, exc)
+        raise ModelError(model_safety.damaged(shown, exc.__class__.__name__)) from exc
     task = head_task(model)
     if task not in SUPPORTED_TASKS:
         raise ModelError(
@@ -124,7 +145,6 @@ def load_detector_checkpoint(
     model.eval()
     for prm in model.parameters():
         prm.requires_grad_(False)
-    train_args = (ckpt.get("train_args") or {}) if isinstance(ckpt, dict) else {}
     stride = int(torch.as_tensor(getattr(model, "stride", 32)).max())
     yaml_cfg = getattr(model, "yaml", None)
     architecture = (
@@ -132,7 +152,7 @@ def load_detector_checkpoint(
     )
     info = {
         "task": task,
-        "ultralytics_version": ckpt.get("version") if isinstance(ckpt, dict) else None,
+        "ultralytics_version": ckpt.get("version"),
         "architecture": architecture or None,
     }
     return LoadedDetector(
@@ -145,38 +165,30 @@ def load_detector_checkpoint(
     )
 
 
-def _is_torchscript(path: Path) -> bool:
-    """TorchScript archives carry compiled code ("code/", "constants.pkl"); torch.save zips
-    of a checkpoint do not."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return False
-    return any(n.endswith("/constants.pkl") or "/code/" in n for n in names)
+def _train_args(ckpt: dict[str, Any]) -> dict[str, Any]:
+    args = ckpt.get("train_args") or {}
+    if not isinstance(args, dict):  # IterableSimpleNamespace in some releases
+        args = dict(vars(args)) if hasattr(args, "__dict__") else {}
+    return args
 
 
-def _why_unloadable(path: Path, shown: str, exc: BaseException) -> str:
-    """One line saying what the file is instead of a YOLO training checkpoint."""
-    trained = "import the .pt file ultralytics saved while training (weights/best.pt)"
-    if _is_torchscript(path):
-        return f"{shown} is a TorchScript export, not a YOLO training checkpoint: {trained}"
-    chain = [exc, *([exc.__cause__] if exc.__cause__ else [])]
-    missing = next((e for e in chain if isinstance(e, ModuleNotFoundError)), None)
-    if missing is not None and missing.name and not missing.name.startswith("ultralytics"):
-        return (
-            f"{shown} needs the Python module '{missing.name}', which ClinLens does not have "
-            "and will not install: it was made by another program"
-        )
-    text = str(exc)
-    if "YOLOv5" in text:
-        return f"{shown} is a YOLOv5 model; ClinLens loads models of ultralytics 8 or later"
-    if "outside the supported" in text:
-        return f"{shown} holds only weights or other data, not a complete YOLO model: {trained}"
-    return (
-        f"{shown} is not a YOLO model ClinLens can load: the file is damaged, truncated, "
-        f"or was made by an incompatible program ({exc.__class__.__name__})"
-    )
+def _prepare(candidate: Any, train_args: dict[str, Any], shown: str) -> Any:
+    """What ``ultralytics.nn.tasks.load_checkpoint(fuse=False)`` does after unpickling."""
+    import torch
+    from ultralytics.utils import DEFAULT_CFG_DICT
+
+    model = candidate.float()
+    model.args = {**DEFAULT_CFG_DICT, **train_args}
+    model.pt_path = shown
+    if not hasattr(model, "stride"):
+        model.stride = torch.tensor([32.0])
+    model = model.eval()
+    for m in model.modules():
+        if hasattr(m, "inplace"):
+            m.inplace = True
+        elif isinstance(m, torch.nn.Upsample) and not hasattr(m, "recompute_scale_factor"):
+            m.recompute_scale_factor = None  # checkpoints of torch < 1.11
+    return model
 
 
 def inspect_detector(path: Path) -> dict[str, Any]:
@@ -189,5 +201,12 @@ def inspect_detector(path: Path) -> dict[str, Any]:
     return meta
 
 
+def check_detector(data: bytes, shown: str) -> None:
+    """Registry check for kind ``detector``, run without unpickling (and without torch)."""
+    model_safety.scan_checkpoint(data, shown)
+
+
 # The registry finds this module by name (ml.registry.kinds.KIND_MODULES) when it needs the kind.
-register_kind(ModelKind("detector", suffixes=(".pt",), describe=inspect_detector))
+register_kind(
+    ModelKind("detector", suffixes=(".pt",), describe=inspect_detector, check=check_detector)
+)

@@ -2,7 +2,7 @@
 
 A kind registers itself with :func:`register_kind` in the module that knows its files:
 ``ml.detector.checkpoint`` (``detector``, ``.pt``) and ``ml.severity.model_io``
-(``severity``, ``.joblib``). The registry never imports a kind: asked for a kind whose
+(``severity``, ``.npz``). The registry never imports a kind: asked for a kind whose
 module has not been imported yet, it imports the module that ``KIND_MODULES`` names for it
 (module names as text, so ``ml.registry`` depends on no kind). A new built-in kind adds
 its line to ``KIND_MODULES`` and calls ``register_kind`` in the named module.
@@ -21,6 +21,11 @@ from core.errors import ModelError
 # Reads a model file at import: raises (ModelError, or anything: "not usable") to refuse it,
 # else returns metadata for the entry (classes, imgsz, training, metrics, extra, ...).
 Inspector = Callable[[Path], dict[str, Any]]
+# Checks a file's bytes without running anything from them (no unpickling, no torch):
+# ModelError (one line, naming the file as the second argument) if it could run code when
+# loaded. Run at import before the inspector, and wherever a hash is adopted into the trust
+# table, including in the GUI's process.
+SafetyCheck = Callable[[bytes, str], None]
 
 # Built-in kinds and the module that registers each one.
 KIND_MODULES: dict[str, str] = {
@@ -37,6 +42,7 @@ class ModelKind:
     name: str
     suffixes: tuple[str, ...] = ()  # the kind's usual file suffixes, e.g. (".pt",)
     describe: Inspector | None = None  # validates a file at import and describes it
+    check: SafetyCheck | None = None  # refuses a file that could run code (no code run)
 
 
 _REGISTERED: dict[str, ModelKind] = {}
@@ -78,6 +84,11 @@ def set_inspector(kind: str, inspector: Inspector | None) -> None:
         _INSPECTOR_OVERRIDES.pop(kind, None)
     else:
         _INSPECTOR_OVERRIDES[kind] = inspector
+
+
+def safety_check_for(kind: str) -> SafetyCheck | None:
+    """The kind's static check of a file's bytes (None: the kind has none)."""
+    return get_kind(kind).check
 
 
 def inspector_for(kind: str) -> Inspector | None:

@@ -2,9 +2,25 @@
 model file, and the SHA-256 check that guards every load (through ``core.hashing``).
 
 Layout: ``models/<name>-v<version><suffix>`` plus ``models/<that file name>.json``. Storage
-is generic: detectors (``.pt``) and severity models (``.joblib`` or anything) share it. What
+is generic: detectors (``.pt``) and severity models (``.npz`` or anything) share it. What
 a kind checks and records at import comes from the table of kinds (``ml.registry.kinds``);
 nothing here imports a kind.
+
+Trust. The JSON describes a model; it does not vouch for it (whoever can swap the file can
+edit the JSON). A file is loaded only while its SHA-256 equals the one recorded in the
+project database when it was registered (``ml.registry.trust``, table ``model_trust``):
+at import, after the kind's static check (no code run) and its inspector passed, or for a
+model ClinLens trained, at registration. A JSON whose file has no such record is listed but
+never loaded. ``import_model(..., confirm=False)`` (the read-only detector process) stores
+the file and JSON but leaves the record to the writer's :func:`confirm_import`.
+
+Projects from before the table: their models have only a JSON. The migration that made the
+table cannot vouch for files it must not parse, so it marks the project; the first time the
+registry runs with the project open for writing (the GUI listing its models, ``predict``,
+``model import``...) it adopts, once, each entry whose file still has the JSON's hash and
+passes its kind's static check (origin ``adopted``; an old ``.joblib`` severity model is
+recorded as ``legacy``: never loaded, only ``severity convert --trust`` reads it). After
+that, a JSON-only entry is never adopted again.
 
 What the detector reads from an entry: ``tiling`` (``TilingSpec.to_dict()``: how images
 were cut for training), ``filter_settings`` (``FilterSettings.to_dict()``: how 16-bit images
@@ -30,9 +46,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import ModelError
+from core.errors import ClinLensError, ModelError
 from core.hashing import sha256_bytes, sha256_file
-from ml.registry.kinds import check_kind, inspector_for
+from core.store.model_trust import open_repository
+from ml.registry import trust
+from ml.registry.kinds import check_kind, get_kind, inspector_for, safety_check_for
 
 MODELS_DIR = "models"
 META_SUFFIX = ".json"
@@ -140,16 +158,26 @@ def _write_json_atomic(path: Path, data: dict[str, Any], *, exclusive: bool = Fa
 
 
 def list_models(project_dir: str | Path, kind: str | None = None) -> list[ModelInfo]:
-    """Registered models (newest version last within a name). Broken metadata is skipped."""
+    """Registered models (newest version last within a name). Broken metadata is skipped.
+
+    Entries are listed whether or not the project trusts their file (see :func:`trust_state`);
+    only loading checks that.
+    """
+    _adopt_if_pending(project_dir)
+    out = [m for m in _entries(project_dir) if kind is None or m.kind == kind]
+    out.sort(key=lambda m: (m.kind, m.name, m.version))
+    return out
+
+
+def _entries(project_dir: str | Path) -> list[ModelInfo]:
     folder = models_dir(project_dir)
     if not folder.is_dir():
         return []
     out: list[ModelInfo] = []
     for meta in sorted(folder.glob(f"*{META_SUFFIX}")):
         info = _read_meta(meta)
-        if info is not None and (kind is None or info.kind == kind):
+        if info is not None:
             out.append(info)
-    out.sort(key=lambda m: (m.kind, m.name, m.version))
     return out
 
 
@@ -214,10 +242,12 @@ def find_model(
 
 
 def read_verified(project_dir: str | Path, info: ModelInfo) -> bytes:
-    """The model file's bytes, read once and checked against the hash recorded at import.
+    """The model file's bytes, read once and checked against the hash the project database
+    recorded when the model was registered.
 
     Loaders take these bytes (or :func:`verified_file`), never the path again: checking
     a path and then loading it would leave a moment in which the file could be replaced.
+    The JSON's own ``sha256`` must agree too, but it is never trusted alone.
     """
     path = model_path(project_dir, info)
     if not path.is_file():
@@ -228,12 +258,43 @@ def read_verified(project_dir: str | Path, info: ModelInfo) -> bytes:
         raise ModelError(
             f"cannot read model file models/{info.file}: {exc.strerror or exc}"
         ) from exc
-    if sha256_bytes(data) != info.sha256:
+    record = trust.trusted(project_dir, info.file)
+    if record is None:
+        raise ModelError(
+            f"model file models/{info.file} is not recorded in this project's database as a "
+            "model ClinLens imported or trained, so ClinLens will not load it; import the "
+            "file again if you trust it"
+        )
+    if sha256_bytes(data) != record.sha256:
         raise ModelError(
             f"model file models/{info.file} has changed since it was imported (its checksum "
             f"no longer matches), so ClinLens will not load it; re-import it if you trust it"
         )
+    if info.sha256 != record.sha256 or info.kind != record.kind:
+        raise ModelError(
+            f"the description of models/{info.file} ({info.file}{META_SUFFIX}) was edited "
+            "after the model was imported, so ClinLens will not load it; re-import it"
+        )
     return data
+
+
+def trust_state(project_dir: str | Path, info: ModelInfo) -> str:
+    """``trusted``, ``changed`` (file or JSON differs from the record), ``unrecorded`` (no
+    record: never loaded) or ``missing`` (no file) - what ``model list`` shows."""
+    path = model_path(project_dir, info)
+    if not path.is_file():
+        return "missing"
+    try:
+        record = trust.trusted(project_dir, info.file)
+    except ModelError:
+        return "unrecorded"
+    if record is None:
+        return "unrecorded"
+    try:
+        same = file_sha256(path) == record.sha256 == info.sha256 and record.kind == info.kind
+    except ModelError:
+        return "missing"
+    return "trusted" if same else "changed"
 
 
 def verified_path(project_dir: str | Path, info: ModelInfo) -> Path:
@@ -286,12 +347,21 @@ def import_model(
     status: str = "active",
     source: str | None = None,
     inspect: bool = True,
+    confirm: bool = True,
+    origin: str | None = None,
 ) -> ModelInfo:
     """Copy ``file`` into the project's ``models/`` and record it (hash, metadata).
 
     The GUI asks the user to confirm before calling this for an outside file. ``metadata``
     fills fields such as ``tiling``, ``filter_settings``, ``training``, ``metrics``. If the
-    same bytes are already registered for this kind, that entry is returned unchanged.
+    same bytes are already registered (and trusted) for this kind, that entry is returned
+    unchanged.
+
+    ``inspect``: run the kind's static check (nothing from the file runs) and then its
+    inspector; False only for files ClinLens made itself (training) and tests' stand-ins.
+    ``confirm``: record the hash in the project database now (origin ``origin``, default
+    ``trained`` when ``source == "trained"`` else ``imported``). The read-only detector
+    process passes False and the writer calls :func:`confirm_import` with the entry.
     """
     src = Path(file)
     check_kind(kind)
@@ -300,6 +370,8 @@ def import_model(
     if not src.is_file():
         raise ModelError(f"model file {src} does not exist")
     name = check_name(name) if name else _default_name(src)
+    origin = origin or ("trained" if source == "trained" else "imported")
+    records = trust.records(project_dir)  # also: refuses a folder that is not a project
     folder = models_dir(project_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -308,7 +380,13 @@ def import_model(
 
     sha = file_sha256(src)
     for existing in list_models(project_dir, kind):
-        if existing.sha256 == sha and model_path(project_dir, existing).is_file():
+        record = records.get(existing.file)
+        if (
+            existing.sha256 == sha
+            and record is not None
+            and record.sha256 == sha
+            and model_path(project_dir, existing).is_file()
+        ):
             return existing
 
     tmp = folder / f".import-{os.getpid()}-{sha[:12]}{src.suffix}"
@@ -323,7 +401,7 @@ def import_model(
             raise ModelError(f"{src.name} changed while it was being copied; try again")
         described = _inspect(kind, tmp, src.name) if inspect else {}
         info = _claim_version(
-            project_dir, name, kind, src, sha, described, metadata, status, source
+            project_dir, name, kind, src, sha, described, metadata, status, source, set(records)
         )
         try:
             os.replace(tmp, folder / info.file)
@@ -331,13 +409,97 @@ def import_model(
             with contextlib.suppress(OSError):
                 _meta_path(project_dir, info.file).unlink()
             raise ModelError(f"cannot store {src.name} in {folder}: {exc.strerror or exc}") from exc
+        if confirm:
+            try:
+                trust.record(project_dir, info.file, sha, kind, origin)
+            except ClinLensError:  # no record, no entry: nothing half-registered stays
+                for leftover in (folder / info.file, _meta_path(project_dir, info.file)):
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+                raise
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
     return info
 
 
+def confirm_import(project_dir: str | Path, info: ModelInfo) -> ModelInfo:
+    """Record the hash of an entry stored with ``import_model(..., confirm=False)``.
+
+    For the process that writes the project, after the read-only detector process imported
+    a file for it: the file must still be the one described, and pass its kind's static
+    check again here (no code from it runs), before its hash is trusted.
+    """
+    stored = _read_meta(_meta_path(project_dir, info.file))
+    if stored is None or stored.sha256 != info.sha256 or stored.kind != info.kind:
+        raise ModelError(f"models/{info.file} is not the model that was imported; import it again")
+    path = model_path(project_dir, info)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(
+            f"cannot read model file models/{info.file}: {exc.strerror or exc}"
+        ) from exc
+    if sha256_bytes(data) != info.sha256:
+        raise ModelError(
+            f"model file models/{info.file} changed after it was imported; import it again"
+        )
+    check = safety_check_for(info.kind)
+    if check is not None:
+        check(data, f"models/{info.file}")
+    trust.record(project_dir, info.file, info.sha256, info.kind, "imported")
+    return stored
+
+
+def _adopt_if_pending(project_dir: str | Path) -> None:
+    """The one-time adoption of an upgraded project's models (see the module docstring).
+
+    Runs only where this process has the project open for writing, so listing models of a
+    folder costs nothing more anywhere else.
+    """
+    repo = open_repository(project_dir, writable=True)
+    if repo is None or not repo.adoption_pending():
+        return
+    known = repo.records()
+    adopted: list[tuple[str, str, str, str]] = []
+    for info in _entries(project_dir):
+        if info.file in known:
+            continue
+        origin = _adoptable(project_dir, info)
+        if origin is not None:
+            adopted.append((info.file, info.sha256, info.kind, origin))
+    with contextlib.suppress(ClinLensError):  # a full disk: adoption is tried next time
+        repo.finish_adoption(adopted)
+
+
+def _adoptable(project_dir: str | Path, info: ModelInfo) -> str | None:
+    """``adopted`` / ``legacy`` if the old entry's file may be trusted, else None."""
+    try:
+        data = model_path(project_dir, info).read_bytes()
+    except OSError:
+        return None
+    if sha256_bytes(data) != info.sha256:
+        return None
+    if info.kind == "severity" and info.file.lower().endswith(".joblib"):
+        return "legacy"  # only ever read by 'severity convert --trust'
+    try:
+        check = get_kind(info.kind).check
+        if check is None:
+            return None  # nothing can vouch for a file of this kind
+        check(data, f"models/{info.file}")
+    except ClinLensError:
+        return None
+    return "adopted"
+
+
 def _inspect(kind: str, path: Path, display_name: str) -> dict[str, Any]:
+    check = safety_check_for(kind)
+    if check is not None:  # before anything parses the file for real
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read {display_name}: {exc.strerror or exc}") from exc
+        check(data, display_name)
     inspector = inspector_for(kind)
     if inspector is None:
         return {}
@@ -364,6 +526,7 @@ def _claim_version(
     metadata: dict[str, Any] | None,
     status: str,
     source: str | None,
+    trusted_files: set[str],
 ) -> ModelInfo:
     merged = {**described, **(metadata or {})}
     unknown = set(merged) - set(_FIELDS)
@@ -372,8 +535,12 @@ def _claim_version(
         extra[key] = merged[key]
     base = re.sub(r"\s+", "_", name)
     for _ in range(1000):
-        taken = [m.version for m in list_models(project_dir) if m.name == name]
+        taken = [m.version for m in _entries(project_dir) if m.name == name]
         version = max(taken, default=0) + 1
+        # A file name the database trusts keeps its hash for good: never reuse one, even
+        # when its JSON and file were removed by hand.
+        while f"{base}-v{version}{src.suffix.lower()}" in trusted_files:
+            version += 1
         info = ModelInfo(
             name=name,
             version=version,

@@ -231,7 +231,7 @@ def test_importing_a_model_asks_first_and_refusal_imports_nothing(qtbot, window,
     questions = []
     window.suggestions.ask = lambda title, q: questions.append(q) or False
     assert window.suggestions.import_model_file(str(model)) is None
-    assert "run code" in questions[0]
+    assert "run code" in questions[0] and "checks the file first" in questions[0]
     assert registry.list_models(window.project.folder, "detector") == []
 
 

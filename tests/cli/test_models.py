@@ -227,3 +227,35 @@ def test_predict_all_on_a_project_without_images_is_one_line(
     rc, out, err = _run(capsys, "predict", str(folder), "--all", "--json")
     assert rc == 2 and out == ""
     assert "has no images" in err and "import" in err and err.count("\n") == 1
+
+
+def test_model_import_while_another_program_writes_the_project_is_one_line(
+    capsys: pytest.CaptureFixture[str], project_dir: Path, tmp_path: Path
+) -> None:
+    # Importing records the model's checksum in the project database: only its writer can.
+    import subprocess
+    import sys
+
+    model = tmp_path / "m.pt"
+    model.write_bytes(b"whatever")
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from core.store import Project\n"
+            "p = Project.open(sys.argv[1]); print('ready', flush=True); time.sleep(120)",
+            str(project_dir),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        rc, out, err = _run(capsys, "model", "import", str(project_dir), str(model), "--kind", "detector")  # fmt: skip
+    finally:
+        writer.kill()
+        writer.wait()
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert "another ClinLens has it open for writing" in err
+    assert list((project_dir / "models").iterdir()) == []

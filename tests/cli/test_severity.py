@@ -260,3 +260,22 @@ def test_predict_names_unknown_images_and_refuses_a_project_without_images(
         capsys, "severity", "predict", str(tmp_path / "p"), "1", "999", "ghost.png"
     )
     assert code == 2 and "not images of this project: 999, ghost.png" in err
+
+
+@pytest.mark.slow
+def test_a_trained_model_is_saved_in_a_format_that_cannot_run_code(project_dir: Path) -> None:
+    import numpy as np
+
+    from ml.severity.train import TrainConfig, train_severity
+
+    if not registry.list_models(project_dir, "severity"):
+        train_severity(project_dir, TrainConfig(scale="acne4", folds=3))
+    trained = registry.find_model(project_dir, "severity")
+    path = project_dir / "models" / trained.file
+    assert trained.file.endswith(".npz") and trained.source == "trained"
+    with np.load(path, allow_pickle=False) as npz:  # every entry an array, no pickle
+        assert "__model__" in npz.files and all(npz[k].dtype != object for k in npz.files)
+    with Project.open(project_dir, read_only=True) as project:
+        record = project.model_trust.get(trained.file)
+    assert record is not None and record.origin == "trained"
+    assert record.sha256 == trained.sha256

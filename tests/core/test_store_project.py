@@ -14,7 +14,7 @@ import pytest
 
 from core.annotations import Box, builtin_label_set
 from core.errors import ProjectError, UnknownLabelError
-from core.store import DB_NAME, NewImage, Project
+from core.store import DB_NAME, NewImage, Project, schema
 from tests.core.conftest import add_image, open_test_project
 
 
@@ -28,7 +28,7 @@ def test_create_makes_folder_layout_and_records_meta(project: Project) -> None:
     assert (project.folder / DB_NAME).is_file()
     assert project.models_dir.is_dir() and project.exports_dir.is_dir()
     assert project.name == "proj"
-    assert project.schema_version == 1
+    assert project.schema_version == schema.latest_version()
     assert project.definitions.label_set().name == "xray"
     assert [s.name for s in project.definitions.scales()] == ["acne4", "hyperpig"]
     assert project.author == "dr.a"
@@ -41,7 +41,8 @@ def test_database_uses_wal_full_sync_and_foreign_keys(project: Project) -> None:
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    assert meta["schema_version"] == "1" and meta["label_set"] == "xray" and meta["created"]
+    assert meta["schema_version"] == str(schema.latest_version())
+    assert meta["label_set"] == "xray" and meta["created"]
 
 
 def test_create_refuses_a_folder_that_already_holds_a_project(project: Project) -> None:

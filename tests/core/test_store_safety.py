@@ -182,25 +182,28 @@ def test_older_project_is_migrated_with_a_backup(tmp_path: Path, monkeypatch) ->
     image_id = _make(folder)
     with Project.open(folder) as proj:
         box = proj.add_box(image_id, Box(1, 2, 3, 4, "key"))
+    old = schema.latest_version()
     monkeypatch.setattr(
-        schema, "MIGRATIONS", [*schema.MIGRATIONS, Migration(2, "image notes", _add_note_column)]
+        schema,
+        "MIGRATIONS",
+        [*schema.MIGRATIONS, Migration(old + 1, "image notes", _add_note_column)],
     )
     with pytest.raises(ProjectError, match="older ClinLens"):
         Project.open(folder, read_only=True)
     with Project.open(folder) as proj:
-        assert proj.schema_version == 2
+        assert proj.schema_version == old + 1
         assert proj.boxes(image_id) == [box]
         conn = proj._connection()
         assert conn.execute("SELECT note FROM images").fetchone()[0] == "migrated"
-        assert (
-            conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
-        )
-    backup = sqlite3.connect(folder / f"{DB_NAME}.v1.bak")
-    assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[
+            0
+        ] == str(old + 1)
+    backup = sqlite3.connect(folder / f"{DB_NAME}.v{old}.bak")
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == old
     assert backup.execute("SELECT COUNT(*) FROM boxes").fetchone()[0] == 1
     backup.close()
     with Project.open(folder, read_only=True) as reader:  # now current: read-only is fine
-        assert reader.schema_version == 2
+        assert reader.schema_version == old + 1
 
 
 def test_a_failing_migration_leaves_the_project_unchanged(tmp_path: Path, monkeypatch) -> None:
@@ -211,12 +214,17 @@ def test_a_failing_migration_leaves_the_project_unchanged(tmp_path: Path, monkey
         conn.execute("ALTER TABLE images ADD COLUMN note TEXT")
         raise RuntimeError("boom")
 
+    old = schema.latest_version()
     with monkeypatch.context() as patch:
-        patch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, Migration(2, "notes", broken)])
-        with pytest.raises(ProjectError, match=r"could not upgrade .* version 2 .* left unchanged"):
+        patch.setattr(
+            schema, "MIGRATIONS", [*schema.MIGRATIONS, Migration(old + 1, "notes", broken)]
+        )
+        with pytest.raises(
+            ProjectError, match=rf"could not upgrade .* version {old + 1} .* left unchanged"
+        ):
             Project.open(folder)
-    with Project.open(folder) as proj:  # the lock was released, the schema is still v1
-        assert proj.schema_version == 1
+    with Project.open(folder) as proj:  # the lock was released, the schema is still the old one
+        assert proj.schema_version == old
         columns = [r[1] for r in proj._connection().execute("PRAGMA table_info(images)")]
         assert "note" not in columns and proj.image_count() == 1
 
@@ -229,7 +237,8 @@ def test_newer_project_is_refused_clearly(tmp_path: Path) -> None:
     conn.close()
     for read_only in (False, True):
         with pytest.raises(
-            ProjectError, match=r"newer ClinLens .* format 7; this version reads up to 1"
+            ProjectError,
+            match=rf"newer ClinLens .* format 7; this version reads up to {schema.latest_version()}",
         ):
             Project.open(folder, read_only=read_only)
 

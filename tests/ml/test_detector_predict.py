@@ -18,6 +18,7 @@ from tests.ml.conftest import (
     PhantomBox,
     make_blob_detector,
     make_phantom,
+    make_xray_project,
     phantom_to_uint8,
     tiny_yolo,  # noqa: F401  (session fixture)
 )
@@ -315,6 +316,7 @@ def test_registered_model_maps_to_the_project_labels_and_records_its_version(
     from ml import registry
     from ml.detector import Detector
 
+    make_xray_project(tmp_path, n_images=0, with_corrupt=False)  # trust lives in its database
     info = registry.import_model(tmp_path, tiny_yolo, "detector", "phantom")
     assert info.classes == TINY_CLASSES and info.imgsz == 128
     labels = _labels("zipper", "Belt_Buckle", "key")
@@ -333,6 +335,7 @@ def test_registered_model_with_foreign_classes_is_refused_at_load(
     from ml import registry
     from ml.detector import Detector
 
+    make_xray_project(tmp_path, n_images=0, with_corrupt=False)
     registry.import_model(tmp_path, tiny_yolo, "detector", "phantom")
     with pytest.raises(ModelError, match="do not match"):
         Detector.from_registry(tmp_path, label_set=_labels("papule", "pustule"))
@@ -346,6 +349,7 @@ def test_registered_model_whose_file_changed_is_not_loaded(
     from ml import registry
     from ml.detector import Detector
 
+    make_xray_project(tmp_path, n_images=0, with_corrupt=False)  # trust lives in its database
     info = registry.import_model(tmp_path, tiny_yolo, "detector", "phantom")
     path = registry.model_path(tmp_path, info)
     data = bytearray(path.read_bytes())
@@ -367,6 +371,7 @@ def test_the_loaded_model_is_the_checked_bytes_even_if_the_file_is_swapped_meanw
     from ml import registry
     from ml.detector import Detector, checkpoint, predict
 
+    make_xray_project(tmp_path, n_images=0, with_corrupt=False)  # trust lives in its database
     info = registry.import_model(tmp_path, tiny_yolo, "detector", "phantom")
     stored = registry.model_path(tmp_path, info)
     real_load = checkpoint.load_detector_checkpoint

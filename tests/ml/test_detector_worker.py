@@ -176,6 +176,10 @@ def test_importing_through_the_process_registers_the_model(
     info = backend.import_model(project, str(tiny_yolo), threading.Event())
     assert info.kind == "detector" and tuple(info.classes) == ("key", "belt buckle")
     assert [m.sha256 for m in registry.list_models(project.folder, "detector")] == [info.sha256]
+    # The read-only child cannot record the hash; the writer (this process) did, so the
+    # model loads for suggestions.
+    assert registry.trust_state(project.folder, info) == "trusted"
+    assert _suggest(backend, project, project.test_ids[:1]).images == 1  # type: ignore[attr-defined]
 
 
 def test_a_project_it_cannot_open_is_a_clear_message(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -17,22 +18,34 @@ from ml.registry import NoModelError
 
 
 @pytest.fixture(autouse=True)
-def _placeholder_severity_files() -> Iterator[None]:
+def _placeholder_severity_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """These tests exercise the generic registry with placeholder bytes as model files.
 
-    The real severity inspector unpickles a file to read its scale and would refuse them;
-    it has its own tests (test_severity_cli), so here it accepts anything.
+    The real severity check and inspector read a file to learn its scale and would refuse
+    them; they have their own tests (tests/cli/test_severity.py, test_hostile_models.py),
+    so here the kind accepts anything.
     """
+    severity = registry.get_kind("severity")
+    monkeypatch.setitem(
+        registry.kinds._REGISTERED, "severity", dataclasses.replace(severity, check=None)
+    )
     registry.set_inspector("severity", lambda _path: {})
     yield
     registry.set_inspector("severity", None)
 
 
+def make_project(folder: Path) -> Path:
+    """An empty project: the registry records each model's checksum in its database."""
+    from core.annotations import builtin_label_set
+    from core.store import Project
+
+    Project.create(folder, label_set=builtin_label_set("xray"), scales=[]).close()
+    return folder
+
+
 @pytest.fixture()
 def project_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "proj"
-    (folder / "models").mkdir(parents=True)
-    return folder
+    return make_project(tmp_path / "proj")
 
 
 def _file(tmp_path: Path, name: str, content: bytes) -> Path:
@@ -261,7 +274,7 @@ def test_each_builtin_kind_registers_itself_when_first_needed() -> None:
     detector = registry.get_kind("detector")
     severity = registry.get_kind("severity")
     assert (detector.name, detector.suffixes) == ("detector", (".pt",))
-    assert (severity.name, severity.suffixes) == ("severity", (".joblib",))
+    assert (severity.name, severity.suffixes) == ("severity", (".npz",))
     from ml.detector.checkpoint import inspect_detector
     from ml.severity.model_io import inspect_severity
 
@@ -293,3 +306,131 @@ def test_the_trust_anchor_is_the_project_wide_sha256(project_dir: Path, tmp_path
     assert registry.file_sha256(src) == sha256_file(src)
     with pytest.raises(ModelError, match=r"cannot read model file missing\.bin"):
         registry.file_sha256(tmp_path / "missing.bin")
+
+
+# --- trust: the hash in the project database ----------------------------------------------
+def test_the_hash_is_recorded_in_the_project_database(project_dir: Path, tmp_path: Path) -> None:
+    from core.store import Project
+
+    info = registry.import_model(project_dir, _file(tmp_path, "m.bin", b"model"), "severity", "m")
+    with Project.open(project_dir, read_only=True) as project:
+        record = project.model_trust.get(info.file)
+    assert record is not None and (record.sha256, record.kind, record.origin) == (
+        info.sha256,
+        "severity",
+        "imported",
+    )
+    assert registry.trust_state(project_dir, info) == "trusted"
+
+
+def test_an_edited_json_cannot_make_a_tampered_file_load(project_dir: Path, tmp_path: Path) -> None:
+    info = registry.import_model(project_dir, _file(tmp_path, "m.bin", b"good"), "severity", "m")
+    stored = registry.model_path(project_dir, info)
+    stored.write_bytes(b"evil")
+    meta_path = project_dir / "models" / f"{info.file}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = sha256_file(stored)
+    meta_path.write_text(json.dumps(meta))
+    (edited,) = registry.list_models(project_dir)
+    with pytest.raises(ModelError, match="changed since it was imported"):
+        registry.read_verified(project_dir, edited)
+    assert registry.trust_state(project_dir, edited) == "changed"
+    # The JSON edited alone (the file untouched) is refused too.
+    stored.write_bytes(b"good")
+    with pytest.raises(ModelError, match="was edited"):
+        registry.read_verified(project_dir, edited)
+
+
+def test_a_json_and_file_dropped_by_hand_are_listed_but_never_loaded(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    info = registry.import_model(project_dir, _file(tmp_path, "m.bin", b"x"), "severity", "m")
+    dropped = dataclasses.replace(info, name="drop", file="drop-v1.bin")
+    (project_dir / "models" / "drop-v1.bin").write_bytes(b"x")
+    meta = {registry.MARKER: 1, **dropped.to_dict()}
+    (project_dir / "models" / "drop-v1.bin.json").write_text(json.dumps(meta))
+    assert [m.ref for m in registry.list_models(project_dir)] == ["drop:1", "m:1"]
+    with pytest.raises(ModelError, match="not recorded in this project's database"):
+        registry.read_verified(project_dir, registry.find_model(project_dir, "severity", "drop"))
+    assert registry.trust_state(project_dir, dropped) == "unrecorded"
+
+
+def test_a_folder_that_is_not_a_project_cannot_register_models(tmp_path: Path) -> None:
+    folder = tmp_path / "plain"
+    (folder / "models").mkdir(parents=True)
+    with pytest.raises(ModelError, match="not a ClinLens project"):
+        registry.import_model(folder, _file(tmp_path, "m.bin", b"x"), "severity", "m")
+    assert list((folder / "models").iterdir()) == []
+
+
+def test_a_trusted_file_name_is_never_used_again(project_dir: Path, tmp_path: Path) -> None:
+    first = registry.import_model(project_dir, _file(tmp_path, "a.bin", b"one"), "severity", "g")
+    for leftover in project_dir.joinpath("models").iterdir():  # removed by hand
+        leftover.unlink()
+    second = registry.import_model(project_dir, _file(tmp_path, "b.bin", b"two"), "severity", "g")
+    assert (first.file, second.file) == ("g-v1.bin", "g-v2.bin")
+    assert registry.read_verified(project_dir, second) == b"two"
+
+
+def test_an_import_staged_by_a_reader_loads_only_after_the_writer_confirms_it(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    info = registry.import_model(
+        project_dir, _file(tmp_path, "m.bin", b"bytes"), "severity", "m", confirm=False
+    )
+    assert registry.trust_state(project_dir, info) == "unrecorded"
+    with pytest.raises(ModelError, match="not recorded"):
+        registry.read_verified(project_dir, info)
+    assert registry.confirm_import(project_dir, info) == info
+    assert registry.read_verified(project_dir, info) == b"bytes"
+
+
+def test_confirming_refuses_a_file_changed_after_the_reader_checked_it(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    info = registry.import_model(
+        project_dir, _file(tmp_path, "m.bin", b"bytes"), "severity", "m", confirm=False
+    )
+    registry.model_path(project_dir, info).write_bytes(b"swapped")
+    with pytest.raises(ModelError, match="changed after it was imported"):
+        registry.confirm_import(project_dir, info)
+    assert registry.trust_state(project_dir, info) == "unrecorded"
+
+
+def test_a_read_only_process_checks_models_while_another_writes(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    from core.store import Project
+
+    info = registry.import_model(project_dir, _file(tmp_path, "m.bin", b"abc"), "severity", "m")
+    code = (
+        "import sys; from core.store import Project; from ml import registry\n"
+        "with Project.open(sys.argv[1], read_only=True) as p:\n"
+        "    (info,) = registry.list_models(p.folder)\n"
+        "    print(registry.read_verified(p.folder, info).decode())\n"
+        "print(registry.read_verified(sys.argv[1], info).decode())\n"  # no project open
+    )
+    with Project.open(project_dir):  # the writer, as the GUI is
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(project_dir)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["abc", "abc"]
+        # A second program cannot record a model while this one writes the project.
+        record = (
+            "import sys; from ml import registry\n"
+            "registry.import_model(sys.argv[1], sys.argv[2], 'detector', 'x', inspect=False)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", record, str(project_dir), str(_file(tmp_path, "n.pt", b"n"))],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode != 0 and "another ClinLens has it open for writing" in out.stderr
+    assert [m.ref for m in registry.list_models(project_dir)] == [info.ref]
