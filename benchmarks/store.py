@@ -6,9 +6,11 @@
 
 Each row is compared with a naive baseline measured in the same run on the same data:
 
-1. import N small PNGs: ``import_images`` (threaded header read + sha256, 256 images per
-   transaction) vs a per-file loop that decodes the whole image, hashes and adds it in its
-   own transaction (run on a subset and reported per image).
+1. import N small PNGs: ``import_images`` (threaded header read + pixel checks + sha256,
+   256 images per transaction) vs a per-file loop that decodes the whole image, hashes and
+   adds it in its own transaction (run on a subset and reported per image); and the same
+   import with only the header read (before ``check_image`` existed), to show what the
+   pixel checks cost (CPU and wall time, the fastest of three alternating runs of each).
 2. export N annotated images to VOC without images: ``export_project`` (template writer)
    vs a per-file ElementTree + minidom pretty-printer (what many tools do).
 3. export 16-bit images to YOLO with 8-bit conversion through the recorded filter settings:
@@ -27,7 +29,9 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.dom import minidom
@@ -202,12 +206,57 @@ def main() -> None:
     report(rows, args)
 
 
+@contextmanager
+def header_only() -> Iterator[None]:
+    """The import as it was before the pixel checks: ``read_header`` + sha256 per file.
+
+    ``import_images`` looks ``check_image`` up in ``core.imaging`` at each call, so the
+    stand-in swaps it there; the rest of the import (threads, hashing, transactions) is
+    the same code, which makes the difference the checks' cost alone."""
+    import core.imaging as imaging
+
+    real = imaging.check_image
+    imaging.check_image = lambda path: imaging.CheckedImage(imaging.read_header(path))
+    try:
+        yield
+    finally:
+        imaging.check_image = real
+
+
+def cpu_timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads)."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def bench_pixel_checks(base: Path, n: int, rounds: int = 3) -> tuple[str, str, str, str]:
+    """The import with and without ``check_image``, alternating, fastest of each.
+
+    CPU time is the figure to read: other jobs on a shared machine stretch the wall
+    clock of one run and not the other, but not the CPU this process spends."""
+    runs: dict[str, list[tuple[float, float]]] = {"header": [], "checked": []}
+    for i in range(rounds):
+        for kind, guard in (("header", header_only), ("checked", nullcontext)):
+            with guard(), new_project(base / f"p_{kind}{i}") as project:
+                runs[kind].append(cpu_timed(partial(import_images, project, [base / "png8"])))
+    wall = {k: min(w for w, _ in v) for k, v in runs.items()}
+    cpu = {k: min(c for _, c in v) for k, v in runs.items()}
+    return (
+        f"  of which the pixel checks ({n:,} PNGs; fastest of {rounds} alternating runs)",
+        f"{cpu['checked']:.2f} s CPU, {wall['checked']:.2f} s wall",
+        f"{cpu['header']:.2f} s CPU, {wall['header']:.2f} s wall (header + sha256 only)",
+        f"CPU {(cpu['checked'] / cpu['header'] - 1) * 100:+.0f} %, "
+        f"wall {(wall['checked'] / wall['header'] - 1) * 100:+.0f} %",
+    )
+
+
 def bench_import_and_voc(base: Path, n: int, subset: int) -> list[tuple[str, str, str, str]]:
     files = make_pngs(base / "png8", n, 32, np.uint8)
     rows = []
     proj = new_project(base / "p_import")
     t, rep = timed(lambda: import_images(proj, [base / "png8"]))
-    assert len(rep.added) == n, rep.summary()[:5]
+    assert len(rep.added) == n and not rep.errors, rep.summary()[:5]
     sub = min(subset, n)
     naive = new_project(base / "p_naive")
     tb, _ = timed(lambda: naive_import(naive, files[:sub]))
@@ -218,6 +267,7 @@ def bench_import_and_voc(base: Path, n: int, subset: int) -> list[tuple[str, str
         f"{tb / sub * n:.1f} s est. ({tb / sub * 1e3:.2f} ms/image on {sub:,})",
         f"{tb / sub * n / t:.1f}x",
     ))  # fmt: skip
+    rows.append(bench_pixel_checks(base, n))
     boxes = annotate(proj)
     t, rep = best_of(
         3, lambda i: export_project(proj, ExportOptions("voc", base / f"voc{i}", images=False))

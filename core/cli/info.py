@@ -89,6 +89,10 @@ def _min_max(pixels: np.ndarray) -> tuple[float | int | None, float | int | None
     if pixels.size == 0:
         return None, None
     if pixels.dtype.kind == "f":
+        # nanmin of an all-NaN array warns "All-NaN slice encountered" straight to stderr
+        # (breaking the one-line output) and returns NaN, which JSON cannot carry anyway.
+        if np.isnan(pixels).all():
+            return None, None
         lo, hi = float(np.nanmin(pixels)), float(np.nanmax(pixels))
         return _num(lo), _num(hi)
     return int(pixels.min()), int(pixels.max())

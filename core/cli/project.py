@@ -5,7 +5,7 @@
                    [--add-labels] [--json]
     project export DIR --format voc|yolo --out OUT [--split 0.8,0.1,0.1] [--seed N]
                    [--remap none|agnostic|sizes|FILE] [--tiles N|grid --tile-size S]
-                   [--no-images] [--json]
+                   [--no-images] [--pseudonymise|--no-pseudonymise] [--json]
     project stats DIR [--json]
 
 Export and stats open the project read-only, so they work while the GUI edits it.
@@ -23,8 +23,10 @@ from typing import Any
 
 from core.annotations import GradingScale, LabelSet, builtin_label_set, builtin_scale
 from core.annotations.labels import builtin_label_set_names, load_label_set_yaml
-from core.annotations.scales import builtin_scale_names, scale_from_mapping
+from core.annotations.scales import builtin_scale_names, load_scale_file
+from core.cli import EXIT_USER_ERROR
 from core.errors import ClinLensError, FormatError
+from core.text import shorten
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,7 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--author", help="who is creating it (default: the OS user)")
     p.set_defaults(func=run_create)
 
-    p = sub.add_parser("import", help="import images, annotations and grades")
+    p = sub.add_parser(
+        "import",
+        help="import images, annotations and grades",
+        description="Import image files and folders (recursively), with their annotations "
+        "and a grades CSV.",
+        epilog=IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="image files or folders")
     p.add_argument("--annotations", type=Path, metavar="ADIR", help="annotation folder or file")
@@ -66,10 +75,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_import)
 
-    p = sub.add_parser("export", help="export a VOC or YOLO dataset (+ grades.csv)")
+    p = sub.add_parser(
+        "export",
+        help="export a VOC or YOLO dataset (+ grades.csv)",
+        description="Export a VOC or YOLO dataset (+ grades.csv) into OUT, a new or empty "
+        "folder outside the project or inside DIR/exports/ (the project's other folders are "
+        "refused). Outside the project, images are named by opaque ids (img-<content hash>) "
+        "unless --no-pseudonymise is given.",
+    )
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("--format", choices=("voc", "yolo"), required=True)
-    p.add_argument("--out", type=Path, required=True, metavar="OUT", help="new (or empty) folder")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="new (or empty) folder; inside the project only under DIR/exports/",
+    )
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,val[,test] fractions")
     p.add_argument("--seed", type=int, default=0, help="split and tiling seed")
     p.add_argument("--remap", default="none", help="none, agnostic, sizes, or a YAML/JSON map")
@@ -89,6 +111,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--include-suggested", action="store_true", help="also export unreviewed suggestions"
     )
+    names = p.add_mutually_exclusive_group()
+    names.add_argument(
+        "--pseudonymise",
+        dest="pseudonymise",
+        action="store_true",
+        default=None,
+        help="name images img-<content hash> instead of by their file names, which can "
+        "carry patient names; which image each id is stays in DIR/exports/pseudonyms/ "
+        "(default when OUT is outside the project folder)",
+    )
+    names.add_argument(
+        "--no-pseudonymise",
+        dest="pseudonymise",
+        action="store_false",
+        help="keep the images' own file names (default for OUT inside DIR/exports/)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_export)
 
@@ -103,22 +141,24 @@ def _label_set(spec: str) -> LabelSet:
     if spec in builtin_label_set_names():
         return builtin_label_set(spec)
     path = Path(spec)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, or a NUL byte
+        exists = False
+    if path.suffix.lower() in (".yaml", ".yml") or exists:
         if not path.is_file():
-            raise FormatError(f"label set file '{spec}' does not exist")
+            raise FormatError(f"label set file '{shorten(spec)}' does not exist")
         try:
             return load_label_set_yaml(path)
         except UnicodeDecodeError:
             raise FormatError(f"{path}: not UTF-8 text (save the label set as UTF-8)") from None
     raise FormatError(
-        f"--labels '{spec}': not a built-in set ({', '.join(builtin_label_set_names())}) "
+        f"--labels '{shorten(spec)}': not a built-in set ({', '.join(builtin_label_set_names())}) "
         "or a YAML file"
     )
 
 
 def _scales(spec: str) -> list[GradingScale]:
-    from core.formats.common import parse_yaml, read_text
-
     scales: list[GradingScale] = []
     for item in (s.strip() for s in spec.split(",")):
         if not item:
@@ -127,41 +167,18 @@ def _scales(spec: str) -> list[GradingScale]:
             scales.append(builtin_scale(item))
             continue
         path = Path(item)
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:  # e.g. a name too long for the file system: not a file either
+            is_file = False
+        if not is_file:
             raise FormatError(
-                f"--scales '{item}': not a built-in scale ({', '.join(builtin_scale_names())}) "
-                "or a YAML file"
+                f"--scales '{shorten(item)}': not a built-in scale "
+                f"({', '.join(builtin_scale_names())}) or a YAML file"
             )
-        data = parse_yaml(read_text(path, max_bytes=1024 * 1024), path)
-        if not isinstance(data, dict) or not data:
-            raise FormatError(f"{path}: a scale file maps scale names to their values")
-        for name, body in data.items():
-            if not isinstance(body, dict):
-                raise FormatError(f"{path}: scale '{name}' must be a mapping")
-            _check_range_size(path, str(name), body.get("range"))
-            try:
-                scales.append(scale_from_mapping(str(name), body, str(path)))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise FormatError(f"{path}: scale '{name}' is malformed ({exc})") from None
+        # Bounded YAML, names checked, range sizes capped: the one reader of scale files.
+        scales.extend(load_scale_file(path))
     return scales
-
-
-MAX_SCALE_VALUES = 1000  # a grade picker with more steps is a typo (e.g. step 0.0001)
-
-
-def _check_range_size(path: Path, name: str, spec: Any) -> None:
-    """Refuse a ``range`` with absurdly many steps before it is expanded value by value."""
-    if not isinstance(spec, dict):
-        return
-    try:
-        low, high, step = (float(spec[k]) for k in ("min", "max", "step"))
-    except (KeyError, TypeError, ValueError):
-        return  # scale_from_mapping names what is malformed
-    if step > 0 and high >= low and (high - low) / step + 1 > MAX_SCALE_VALUES:
-        raise FormatError(
-            f"{path}: scale '{name}' would have more than {MAX_SCALE_VALUES} values "
-            f"(min {low:g}, max {high:g}, step {step:g})"
-        )
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -172,7 +189,7 @@ def run_create(args: argparse.Namespace) -> int:
     with Project.create(
         args.dir, label_set=label_set, scales=scales, name=args.name, author=args.author
     ) as project:
-        names = ", ".join(s.name for s in scales) or "none"
+        names = ", ".join(shorten(s.name, 40) for s in scales) or "none"
         _out(
             f"created project '{project.name}' in {args.dir} "
             f"({len(label_set.labels)} labels from '{label_set.name}'; scales: {names})"
@@ -181,8 +198,26 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 # --- import --------------------------------------------------------------------------
+EXIT_PARTIAL_IMPORT = 3
+IMPORT_EPILOG = """\
+exit status:
+  0  everything found was imported (images already in the project count as imported)
+  3  partial import: some images were imported, others were not or only as errors;
+     one summary line on stderr says how many (the report on stdout lists them)
+  2  nothing was imported (no readable image, no image files found), or a user error
+
+An image whose header reads but whose pixels would not decode (cut pixel data, garbage
+JPEG 2000, ...) is imported marked as an error, with the reason: the image list shows
+it and `project stats` counts and lists it. Files that are not readable images at all,
+entries that cannot be followed (a link that loops, an unreadable folder) and images
+whose annotation file is wrong are skipped with their reason. Grade rows that match no
+image, or contradict each other, are not imported and are listed.
+"""
+
+
 def run_import(args: argparse.Namespace) -> int:
     from core.project_io import import_images
+    from core.project_io.importer import COMPLETE, PARTIAL
     from core.store import Project
 
     with Project.open(args.dir, author=args.author) as project, _progress("importing") as show:
@@ -196,7 +231,16 @@ def run_import(args: argparse.Namespace) -> int:
             progress=show,
         )
     _out(_json(report.to_dict()) if args.json else "\n".join(report.summary()))
-    return 0
+    status = report.status
+    if status == COMPLETE:
+        return 0
+    # One line on stderr, whatever stdout holds (text or JSON): scripts see the code and
+    # a person sees why without reading the whole report.
+    if status == PARTIAL:
+        _err(f"clinlens: partial import: {report.outcome()}")
+        return EXIT_PARTIAL_IMPORT
+    _err(f"clinlens: error: {report.outcome()}")
+    return EXIT_USER_ERROR
 
 
 # --- export --------------------------------------------------------------------------
@@ -223,6 +267,7 @@ def run_export(args: argparse.Namespace) -> int:
         images=not args.no_images,
         statuses=statuses,
         include_suggested=args.include_suggested,
+        pseudonymise=args.pseudonymise,
     )
     with Project.open(args.dir, read_only=True) as project, _progress("exporting") as show:
         report = export_project(project, options, progress=show)
@@ -237,7 +282,7 @@ def _tiles(text: str) -> tuple[int, bool]:
         n = int(text)
     except ValueError:
         raise ClinLensError(
-            f"--tiles '{text}': give a number of tiles per image, or grid"
+            f"--tiles '{shorten(text, 40)}': give a number of tiles per image, or grid"
         ) from None
     if n < 0:
         raise ClinLensError("--tiles must not be negative")
@@ -250,6 +295,9 @@ def run_stats(args: argparse.Namespace) -> int:
 
     with Project.open(args.dir, read_only=True) as project:
         stats = project.stats()
+        stats["errors"] = stats.get("images_with_errors", 0)
+        if stats["errors"]:
+            stats["error_images"] = _error_images(project)
     if args.json:
         _out(_json(stats))
         return 0
@@ -272,7 +320,24 @@ def _stats_text(stats: dict[str, Any]) -> str:
         if values:
             lines.append(f"{title}:")
             lines.extend(f"  {k}: {v}" for k, v in values.items())
+    if stats.get("errors"):
+        lines.append(f"images with errors: {stats['errors']}")
+        lines.extend(f"  #{e['id']} {e['image']}: {e['error']}" for e in stats["error_images"])
     return "\n".join(lines)
+
+
+def _error_images(project: Any) -> list[dict[str, Any]]:
+    """Each image stored with an error: id, name and the one-line reason.
+
+    A file outside the project is stored under its absolute path, whose folders can
+    name the patient: only its file name is shown; inside, the path in the project."""
+    out = []
+    for rec in project.images():
+        if rec.error:
+            stored = Path(rec.path)
+            shown_as = stored.name if stored.is_absolute() else rec.path
+            out.append({"id": rec.id, "image": shown_as, "error": shorten(rec.error, 300)})
+    return out
 
 
 # --- output --------------------------------------------------------------------------
@@ -282,6 +347,13 @@ def _out(text: str) -> None:
     as backslash escapes rather than an error after the work is done."""
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     sys.stdout.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _err(text: str) -> None:
+    """``_out`` for the one summary line on stderr (one line whatever the names hold)."""
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    line = " ".join(text.splitlines())
+    sys.stderr.write((line + "\n").encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _json(data: dict[str, Any]) -> str:

@@ -220,7 +220,7 @@ class TxtListSource(AnnotationSource):
                 raise FormatError(f"{lst}: no _classes.txt, classes.txt or data.yaml beside it")
             class_names = read_class_names(class_file)
             for ann in read_list_file(lst, class_names):
-                resolved = (lst.parent / (ann.image_name or "")).resolve()
+                resolved = _resolved(lst.parent / (ann.image_name or ""))
                 if resolved in seen:
                     raise FormatError(
                         f"{ann.where(ann.line)}: image '{ann.image_name}' is already listed "
@@ -235,7 +235,7 @@ class TxtListSource(AnnotationSource):
         by_path = {p: i for i, (p, _) in enumerate(self.entries)}
         rest: list[Path] = []
         for image in images:
-            i = by_path.get(image.resolve())
+            i = by_path.get(_resolved(image))
             if i is None:
                 rest.append(image)
             else:
@@ -277,6 +277,16 @@ class TxtListSource(AnnotationSource):
             for i, (p, ann) in enumerate(self.entries)
             if i not in self.used
         ]
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or its absolute form when it cannot be resolved: a list line
+    naming a link that loops must be reported as not found, not stop the import with a
+    RuntimeError (Python < 3.13) or an OSError."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def beside_images(roots: Sequence[Path]) -> list[Path]:

@@ -4,13 +4,16 @@ Public API (other packages import only these names):
 
 - ``read(path, frame=0) -> RawImage``: DICOM, TIFF, PNG, JPEG, recognised by content.
 - ``read_header(path) -> ImageHeader``: cheap metadata, pixels not decoded.
+- ``check_image(path) -> CheckedImage``: the header plus why the pixels could not be
+  decoded (``problem``, or None), found without decoding them (what an import runs).
 - ``modality_values(raw) -> np.ndarray`` float32 after the modality LUT / rescale (HU for CT);
   ``to_modality(raw, stored)`` maps any array of stored values (e.g. a LUT ramp) the same way.
 - ``apply_voi(raw, values, index=0) -> float32 in [0, 1]``: the file's VOI (VOI LUT Sequence,
   else Window Center/Width with its VOI LUT Function) on modality values; ``has_voi``,
   ``voi_labels``, ``voi_count``, ``voi_window``; ``apply_window(values, c, w, function)``
   for a user window. MONOCHROME1 inversion is left to the filters.
-- ``RawImage``, ``PatientTags``, ``VoiWindow``, ``ImageHeader``, ``SUPPORTED_SUFFIXES``.
+- ``RawImage``, ``PatientTags``, ``VoiWindow``, ``ImageHeader``, ``CheckedImage``,
+  ``SUPPORTED_SUFFIXES``.
 
 Errors: core.errors.ImageReadError and its subclasses (UnsupportedFormatError,
 MissingCodecError, NoPixelDataError, ImageTooLargeError).
@@ -21,16 +24,19 @@ from core.imaging.modality import modality_range, modality_values, to_modality
 from core.imaging.raw import PatientTags, RawImage, VoiWindow
 from core.imaging.reader import read, read_header
 from core.imaging.sniff import SUPPORTED_SUFFIXES
+from core.imaging.verify import CheckedImage, check_image
 from core.imaging.voi import apply_voi, apply_window, has_voi, voi_count, voi_labels, voi_window
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "CheckedImage",
     "ImageHeader",
     "PatientTags",
     "RawImage",
     "VoiWindow",
     "apply_voi",
     "apply_window",
+    "check_image",
     "has_voi",
     "modality_range",
     "modality_values",

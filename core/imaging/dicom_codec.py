@@ -19,6 +19,13 @@ def check_decoder(ts: UID | None, name: str) -> None:
     """Raise MissingCodecError naming the compression and what to install for it."""
     if ts is None:
         return
+    if not ts.is_transfer_syntax:
+        # Not a compression at all (a typo, a private UID): "no decoder for an unknown
+        # compression" would send the user looking for a codec that does not exist.
+        raise MissingCodecError(
+            f"'{name}' names transfer syntax {ts}, which is not a DICOM transfer syntax "
+            "(a damaged header or a private encoding), so its image data cannot be decoded."
+        )
     try:
         decoder = get_decoder(ts)
     except NotImplementedError:

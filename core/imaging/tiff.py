@@ -4,11 +4,20 @@ Multi-page files open on the first page (``frame`` picks another). MINISWHITE ma
 MONOCHROME1 so the filters show it the right way round. Compressions tifffile can only
 decode with the optional ``imagecodecs`` package (LZW, PackBits, JPEG) fall back to
 OpenCV's libtiff, which reads them at full bit depth.
+
+Every failure is an ImageReadError: tifffile answers some hostile tag values (a count of
+0, an odd BitsPerSample, a one-entry colour map) with a plain TypeError, ValueError or
+IndexError from deep inside, so each entry point turns anything untyped into "damaged".
+``check_tiff`` (for import) runs every check ``read_tiff`` makes before decoding: strips
+inside the file, enough bytes for an uncompressed image, a bit depth tifffile can decode,
+a whole colour map. It decodes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +25,13 @@ import cv2
 import numpy as np
 import tifffile
 
-from core.errors import ImageReadError, MissingCodecError, UnsupportedFormatError
+from core.errors import ClinLensError, ImageReadError, MissingCodecError, UnsupportedFormatError
 from core.imaging.header import ImageHeader
 from core.imaging.limits import check_dimensions, check_index
 from core.imaging.orientation import apply_orientation, swaps_axes
 from core.imaging.raw import RawImage
 from core.imaging.sniff import check_file, display_name
+from core.text import shorten
 
 PathLike = str | os.PathLike[str]
 _PH = tifffile.PHOTOMETRIC
@@ -31,16 +41,16 @@ _ORIENTATION_TAG = 274
 def read_tiff(path: PathLike, frame: int = 0) -> RawImage:
     name = display_name(path)
     size = check_file(path)
-    with _open(path, name) as tif:
+    with _open(path, name) as tif, _typed(name):
         n_pages = _page_count(tif, name)
         check_index(name, frame, n_pages, "page")
         page = _page(tif, frame, name)
         _geometry(page, name)
-        _check_strips(page, size, name)
         photometric = _photometric(page, name)
+        _check_data(page, size, name, photometric)
         orientation = int(page.tags.valueof(_ORIENTATION_TAG, 1) or 1)
         arr = _decode(path, page, frame, name, photometric)
-        bits = int(page.bitspersample)
+        bits = _bits(page)
         resolution = _spacing(page)
     arr = apply_orientation(arr, orientation)
     is_colour = arr.ndim == 3
@@ -65,20 +75,41 @@ def read_tiff(path: PathLike, frame: int = 0) -> RawImage:
 def read_tiff_header(path: PathLike) -> ImageHeader:
     name = display_name(path)
     check_file(path)
-    with _open(path, name) as tif:
-        n_pages = _page_count(tif, name)
-        page = _page(tif, 0, name)
-        width, height, _ = _geometry(page, name)
-        photometric = _photometric(page, name)
-        orientation = int(page.tags.valueof(_ORIENTATION_TAG, 1) or 1)
-        colour = photometric in (_PH.RGB, _PH.YCBCR) or (
-            photometric == _PH.PALETTE and not _grey_colormap(page.colormap)
-        )
-        bits = int(page.bitspersample)
-        spacing = _spacing(page)
+    with _open(path, name) as tif, _typed(name):
+        return _header(path, tif, name)[0]
+
+
+def check_tiff(path: PathLike) -> tuple[ImageHeader, str | None]:
+    """The header, and why the first page cannot be decoded (None: no reason found).
+    Raises like ``read_tiff_header`` when even the header cannot be read."""
+    name = display_name(path)
+    size = check_file(path)
+    with _open(path, name) as tif, _typed(name):
+        header, page, photometric = _header(path, tif, name)
+        try:
+            with _typed(name):
+                _check_data(page, size, name, photometric)
+        except ImageReadError as exc:
+            return header, str(exc)
+    return header, None
+
+
+def _header(
+    path: PathLike, tif: tifffile.TiffFile, name: str
+) -> tuple[ImageHeader, tifffile.TiffPage, int]:
+    n_pages = _page_count(tif, name)
+    page = _page(tif, 0, name)
+    width, height, _ = _geometry(page, name)
+    photometric = _photometric(page, name)
+    orientation = int(page.tags.valueof(_ORIENTATION_TAG, 1) or 1)
+    colour = photometric in (_PH.RGB, _PH.YCBCR) or (
+        photometric == _PH.PALETTE and not _grey_colormap(page.colormap)
+    )
+    bits = _bits(page)
+    spacing = _spacing(page)
     if swaps_axes(orientation):
         width, height = height, width
-    return ImageHeader(
+    header = ImageHeader(
         path=str(path),
         source_format="tiff",
         width=width,
@@ -91,6 +122,30 @@ def read_tiff_header(path: PathLike) -> ImageHeader:
         frame_count=n_pages,
         pixel_spacing=spacing,
     )
+    return header, page, photometric
+
+
+@contextlib.contextmanager
+def _typed(name: str) -> Iterator[None]:
+    """Anything untyped raised while tifffile interprets the tags means a damaged file."""
+    try:
+        yield
+    except (ClinLensError, MemoryError):
+        raise
+    except Exception as exc:
+        # The library's words (e.g. "int() argument must be ... not 'tuple'") would not help
+        # a user; the class name goes to the message for whoever reports it.
+        raise ImageReadError(
+            f"'{name}' is damaged: its TIFF tags hold values no image can have "
+            f"({exc.__class__.__name__})."
+        ) from None
+
+
+def _bits(page: tifffile.TiffPage) -> int:
+    """Bits per sample; tifffile gives a tuple when the samples differ (refused later by
+    ``_check_data``: there is no dtype for them), so the header takes the largest."""
+    bits = page.bitspersample
+    return int(max(bits)) if isinstance(bits, tuple) and bits else int(bits)
 
 
 def _open(path: PathLike, name: str) -> tifffile.TiffFile:
@@ -134,14 +189,44 @@ def _geometry(page: tifffile.TiffPage, name: str) -> tuple[int, int, int]:
     return width, height, spp
 
 
-def _check_strips(page: tifffile.TiffPage, file_size: int, name: str) -> None:
-    """A cut file has strips/tiles pointing past its end; tifffile would fill them with 0."""
-    for offset, count in zip(page.dataoffsets, page.databytecounts, strict=False):
+def _check_data(page: tifffile.TiffPage, file_size: int, name: str, photometric: int) -> None:
+    """What must hold before decoding: tifffile would fill missing strips with zeros,
+    raise an untyped error, or decode garbage otherwise."""
+    offsets, counts = page.dataoffsets, page.databytecounts
+    if not offsets or not any(counts):
+        raise ImageReadError(f"'{name}' is damaged: its first page holds no image data.")
+    for offset, count in zip(offsets, counts, strict=False):
         if count and offset + count > file_size:
             have = max(file_size - int(offset), 0)
             raise ImageReadError(
                 f"'{name}' is truncated: part of its image data lies beyond the end of the file "
                 f"(a strip has {have:,} of its {count:,} bytes; incomplete copy?)."
+            )
+    if page.dtype is None:
+        kinds = {2: "signed ", 3: "floating-point "}
+        kind = kinds.get(int(page.sampleformat), "") if isinstance(page.sampleformat, int) else ""
+        raise ImageReadError(
+            f"'{name}' is damaged: its samples are {shorten(page.bitspersample, 40)}-bit "
+            f"{kind}values, which no TIFF reader decodes."
+        )
+    if int(page.compression) == 1:
+        # Uncompressed: the strips must hold at least width x height x samples x bits
+        # (rows padded to whole bytes only add to that).
+        spp = int(page.samplesperpixel)
+        needed = (int(page.imagewidth) * int(page.imagelength) * spp * _bits(page) + 7) // 8
+        held = int(sum(int(c) for c in counts))
+        if held < needed:
+            raise ImageReadError(
+                f"'{name}' is damaged: its image data holds {held:,} bytes but "
+                f"{page.imagewidth} x {page.imagelength} pixels at {_bits(page)} bits x "
+                f"{spp} sample(s) need {needed:,}."
+            )
+    if photometric == _PH.PALETTE:
+        colormap = page.colormap
+        if colormap is not None and (colormap.ndim != 2 or colormap.shape[0] != 3):
+            raise ImageReadError(
+                f"'{name}' is damaged: its TIFF palette (colour table) is malformed "
+                f"({colormap.size} value(s) where red, green and blue tables are needed)."
             )
 
 
@@ -197,9 +282,9 @@ def _to_yxs(arr: np.ndarray, axes: str) -> np.ndarray:
 
 
 def _grey_colormap(colormap: np.ndarray | None) -> bool:
-    return colormap is not None and bool(
-        np.all(colormap[0] == colormap[1]) and np.all(colormap[1] == colormap[2])
-    )
+    if colormap is None or colormap.ndim != 2 or colormap.shape[0] != 3:
+        return False  # malformed: refused by _check_data before any pixel is read
+    return bool(np.all(colormap[0] == colormap[1]) and np.all(colormap[1] == colormap[2]))
 
 
 def _apply_colormap(index: np.ndarray, colormap: np.ndarray | None, name: str) -> np.ndarray:

@@ -3,7 +3,11 @@
 The one way in for callers outside this package:
 
 - ``import_images(project, paths, annotations=..., fmt=..., grades_csv=..., add_labels=...)``
-  -> ``ImportReport``
+  -> ``ImportReport``: ``added`` (readable images), ``errors`` (imported but marked as an
+  error: the pixels would not decode), ``skipped`` (not imported, with the reason),
+  ``skipped_grades`` (unmatched or conflicting rows); ``status`` is "complete",
+  "partial" or "nothing" and ``outcome()`` the one line that says so (the CLI's exit
+  codes 0, 3 and 2)
 - ``export_project(project, ExportOptions(...))`` -> ``ExportReport``; ``EXPORT_FORMATS``
   and ``MAX_TILES`` are the limits ``ExportOptions`` is checked against.
 

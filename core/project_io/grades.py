@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from core.formats.grades_csv import GradeRow
 from core.store import Project
+from core.text import shorten
 
 
 class ImageLookup:
@@ -33,22 +34,45 @@ class ImageLookup:
             if len(ids) == 1:
                 return ids[0], ""
             if len(ids) > 1:
-                return None, f"'{image}' matches {len(ids)} images; give its path"
-        return None, f"no image '{image}' in the project"
+                return None, f"'{shorten(image)}' matches {len(ids)} images; give its path"
+        return None, f"no image '{shorten(image)}' in the project"
+
+
+def _value(row: GradeRow) -> str:
+    return f"{row.author or 'the importing user'}: {row.value:g}"
 
 
 def apply_grade_rows(
     project: Project, rows: Sequence[GradeRow], source: str, skipped: list[str]
 ) -> int:
-    """Set every matched grade in one transaction; unmatched rows go to ``skipped``."""
+    """Set every matched grade in one transaction; return how many were set.
+
+    Unmatched rows go to ``skipped``. So do rows that disagree: the project keeps one
+    grade per image, scale and source (human / model), so two rows for the same three
+    with a different value or author cannot both be kept, and taking the last one would
+    silently drop a reader's grade. Such a group is reported naming its lines and none of
+    it is set. Rows that repeat each other exactly count once.
+    """
     lookup = ImageLookup(project)
-    matched: list[tuple[int, GradeRow]] = []
+    groups: dict[tuple[int, str, str], list[GradeRow]] = {}
     for row in rows:
         image_id, why = lookup.find(row.image)
         if image_id is None:
             skipped.append(f"{source}, line {row.line}: {why}")
         else:
-            matched.append((image_id, row))
+            groups.setdefault((image_id, row.scale, row.source), []).append(row)
+    matched: list[tuple[int, GradeRow]] = []
+    for (image_id, scale, _), group in groups.items():
+        if len({(r.value, r.author) for r in group}) > 1:
+            lines = ", ".join(str(r.line) for r in group[:5]) + (", ..." if len(group) > 5 else "")
+            values = "; ".join(dict.fromkeys(_value(r) for r in group))
+            skipped.append(
+                f"{source}, lines {lines}: conflicting {group[0].source} grades for "
+                f"'{shorten(group[0].image, 60)}' on {shorten(scale, 40)} ({shorten(values)}); "
+                "the project keeps one per image and scale, so none of them was imported"
+            )
+            continue
+        matched.append((image_id, group[0]))
     with project.batch():
         for image_id, row in matched:
             project.set_grade(image_id, row.scale, row.value, source=row.source, author=row.author)

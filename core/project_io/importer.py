@@ -1,21 +1,42 @@
 """Import image files (and their annotations and grades) into a project.
 
-All-or-nothing per image: an image whose annotation file is bad is skipped together with
-its annotation (the report says why, naming file and line); everything is checked before
-the first write. Labels the registry lacks stop the whole import (listing them) unless
-``add_labels``. Images already in the project (same content) are skipped and reported.
+What happens to each file found:
+
+- imported: its pixels pass ``core.imaging.check_image`` (the reader's checks before
+  decoding, plus the encoded data's own structure: see ``core/imaging/verify.py``);
+- imported marked as an error: its header reads but its pixels would not decode (cut
+  pixel data, garbage JPEG 2000, a PNG chunk claiming 2 GB...). It is stored with its
+  size and the one-line reason, so the image list shows it with that reason,
+  ``project stats`` counts it, exports and training leave it out, and a later relocate
+  (or a fixed copy) can clear it. Dropping it would hide from the expert that a file of
+  the study is broken;
+- skipped with its reason: not an image at all (its header does not read), a duplicate,
+  an image whose annotation file is bad (refused together with that annotation, naming
+  file and line: nothing half-right is stored), a folder entry that cannot be followed
+  (a link that loops, a link to a missing file, an unreadable folder, a FIFO).
+
+Everything is checked before the first write. Labels the registry lacks stop the whole
+import (listing them) unless ``add_labels``. Grade rows that match no image, or that
+conflict with each other, are reported and not set.
+
+Messages name files as the user typed the folder plus the path inside it, never a
+resolved absolute path: file and folder names can carry patient names.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from core.annotations import Box
+from core.annotations.labels import validate_label_name
 from core.errors import ClinLensError, FormatError, JobCancelled, UnknownLabelError
 from core.formats.common import validate_boxes
 from core.formats.grades_csv import GradeRow, read_grades_csv
@@ -24,30 +45,71 @@ from core.hashing import sha256_file
 from core.jobs import CancelToken, ProgressFn, check_cancel
 from core.project_io.grades import apply_grade_rows
 from core.store import DB_NAME, NewImage, Project
+from core.text import shorten
 
 _CHUNK = 256  # images per transaction: durable progress without an fsync per image
 _PROJECT_DIRS = ("models", "exports")
+_IN_SUMMARY_LINE = 2  # skipped entries named in the one-line outcome; the rest on stdout
+
+COMPLETE = "complete"  # everything found was imported (or was already in the project)
+PARTIAL = "partial"  # something was imported, something was not (or only as an error)
+NOTHING = "nothing"  # nothing usable was imported, or there was nothing to import
 
 
 @dataclass
 class ImportReport:
     """What an import did, for the CLI summary and the GUI."""
 
-    added: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # imported and readable
     boxes: int = 0
     grades: int = 0
+    found: int = 0  # image files found (duplicates and unreadable ones included)
+    errors: list[str] = field(default_factory=list)  # "path: reason", stored as errors
     duplicates: list[str] = field(default_factory=list)  # "path: reason"
     skipped: list[str] = field(default_factory=list)  # "path: reason"
-    skipped_items: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped_items: list[tuple[str, str]] = field(default_factory=list)  # image files only
     skipped_annotations: list[str] = field(default_factory=list)  # unused files / list lines
     skipped_grades: list[str] = field(default_factory=list)
     without_annotation: int = 0
     labels_added: list[str] = field(default_factory=list)
     other_files: int = 0  # files in the folders that are not images (e.g. the XML files)
 
+    @property
+    def status(self) -> str:
+        """COMPLETE, PARTIAL or NOTHING (what the CLI's exit code 0, 3 and 2 say)."""
+        problems = self.errors or self.skipped or self.skipped_annotations or self.skipped_grades
+        if not problems:
+            return COMPLETE if self.found or self.grades else NOTHING
+        return PARTIAL if self.added or self.grades else NOTHING
+
+    def outcome(self) -> str:
+        """One line saying what was and was not imported (the CLI prints it on stderr
+        unless the import was complete)."""
+        if not self.found and not self.skipped and not self.grades:
+            return f"no image files found ({self.other_files} other file(s)); nothing was imported"
+        parts = [f"imported {len(self.added)} of {self.found - len(self.duplicates)} image(s)"]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} already in the project")
+        if self.errors:
+            parts.append(f"{len(self.errors)} marked as errors (see `project stats`)")
+        if self.skipped:
+            named = "; ".join(shorten(s, 300) for s in self.skipped[:_IN_SUMMARY_LINE])
+            more = len(self.skipped) - _IN_SUMMARY_LINE
+            parts.append(
+                f"{len(self.skipped)} skipped: {named}" + (f"; and {more} more" if more > 0 else "")
+            )
+        if self.skipped_annotations:
+            parts.append(f"{len(self.skipped_annotations)} annotation(s) not used")
+        if self.skipped_grades:
+            parts.append(f"{len(self.skipped_grades)} grade row(s) not imported")
+        return "; ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "status": self.status,
+            "found": self.found,
             "added": len(self.added),
+            "errors": self.errors,
             "boxes": self.boxes,
             "grades": self.grades,
             "duplicates": self.duplicates,
@@ -60,16 +122,18 @@ class ImportReport:
         }
 
     def summary(self) -> list[str]:
-        lines = [
-            f"imported {len(self.added)} image(s), {self.boxes} box(es), {self.grades} grade(s)"
-        ]
+        first = f"imported {len(self.added)} image(s), {self.boxes} box(es), {self.grades} grade(s)"
+        if self.errors:
+            first += f"; {len(self.errors)} more kept as errors"
+        lines = [first]
         if self.labels_added:
-            lines.append(f"added label(s): {', '.join(self.labels_added)}")
+            lines.append(f"added label(s): {', '.join(shorten(n, 40) for n in self.labels_added)}")
         if self.without_annotation:
             lines.append(f"{self.without_annotation} image(s) had no annotation file")
         for title, items in (
+            ("image(s) marked as errors (in the project, with the reason)", self.errors),
             ("duplicate(s) skipped", self.duplicates),
-            ("image(s) skipped", self.skipped),
+            ("skipped", self.skipped),
             ("annotation(s) not used", self.skipped_annotations),
             ("grade row(s) skipped", self.skipped_grades),
         ):
@@ -84,7 +148,31 @@ class _Candidate:
     path: Path
     new: NewImage | None = None
     boxes: list[Box] = field(default_factory=list)
+    annotation: str | None = None  # the annotation file the boxes came from
     problem: str | None = None
+
+
+@dataclass
+class _Found:
+    files: list[Path] = field(default_factory=list)
+    others: int = 0
+    skipped: list[tuple[str, str, bool]] = field(default_factory=list)  # (path, why, is file)
+
+
+def shown(path: Path | str) -> str:
+    """A path as text that can be printed, stored and shown: a POSIX name that is not UTF-8
+    keeps its odd bytes as ``\\udcXX`` escapes instead of breaking the output."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _why_not(exc: OSError | RuntimeError, path: Path | None = None) -> str:
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "a symbolic link that loops (it leads back to itself)"
+    if isinstance(exc, FileNotFoundError):
+        if path is not None and path.is_symlink():
+            return "a symbolic link to a file that does not exist"
+        return "removed while the folder was read"
+    return f"cannot be read ({exc.strerror or exc.__class__.__name__})"
 
 
 def _is_dicom_without_suffix(path: Path) -> bool:
@@ -96,50 +184,95 @@ def _is_dicom_without_suffix(path: Path) -> bool:
     return head[128:132] == b"DICM"
 
 
-def collect_image_files(paths: Sequence[Path], project_folder: Path) -> tuple[list[Path], int]:
-    """Image files named or found (recursively) under ``paths``, sorted, plus a count of
-    other files. The project's own database, models and exports are never imported."""
+def _folder_link(link: Path, here: Path) -> str:
+    """Why a link to a folder is not followed (os.walk does not: it could loop)."""
+    try:
+        target = link.resolve(strict=True)
+        inside = here.resolve()
+    except (OSError, RuntimeError) as exc:
+        return _why_not(exc)
+    if target == inside or target in inside.parents:
+        return "a link that loops back to a folder above it; not followed"
+    return "a link to another folder; not followed (name that folder to import it)"
+
+
+def collect_image_files(paths: Sequence[Path], project_folder: Path) -> _Found:
+    """Image files named or found (recursively) under ``paths``, sorted; a count of other
+    files; and the entries skipped on the way, with why. The project's own database,
+    models and exports are never imported. An entry that cannot be followed never stops
+    the walk: each is skipped with its reason."""
     from core.imaging import SUPPORTED_SUFFIXES
 
     own = {(project_folder / d).resolve() for d in _PROJECT_DIRS}
     found: dict[Path, Path] = {}
-    others = 0
+    out = _Found()
     for root in paths:
         if not root.exists():
-            raise ClinLensError(f"'{root}' does not exist; nothing was imported")
+            raise ClinLensError(f"'{shown(root)}' does not exist; nothing was imported")
         if root.is_file():
             found.setdefault(root.resolve(), root)
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
+
+        def unreadable(exc: OSError, root: Path = root) -> None:
+            # os.walk's default is to pass over a folder it cannot list, without a word.
+            where = exc.filename if isinstance(exc.filename, str) else str(root)
+            why = exc.strerror or exc.__class__.__name__
+            out.skipped.append((shown(where), f"a folder that cannot be read ({why})", False))
+
+        for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
             here = Path(dirpath)
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in own
-            )
+            keep = []
+            for d in sorted(dirnames):
+                sub = here / d
+                if d.startswith("."):
+                    continue
+                if sub.is_symlink():
+                    out.skipped.append((shown(sub), _folder_link(sub, here), False))
+                    continue
+                if sub.resolve() not in own:
+                    keep.append(d)
+            dirnames[:] = keep
             for name in sorted(filenames):
                 p = here / name
                 if name.startswith(".") or name.startswith(DB_NAME):
                     continue
                 suffix = os.path.splitext(name)[1].lower()
-                if suffix in SUPPORTED_SUFFIXES or (not suffix and _is_dicom_without_suffix(p)):
-                    found.setdefault(p.resolve(), p)
+                wanted = suffix in SUPPORTED_SUFFIXES
+                try:
+                    # stat follows links: a loop, a dangling link and an unreadable entry
+                    # all surface here instead of in resolve() or a blocking open().
+                    mode = os.stat(p).st_mode
+                    if stat.S_ISREG(mode) and (
+                        wanted or (not suffix and _is_dicom_without_suffix(p))
+                    ):
+                        found.setdefault(p.resolve(), p)
+                        continue
+                except (OSError, RuntimeError) as exc:
+                    if wanted or not suffix:
+                        out.skipped.append((shown(p), _why_not(exc, p), True))
+                    else:
+                        out.others += 1
+                    continue
+                if wanted:  # named like an image, but a FIFO (whose read would block for
+                    # ever), a socket or a device
+                    out.skipped.append(
+                        (shown(p), "not a regular file (a pipe, socket or device)", True)
+                    )
                 else:
-                    others += 1
-    return sorted(found.values(), key=lambda p: str(p)), others
-
-
-def shown(path: Path | str) -> str:
-    """A path as text that can be printed, stored and shown: a POSIX name that is not UTF-8
-    keeps its odd bytes as ``\\udcXX`` escapes instead of breaking the output."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+                    out.others += 1
+    out.files = sorted(found.values(), key=lambda p: str(p))
+    return out
 
 
 def _read_one(path: Path) -> tuple[NewImage | None, str | None]:
-    from core.imaging import read_header
+    """(the image to add, None), (None, why it cannot be imported at all); an image whose
+    header reads but whose pixels would not decode is returned with ``error`` set."""
+    from core.imaging import check_image
 
     if shown(path) != str(path):
         return None, "the file name is not valid UTF-8 text; rename the file to import it"
     try:
-        header = read_header(path)
+        checked = check_image(path)
         digest = sha256_file(path)
     except ClinLensError as exc:
         return None, str(exc)
@@ -147,6 +280,7 @@ def _read_one(path: Path) -> tuple[NewImage | None, str | None]:
         return None, f"cannot be read ({exc.strerror or exc.__class__.__name__})"
     except Exception as exc:  # a reader bug on one odd file must not stop the whole import
         return None, f"cannot be read ({exc.__class__.__name__})"
+    header = checked.header
     return (
         NewImage(
             path=str(path.absolute()),
@@ -156,6 +290,7 @@ def _read_one(path: Path) -> tuple[NewImage | None, str | None]:
             samples_per_pixel=int(header.samples_per_pixel),
             modality=header.modality,
             sha256=digest,
+            error=checked.problem,
         ),
         None,
     )
@@ -176,6 +311,11 @@ def _read_all(
             yield path, new, err
 
 
+def _stored_name(stored_path: str) -> str:
+    # The stored path of a file outside the project is absolute: its name only.
+    return PurePath(stored_path.replace("\\", "/")).name
+
+
 def import_images(
     project: Project,
     paths: Sequence[str | Path],
@@ -193,6 +333,7 @@ def import_images(
     or a list file for txt), else beside the images. Raises UnknownLabelError (nothing
     imported) for labels the registry lacks unless ``add_labels``; JobCancelled when
     ``cancel`` is set (images saved before the cancel stay, whole chunks at a time).
+    ``ImportReport.status`` says whether everything was imported.
     """
     report = ImportReport()
     roots = [Path(p) for p in paths]
@@ -200,7 +341,14 @@ def import_images(
     # The grades file is checked first, so a bad one stops the import before any write.
     grade_rows: list[GradeRow] = read_grades_csv(Path(grades_csv), scales) if grades_csv else []
 
-    files, report.other_files = collect_image_files(roots, project.folder)
+    collected = collect_image_files(roots, project.folder)
+    files, report.other_files = collected.files, collected.others
+    # Files that could not even be opened count among those asked for; folders do not.
+    report.found = len(files) + sum(1 for _, _, is_file in collected.skipped if is_file)
+    for where, why, is_file in collected.skipped:
+        report.skipped.append(f"{where}: {why}")
+        if is_file:
+            report.skipped_items.append((where, why))
     source: AnnotationSource | None = None
     if annotations is not None or fmt is not None:
         ann_roots = [Path(annotations)] if annotations is not None else beside_images(roots)
@@ -220,16 +368,20 @@ def import_images(
         if stored is not None:
             same_path = project.find_image(path=path) is not None
             report.duplicates.append(
-                f"{path}: already in the project"
-                + ("" if same_path else f" (same content as {stored.path})")
+                f"{shown(path)}: already in the project"
+                + (
+                    ""
+                    if same_path
+                    else f" (same content as '{_stored_name(stored.path)}', image #{stored.id})"
+                )
             )
             cand.problem = "duplicate"
             continue
         if new.sha256 in known_hashes:
-            report.duplicates.append(f"{path}: same content as {known_hashes[new.sha256]}")
+            report.duplicates.append(f"{shown(path)}: same content as {known_hashes[new.sha256]}")
             cand.problem = "duplicate"
             continue
-        known_hashes[new.sha256] = str(path)
+        known_hashes[new.sha256] = shown(path)
         cand.new = new
     if source is not None:
         # Match annotation files against every readable image (duplicates included, so
@@ -247,8 +399,11 @@ def import_images(
                     report.without_annotation += 1
                 else:
                     cand.boxes = validate_boxes(ann, cand.new.width, cand.new.height)
+                    cand.annotation = ann.source
             except FormatError as exc:
-                cand.problem = str(exc)
+                # The whole image goes with its annotation: a box silently dropped (or an
+                # image stored without the boxes the expert drew) would look complete.
+                cand.problem = f"{exc}; refused: neither the image nor its annotation was imported"
                 cand.new = None
         report.skipped_annotations.extend(source.unused())
     for cand in candidates:
@@ -261,8 +416,9 @@ def import_images(
     check_cancel(cancel)
     _save(project, ready, report, progress, cancel)
     if grade_rows:
-        apply_grade_rows(project, grade_rows, str(grades_csv), report.skipped_grades)
-        report.grades = len(grade_rows) - len(report.skipped_grades)
+        report.grades = apply_grade_rows(
+            project, grade_rows, shown(grades_csv or ""), report.skipped_grades
+        )
     return report
 
 
@@ -274,19 +430,29 @@ def _check_labels(
     for cand in ready:
         for b in cand.boxes:
             if b.label not in registry and b.label not in missing:
-                missing[b.label] = str(cand.path)
+                missing[b.label] = shown(cand.annotation or cand.path)
     if not missing:
         return
     if not add_labels:
         raise UnknownLabelError(
-            f"label(s) not in the project's registry: {', '.join(sorted(missing))} "
+            "label(s) not in the project's registry: "
+            f"{', '.join(shorten(n, 40) for n in sorted(missing))} "
             "(nothing was imported; use --add-labels to add them)",
             list(missing),
         )
+    # Every name is checked before the first is added, so a bad one (a formula start, a
+    # line break) stops the import before any write, naming the file it came from.
+    cleaned = {name: validate_label_name(name, source) for name, source in missing.items()}
+    for cand in ready:
+        if any(cleaned.get(b.label, b.label) != b.label for b in cand.boxes):
+            cand.boxes = [
+                dataclasses.replace(b, label=cleaned.get(b.label, b.label)) for b in cand.boxes
+            ]
     with project.batch():
-        for name in missing:  # first-seen order: ids follow the import order
-            project.add_label(name)
-    report.labels_added = list(missing)
+        for name in dict.fromkeys(cleaned.values()):  # first-seen order: ids follow the import
+            if name not in registry:
+                project.add_label(name)
+    report.labels_added = [n for n in dict.fromkeys(cleaned.values()) if n not in registry]
 
 
 def _save(
@@ -299,7 +465,8 @@ def _save(
     for start in range(0, len(ready), _CHUNK):
         if cancel is not None and cancel.is_set():
             raise JobCancelled(
-                f"import cancelled after {len(report.added)} of {len(ready)} image(s)"
+                f"import cancelled after {len(report.added) + len(report.errors)} of "
+                f"{len(ready)} image(s)"
             )
         chunk = ready[start : start + _CHUNK]
         with project.batch():
@@ -308,7 +475,12 @@ def _save(
                 if cand.boxes:
                     project.add_boxes(image_id, cand.boxes)
         for cand in chunk:
-            report.added.append(str(cand.path))
+            assert cand.new is not None
+            if cand.new.error is None:
+                report.added.append(shown(cand.path))
+            else:
+                report.errors.append(f"{shown(cand.path)}: {cand.new.error}")
             report.boxes += len(cand.boxes)
         if progress is not None:
-            progress(len(report.added), len(ready), "saving")
+            done = len(report.added) + len(report.errors)
+            progress(done, len(ready), "saving")

@@ -143,3 +143,15 @@ def test_errors_exit_2_with_one_line(
 def test_bad_frame_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["info", data("CT_small.dcm"), "--frame", "5"]) == 2
     assert "frame 5 does not exist" in capsys.readouterr().err
+
+
+def test_an_all_nan_float_tiff_has_no_stored_range_and_prints_no_warning(
+    tmp_path: Path,
+) -> None:
+    # numpy's nanmin would print "RuntimeWarning: All-NaN slice encountered" raw on stderr.
+    tifffile.imwrite(tmp_path / "nan.tif", np.full((4, 5), np.nan, np.float32))
+    result = run_main("info", str(tmp_path / "nan.tif"), "--json")
+    assert result.returncode == 0 and result.stderr == ""
+    facts = json.loads(result.stdout)
+    assert facts["stored_min"] is None and facts["stored_max"] is None
+    assert facts["dtype"] == "float32"

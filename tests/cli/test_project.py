@@ -294,7 +294,7 @@ def test_output_survives_a_console_that_cannot_encode_the_text(
         (
             {"s.yaml": b"pain:\n  range: {min: 0, max: 1000000000, step: 0.000000001}\n"},
             ["project", "create", "{tmp}/new", "--labels", "xray", "--scales", "{tmp}/s.yaml"],
-            "more than 1000 values",
+            "values; at most 1000",  # load_scale_file's words (the one scale reader)
         ),
         (
             {"afile": b"x"},
@@ -339,3 +339,41 @@ def test_an_error_after_progress_starts_its_own_line_at_a_terminal(
     )  # fmt: skip
     assert code == 2 and "\rimporting 5/5" in err  # progress was shown, then the refusal
     assert err.splitlines()[-1].startswith("clinlens: error: label(s) not in the project")
+
+
+def test_a_scale_file_is_read_by_the_one_scale_reader_and_echoes_are_shortened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "s.yaml").write_text("pain: {values: [{value: 0}, {value: 1}]}\n")
+    code, out, _ = run(
+        capsys,
+        "project",
+        "create",
+        tmp_path / "p",
+        "--labels",
+        "xray",
+        "--scales",
+        tmp_path / "s.yaml",
+    )
+    assert code == 0 and "scales: pain" in out
+    (tmp_path / "bad.yaml").write_text("'=cmd': {values: [{value: 0}]}\n")  # a formula start
+    code, _, err = run(
+        capsys,
+        "project",
+        "create",
+        tmp_path / "q",
+        "--labels",
+        "xray",
+        "--scales",
+        tmp_path / "bad.yaml",
+    )
+    assert code == 2 and err.count("\n") == 1 and "bad.yaml" in err
+    code, _, err = run(
+        capsys, "project", "create", tmp_path / "r", "--labels", "xray", "--scales", "z" * 500
+    )
+    assert code == 2 and "z" * 121 not in err and "…" in err
+    code, _, err = run(
+        capsys, "project", "export", tmp_path / "p", "--format", "yolo", "--out", tmp_path / "o",
+        "--tiles", "y" * 500,
+    )  # fmt: skip
+    assert code == 2 and "y" * 41 not in err and err.count("\n") == 1

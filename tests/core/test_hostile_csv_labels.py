@@ -255,7 +255,14 @@ def test_cli_export_escapes_and_import_restores_hostile_authors(tmp_path: Path) 
     result = run_main("project", "import", str(tmp_path / "p"), str(image), "--grades", str(grades))
     assert result.returncode == 0, result.stderr
     result = run_main(
-        "project", "export", str(tmp_path / "p"), "--format", "voc", "--out", str(tmp_path / "o")
+        "project",
+        "export",
+        str(tmp_path / "p"),
+        "--format",
+        "voc",
+        "--out",
+        str(tmp_path / "o"),
+        "--no-pseudonymise",
     )
     assert result.returncode == 0, result.stderr
     exported = (tmp_path / "o" / "grades.csv").read_text(encoding="utf-8")

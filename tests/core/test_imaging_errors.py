@@ -258,3 +258,26 @@ def test_frame_out_of_range(tmp_path: Path) -> None:
     Image.new("L", (4, 4)).save(tmp_path / "one.png")
     with pytest.raises(ImageReadError, match="frame 1 does not exist"):
         read(tmp_path / "one.png", frame=1)
+
+
+# --- the limit each message states is the one applied ------------------------------------------
+def test_each_size_limit_message_names_the_limit_it_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.imaging import limits
+
+    side = expect(read_header, png_claiming(40000, 10, tmp_path / "s.png"), ImageTooLargeError)
+    assert "40,000 x 10 pixels, beyond the safe limit of 30,000 pixels a side" in str(side)
+    # Under the side limit, over the pixel count: the old message quoted the side limit.
+    ds = pydicom.dcmread(data("CT_small.dcm"))
+    ds.Rows, ds.Columns = 25000, 20000
+    ds.save_as(tmp_path / "area.dcm")
+    area = expect(read_header, tmp_path / "area.dcm", ImageTooLargeError)
+    assert "= 500,000,000 pixels, beyond the safe limit of 400,000,000 pixels" in str(area)
+    assert "a side" not in str(area)
+    # Pillow's limit is the one a photo meets first, and the message says so exactly.
+    photo = expect(read_header, png_claiming(15000, 15000, tmp_path / "p.png"), ImageTooLargeError)
+    assert "225,000,000 pixels, beyond the safe limit of 178,956,970 pixels" in str(photo)
+    monkeypatch.setattr(limits, "MAX_SIDE", 5000)  # a site's own limit is quoted as set
+    lower = expect(read_header, png_claiming(6000, 10, tmp_path / "l.png"), ImageTooLargeError)
+    assert "safe limit of 5,000 pixels a side" in str(lower)

@@ -201,3 +201,86 @@ def test_tiff_header_matches_read(tmp_path: Path) -> None:
     header = read_header(tmp_path / "x.tif")
     assert (header.width, header.height, header.bits_stored) == (20, 10, 16)
     assert header.samples_per_pixel == 1 and header.source_format == "tiff"
+
+
+# --- fuzzed tags: typed errors, never a bare TypeError / ValueError / IndexError ----------
+def _one_page(
+    path: Path, patch: Callable[[bytearray, tifffile.TiffPage], None], **kw: object
+) -> Path:
+    tifffile.imwrite(path, kw.pop("data", np.arange(16, dtype=np.uint16).reshape(4, 4)), **kw)  # type: ignore[arg-type]
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tif:
+        patch(data, tif.pages[0])  # type: ignore[arg-type]
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _set_count(tag: int, count: int) -> Callable[[bytearray, tifffile.TiffPage], None]:
+    def patch(data: bytearray, page: tifffile.TiffPage) -> None:
+        at = page.tags[tag].offset  # type: ignore[union-attr]
+        data[at + 4 : at + 8] = count.to_bytes(4, "little")
+
+    return patch
+
+
+def _set_short(tag: int, value: int) -> Callable[[bytearray, tifffile.TiffPage], None]:
+    def patch(data: bytearray, page: tifffile.TiffPage) -> None:
+        at = page.tags[tag].valueoffset  # type: ignore[union-attr]
+        data[at : at + 2] = value.to_bytes(2, "little")
+
+    return patch
+
+
+def _rgb_bits(data: bytearray, page: tifffile.TiffPage) -> None:
+    at = page.tags[258].valueoffset  # type: ignore[union-attr]
+    data[at : at + 6] = b"".join(b.to_bytes(2, "little") for b in (8, 5, 8))
+
+
+@pytest.mark.parametrize(
+    ("make", "header_fails", "words"),
+    [
+        # ImageWidth with a count of 0: tifffile gives a tuple, int() raised TypeError.
+        (lambda p: _one_page(p, _set_count(256, 0)), True, "TIFF tags hold values"),
+        # BitsPerSample 33: no dtype; reshaping raised ValueError "axes don't match array".
+        (lambda p: _one_page(p, _set_short(258, 33)), False, "33-bit values"),
+        # Samples of 8, 5 and 8 bits: int(tuple) raised TypeError in the header.
+        (
+            lambda p: _one_page(
+                p, _rgb_bits, data=np.zeros((4, 4, 3), np.uint8), photometric="rgb"
+            ),
+            False,
+            "(8, 5, 8)-bit values",
+        ),
+        # A colour map of one value: reading it raised IndexError.
+        (
+            lambda p: _one_page(
+                p,
+                _set_count(320, 1),
+                data=np.zeros((4, 4), np.uint8),
+                photometric="palette",
+                colormap=np.zeros((3, 256), np.uint16),
+            ),
+            False,
+            "palette (colour table) is malformed",
+        ),
+    ],
+    ids=["width-count-0", "33-bits-per-sample", "mixed-bits-per-sample", "colormap-count-1"],
+)
+def test_fuzzed_tiff_tags_raise_typed_errors(
+    tmp_path: Path,
+    make: Callable[[Path], Path],
+    header_fails: bool,
+    words: str,
+) -> None:
+    from core.errors import ImageReadError
+    from core.imaging import check_image
+
+    path = make(tmp_path / "fuzz.tif")
+    with pytest.raises(ImageReadError, match="damaged") as refused:
+        read(path)
+    assert words in str(refused.value)
+    if header_fails:
+        with pytest.raises(ImageReadError, match="damaged"):
+            read_header(path)
+    else:
+        assert check_image(path).problem == str(refused.value)  # import marks it, same words

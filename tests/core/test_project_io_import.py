@@ -296,3 +296,82 @@ def test_an_annotation_file_of_another_format_is_refused(tmp_path: Path) -> None
     with pytest.raises(ClinLensError, match=r"notes\.yaml: not a VOC annotation file"):
         import_images(project, [tmp_path / "imgs"], annotations=tmp_path / "notes.yaml", fmt="voc")
     assert project.image_count() == 0
+
+
+# --- truthful reports: errors kept, conflicts and refusals named -----------------------------
+def test_an_image_whose_pixels_are_cut_is_kept_as_an_error_with_its_size(tmp_path: Path) -> None:
+    write_rgb(tmp_path / "imgs" / "good.png", seed=1)
+    data = write_rgb(tmp_path / "imgs" / "cut.png", 64, 48, seed=2).read_bytes()
+    (tmp_path / "imgs" / "cut.png").write_bytes(data[: len(data) // 2])
+    project = new_project(tmp_path / "p")
+    report = import_images(project, [tmp_path / "imgs"])
+    assert [Path(p).name for p in report.added] == ["good.png"] and report.status == "partial"
+    (line,) = report.errors
+    assert line.startswith(f"{tmp_path / 'imgs' / 'cut.png'}: 'cut.png' is truncated")
+    cut = next(r for r in project.images() if r.path.endswith("cut.png"))
+    assert (cut.width, cut.height) == (64, 48) and cut.error and "ends early" in cut.error
+    assert project.stats()["images_with_errors"] == 1
+    again = import_images(project, [tmp_path / "imgs"])  # both already in: complete
+    assert again.status == "complete" and len(again.duplicates) == 2
+
+
+def test_conflicting_grade_rows_are_reported_and_none_of_them_set(tmp_path: Path) -> None:
+    write_rgb(tmp_path / "imgs" / "a.png", seed=1)
+    (tmp_path / "g.csv").write_text(
+        "image,scale,value,author\na.png,acne4,2,dr a\na.png,acne4,3,dr a\na.png,acne4,2,dr a\n"
+    )
+    project = new_project(tmp_path / "p")
+    report = import_images(project, [tmp_path / "imgs"], grades_csv=tmp_path / "g.csv")
+    assert report.grades == 0 and report.status == "partial"
+    (line,) = report.skipped_grades
+    assert "lines 2, 3, 4: conflicting human grades for 'a.png' on acne4" in line
+    assert "dr a: 2; dr a: 3" in line  # each distinct value once
+    assert project.grades(project.images()[0].id) == []
+
+
+def test_repeated_identical_grade_rows_count_once(tmp_path: Path) -> None:
+    write_rgb(tmp_path / "imgs" / "a.png", seed=1)
+    (tmp_path / "g.csv").write_text("image,scale,value\na.png,acne4,2\nimgs/a.png,acne4,2\n")
+    project = new_project(tmp_path / "p")
+    report = import_images(project, [tmp_path / "imgs"], grades_csv=tmp_path / "g.csv")
+    assert report.grades == 1 and report.skipped_grades == [] and report.status == "complete"
+
+
+def test_a_box_outside_the_image_refuses_image_and_annotation_saying_so(tmp_path: Path) -> None:
+    write_rgb(tmp_path / "imgs" / "a.png", seed=1)
+    _voc(tmp_path / "ann" / "a.xml", "a.png", [VocObject("zipper", 1, 1, 300, 20)])
+    project = new_project(tmp_path / "p")
+    report = import_images(project, [tmp_path / "imgs"], annotations=tmp_path / "ann", fmt="voc")
+    (line,) = report.skipped
+    assert "lies outside the 64x48 image" in line
+    assert line.endswith("refused: neither the image nor its annotation was imported")
+    assert project.image_count() == 0 and report.status == "nothing"
+
+
+def test_a_new_label_is_checked_before_any_write_naming_its_file(tmp_path: Path) -> None:
+    from core.annotations.labels import LabelNameError
+
+    write_rgb(tmp_path / "imgs" / "a.png", seed=1)
+    _voc(tmp_path / "ann" / "a.xml", "a.png", [VocObject("=HYPERLINK(1)", 1, 1, 5, 5)])
+    project = new_project(tmp_path / "p")
+    with pytest.raises(LabelNameError) as refused:
+        import_images(
+            project, [tmp_path / "imgs"], annotations=tmp_path / "ann", fmt="voc", add_labels=True
+        )
+    assert str(refused.value).startswith(f"{tmp_path / 'ann' / 'a.xml'}: ")
+    assert project.image_count() == 0 and len(project.label_set().labels) == 18
+
+
+def test_unknown_label_names_are_shortened_in_the_refusal(tmp_path: Path) -> None:
+    write_rgb(tmp_path / "imgs" / "a.png", seed=1)
+    _voc(tmp_path / "ann" / "a.xml", "a.png", [VocObject("x" * 200, 1, 1, 5, 5)])
+    project = new_project(tmp_path / "p")
+    with pytest.raises(UnknownLabelError) as refused:
+        import_images(project, [tmp_path / "imgs"], annotations=tmp_path / "ann", fmt="voc")
+    assert "x" * 39 + "…" in str(refused.value) and "x" * 41 not in str(refused.value)
+
+
+def test_an_empty_folder_imports_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    report = import_images(new_project(tmp_path / "p"), [tmp_path / "empty"])
+    assert report.status == "nothing" and report.outcome().startswith("no image files found")
