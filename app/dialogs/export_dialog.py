@@ -1,6 +1,10 @@
 """Export dialog: VOC or YOLO with the CLI's options (split, seed, remap, tiles, no-images,
 pseudonymised names).
 
+Only "done" is ticked among the review statuses: an unreviewed image's missing boxes are
+not "nothing here". Other statuses are exported only when ticked, and the export then
+lists those images in ``unreviewed.lst`` (YOLO leaves out the ones without boxes).
+
 The dialog only gathers ``ExportOptions``; the main window runs ``core.project_io``
 in the job runner, with progress and cancel in the jobs panel and status bar.
 
@@ -105,7 +109,12 @@ class ExportDialog(QDialog):
             ("done", "done"),
         ):
             box = QCheckBox(text)
-            box.setChecked(True)
+            box.setChecked(key == "done")
+            if key != "done":
+                box.setToolTip(
+                    "Not reviewed yet: exported only when ticked, then listed in "
+                    "unreviewed.lst (YOLO leaves out such images without boxes)"
+                )
             self.statuses[key] = box
             status_row.addWidget(box)
         self.include_suggested = QCheckBox("Also export unreviewed model suggestions")

@@ -2,13 +2,16 @@
 
     project create DIR --labels xray|acne|FILE.yaml [--scales acne4,iga5,hyperpig] [--name N]
     project import DIR PATH... [--annotations ADIR --format voc|yolo|txt] [--grades FILE.csv]
-                   [--add-labels] [--json]
+                   [--add-labels] [--reviewed] [--json]
     project export DIR --format voc|yolo --out OUT [--split 0.8,0.1,0.1] [--seed N]
                    [--remap none|agnostic|sizes|FILE] [--tiles N|grid --tile-size S]
-                   [--no-images] [--pseudonymise|--no-pseudonymise] [--json]
+                   [--no-images] [--status LIST | --include-unreviewed]
+                   [--pseudonymise|--no-pseudonymise] [--json]
     project stats DIR [--json]
 
 Export and stats open the project read-only, so they work while the GUI edits it.
+Export writes reviewed (done) images only unless --status or --include-unreviewed asks
+for others; those are listed in OUT/unreviewed.lst (see ``core.project_io.exporter``).
 """
 
 from __future__ import annotations
@@ -71,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--add-labels", action="store_true", help="add labels the project does not have yet"
     )
+    p.add_argument(
+        "--reviewed",
+        action="store_true",
+        help="mark each image that comes with an annotation file reviewed (done), so an "
+        "existing labelled dataset trains at once; images without one stay new",
+    )
     p.add_argument("--author", help="who is importing (default: the OS user)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_import)
@@ -107,7 +116,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="drop a clipped box when less than this part of it stays in the tile",
     )
     p.add_argument("--no-images", action="store_true", help="write annotations only")
-    p.add_argument("--status", help="only images with these review statuses (comma-separated)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--status",
+        help="only images with these review statuses (comma-separated; default: done); "
+        "images not done are listed in OUT/unreviewed.lst",
+    )
+    which.add_argument(
+        "--include-unreviewed",
+        action="store_true",
+        help="also export images not reviewed yet (listed in OUT/unreviewed.lst; a YOLO "
+        "export still leaves out those without boxes, which it would read as background)",
+    )
     p.add_argument(
         "--include-suggested", action="store_true", help="also export unreviewed suggestions"
     )
@@ -228,6 +248,7 @@ def run_import(args: argparse.Namespace) -> int:
             fmt=args.format,
             grades_csv=args.grades,
             add_labels=args.add_labels,
+            reviewed=args.reviewed,
             progress=show,
         )
     _out(_json(report.to_dict()) if args.json else "\n".join(report.summary()))
@@ -247,12 +268,15 @@ def run_import(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from core.formats.split import parse_split
     from core.project_io import ExportOptions, export_project
+    from core.project_io.options import REVIEWED_STATUSES
     from core.store import Project
 
     tiles, grid = _tiles(args.tiles)
-    statuses = (
-        tuple(s.strip() for s in args.status.split(",") if s.strip()) if args.status else None
-    )
+    statuses: tuple[str, ...] | None = REVIEWED_STATUSES
+    if args.include_unreviewed:
+        statuses = None
+    elif args.status:
+        statuses = tuple(s.strip() for s in args.status.split(",") if s.strip()) or statuses
     options = ExportOptions(
         fmt=args.format,
         out=args.out,
@@ -320,6 +344,9 @@ def _stats_text(stats: dict[str, Any]) -> str:
         if values:
             lines.append(f"{title}:")
             lines.extend(f"  {k}: {v}" for k, v in values.items())
+    heldout = stats.get("heldout")
+    if heldout:
+        lines.append(f"held-out images: {heldout['images']} ({heldout['reviewed']} reviewed)")
     if stats.get("errors"):
         lines.append(f"images with errors: {stats['errors']}")
         lines.extend(f"  #{e['id']} {e['image']}: {e['error']}" for e in stats["error_images"])

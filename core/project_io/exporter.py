@@ -8,6 +8,15 @@ one image never straddle train and val).
 Where: ``destination.check_destination`` refuses the folders the project manages and
 anything that is not a new or empty folder, before anything is written.
 
+Reviewed only: by default only images whose review status is done are exported (an image
+nobody reviewed has no boxes because nobody drew them, not because nothing is there).
+Other statuses are exported only when ``ExportOptions.statuses`` asks for them, and then
+flagged: ``unreviewed.lst`` in the export root lists the stem of each such image, one a
+line (VOC: ``Annotations/<stem>.xml``; YOLO: ``images/<split>/<stem>.*`` and its tiles).
+A YOLO export leaves out every unreviewed image without boxes altogether: ultralytics
+reads an empty (or missing) label file as background, in train/ and in val/ alike, which
+would teach and score "no object" where nobody looked. The report says how many.
+
 Names: a file name can carry a patient's name, so an export leaving the project folder is
 pseudonymised by default: every file, list and CSV row names the image by its opaque id
 (``core.formats.naming.pseudonym_ids``), and the id -> image list is kept only in the
@@ -48,6 +57,15 @@ from core.store import Project
 from core.store.records import now_iso
 
 EXPORTED_BOX_STATUSES = ("accepted", "edited")  # unreviewed suggestions are not ground truth
+UNREVIEWED_FILE = "unreviewed.lst"  # not .txt: YOLO tools read .txt files as labels
+REVIEWED = "done"
+
+
+@dataclass
+class _Plan:
+    items: list[ExportItem]
+    not_asked: int = 0  # images not done that the statuses left out
+    unboxed: int = 0  # unreviewed images without boxes left out of a YOLO export
 
 
 @dataclass
@@ -64,6 +82,9 @@ class ExportReport:
     pseudonymised: bool = False
     id_map: str | None = None  # where the project keeps the id -> image list
     notes: list[str] = field(default_factory=list)
+    unreviewed: int = 0  # exported images not done (listed in unreviewed.lst)
+    not_reviewed_left_out: int = 0  # images not done, not asked for
+    unreviewed_without_boxes: int = 0  # asked for, but left out of a YOLO export
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +100,9 @@ class ExportReport:
             "pseudonymised": self.pseudonymised,
             "id_map": self.id_map,
             "notes": self.notes,
+            "unreviewed": self.unreviewed,
+            "not_reviewed_left_out": self.not_reviewed_left_out,
+            "unreviewed_without_boxes": self.unreviewed_without_boxes,
         }
 
     def summary(self) -> list[str]:
@@ -92,6 +116,21 @@ class ExportReport:
             lines.append("file names pseudonymised (img-... ids)" + (kept if self.id_map else ""))
         if self.dropped_boxes:
             lines.append(f"{self.dropped_boxes} box(es) left out by the class map or tiling")
+        if self.not_reviewed_left_out:
+            lines.append(
+                f"{self.not_reviewed_left_out} image(s) not yet reviewed (status other than "
+                "done) left out; --include-unreviewed exports them, flagged"
+            )
+        if self.unreviewed:
+            lines.append(
+                f"{self.unreviewed} unreviewed image(s) exported as asked, listed in "
+                f"{UNREVIEWED_FILE}"
+            )
+        if self.unreviewed_without_boxes:
+            lines.append(
+                f"{self.unreviewed_without_boxes} unreviewed image(s) without boxes left out: "
+                "YOLO would read them as background"
+            )
         if self.skipped:
             lines.append(f"{len(self.skipped)} image(s) skipped:")
             lines.extend(f"  {s}" for s in self.skipped)
@@ -115,16 +154,29 @@ def _prepare_out(out: Path) -> Path:
     return tmp
 
 
-def _plan(project: Project, o: ExportOptions, pseudonymise: bool) -> list[ExportItem]:
-    records = project.images(status=list(o.statuses) if o.statuses else None)
+def _plan(project: Project, o: ExportOptions, pseudonymise: bool) -> _Plan:
+    chosen = project.images(status=list(o.statuses) if o.statuses else None)
+    not_asked = 0
+    if o.statuses is not None and REVIEWED in o.statuses:
+        not_asked = (
+            project.image_count()
+            - project.image_count(status=REVIEWED)
+            - sum(1 for r in chosen if r.review_status != REVIEWED)
+        )
     wanted = EXPORTED_BOX_STATUSES + (("suggested",) if o.include_suggested else ())
     registry = set(project.label_set().names())
     all_boxes, all_grades = project.boxes_by_image(), project.grades_by_image()
+    records = []
     boxes: list[list[Box]] = []
     grades: list[list[Grade]] = []
     unknown: dict[str, str] = {}
-    for rec in records:
+    unboxed = 0
+    for rec in chosen:
         bx = [b for b in all_boxes.get(rec.id, ()) if b.status in wanted]
+        if o.fmt == "yolo" and not bx and rec.review_status != REVIEWED:
+            unboxed += 1
+            continue
+        records.append(rec)
         for b in bx:
             if b.label not in registry:
                 unknown.setdefault(b.label, rec.path)
@@ -153,10 +205,11 @@ def _plan(project: Project, o: ExportOptions, pseudonymise: bool) -> list[Export
         stems = [ids[rec.id] for rec in records]
     else:
         stems = unique_stems([(rec.path, key) for rec, key in zip(records, keys, strict=True)])
-    return [
+    items = [
         ExportItem(rec, bx, gr, stem, split)
         for rec, bx, gr, stem, split in zip(records, boxes, grades, stems, splits, strict=True)
     ]
+    return _Plan(items, not_asked, unboxed)
 
 
 def export_project(
@@ -178,11 +231,28 @@ def export_project(
         else bool(options.pseudonymise)
     )
     remap = make_remap(options.remap, project.label_set())
-    items = _plan(project, options, pseudonymise)
+    plan = _plan(project, options, pseudonymise)
+    items = plan.items
     if not items:
-        raise ClinLensError("the project has no images to export (with these filters)")
+        why = "the project has no images to export (with these filters)"
+        if plan.not_asked:
+            why = (
+                f"the project has no reviewed (done) images to export; {plan.not_asked} "
+                "image(s) are not reviewed yet (--include-unreviewed exports them, flagged)"
+            )
+        elif plan.unboxed:
+            why += (
+                f"; {plan.unboxed} unreviewed image(s) without boxes were left out "
+                "(YOLO would read them as background)"
+            )
+        raise ClinLensError(why)
     report = ExportReport(
-        out=str(out), format=options.fmt, class_names=remap.names, pseudonymised=pseudonymise
+        out=str(out),
+        format=options.fmt,
+        class_names=remap.names,
+        pseudonymised=pseudonymise,
+        not_reviewed_left_out=plan.not_asked,
+        unreviewed_without_boxes=plan.unboxed,
     )
     tmp = _prepare_out(target)
     try:
@@ -206,6 +276,10 @@ def export_project(
             _write_image_sets(tmp, exported, active)
         else:
             (tmp / "data.yaml").write_text(data_yaml_text(target, active, remap.names), "utf-8")
+        flagged = sorted(it.stem for it, _ in exported if it.record.review_status != REVIEWED)
+        report.unreviewed = len(flagged)
+        if flagged:
+            (tmp / UNREVIEWED_FILE).write_text(image_set_text(flagged), "utf-8", newline="\n")
         rows = [
             GradeRow(res.name, g.scale, g.value, g.author, g.source)
             for item, res in exported

@@ -37,7 +37,13 @@ from typing import Any
 
 from core.annotations import Box
 from core.annotations.labels import validate_label_name
-from core.errors import ClinLensError, FormatError, JobCancelled, UnknownLabelError
+from core.errors import (
+    ClinLensError,
+    FormatError,
+    JobCancelled,
+    ProjectError,
+    UnknownLabelError,
+)
 from core.formats.common import validate_boxes
 from core.formats.grades_csv import GradeRow, read_grades_csv
 from core.formats.sources import AnnotationSource, beside_images, guess_format, make_source
@@ -73,6 +79,9 @@ class ImportReport:
     without_annotation: int = 0
     labels_added: list[str] = field(default_factory=list)
     other_files: int = 0  # files in the folders that are not images (e.g. the XML files)
+    reviewed_asked: bool = False  # import(..., reviewed=True)
+    marked_reviewed: int = 0  # images that came with an annotation file, marked done
+    not_marked_reviewed: list[str] = field(default_factory=list)  # why not (grades missing)
 
     @property
     def status(self) -> str:
@@ -119,6 +128,8 @@ class ImportReport:
             "without_annotation": self.without_annotation,
             "labels_added": self.labels_added,
             "other_files": self.other_files,
+            "marked_reviewed": self.marked_reviewed,
+            "not_marked_reviewed": self.not_marked_reviewed,
         }
 
     def summary(self) -> list[str]:
@@ -130,6 +141,17 @@ class ImportReport:
             lines.append(f"added label(s): {', '.join(shorten(n, 40) for n in self.labels_added)}")
         if self.without_annotation:
             lines.append(f"{self.without_annotation} image(s) had no annotation file")
+        if self.reviewed_asked:
+            lines.append(
+                f"{self.marked_reviewed} image(s) with an annotation file marked reviewed "
+                "(done); images without one stay new"
+            )
+        if self.not_marked_reviewed:
+            lines.append(
+                f"{len(self.not_marked_reviewed)} annotated image(s) left unreviewed (a "
+                "required grade is missing):"
+            )
+            lines.extend(f"  {item}" for item in self.not_marked_reviewed)
         for title, items in (
             ("image(s) marked as errors (in the project, with the reason)", self.errors),
             ("duplicate(s) skipped", self.duplicates),
@@ -324,6 +346,7 @@ def import_images(
     fmt: str | None = None,
     grades_csv: str | Path | None = None,
     add_labels: bool = False,
+    reviewed: bool = False,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> ImportReport:
@@ -333,9 +356,12 @@ def import_images(
     or a list file for txt), else beside the images. Raises UnknownLabelError (nothing
     imported) for labels the registry lacks unless ``add_labels``; JobCancelled when
     ``cancel`` is set (images saved before the cancel stay, whole chunks at a time).
-    ``ImportReport.status`` says whether everything was imported.
+    ``ImportReport.status`` says whether everything was imported. ``reviewed``: an image
+    that came with an annotation file (even one with no boxes: a reviewed negative) is
+    marked done, so an already-labelled dataset trains at once; images without one, and
+    images kept as errors, stay new.
     """
-    report = ImportReport()
+    report = ImportReport(reviewed_asked=reviewed)
     roots = [Path(p) for p in paths]
     scales = {s.name: s for s in project.scales()}
     # The grades file is checked first, so a bad one stops the import before any write.
@@ -414,11 +440,19 @@ def import_images(
     ready = [c for c in candidates if c.new is not None]
     _check_labels(project, ready, add_labels, report)
     check_cancel(cancel)
-    _save(project, ready, report, progress, cancel)
+    annotated = _save(project, ready, report, progress, cancel, reviewed=reviewed)
     if grade_rows:
         report.grades = apply_grade_rows(
             project, grade_rows, shown(grades_csv or ""), report.skipped_grades
         )
+    # After the grades: "done" needs a human grade on every required scale.
+    for image_id in annotated:
+        try:
+            project.grading.set_review_status(image_id, "done")
+        except ProjectError as exc:
+            report.not_marked_reviewed.append(str(exc))
+        else:
+            report.marked_reviewed += 1
     return report
 
 
@@ -461,7 +495,12 @@ def _save(
     report: ImportReport,
     progress: ProgressFn | None,
     cancel: CancelToken | None,
-) -> None:
+    *,
+    reviewed: bool = False,
+) -> list[int]:
+    """Store the images and their boxes; return the ids of those that came with an
+    annotation file (when ``reviewed``)."""
+    annotated: list[int] = []
     for start in range(0, len(ready), _CHUNK):
         if cancel is not None and cancel.is_set():
             raise JobCancelled(
@@ -470,10 +509,17 @@ def _save(
             )
         chunk = ready[start : start + _CHUNK]
         with project.batch():
-            ids = project.add_images([c.new for c in chunk if c.new is not None])
+            # The labels go with the images: their held-out stratum (core.store.heldout).
+            ids = project.add_images(
+                [c.new for c in chunk if c.new is not None],
+                labels=[[b.label for b in c.boxes] for c in chunk],
+            )
             for image_id, cand in zip(ids, chunk, strict=True):
                 if cand.boxes:
                     project.add_boxes(image_id, cand.boxes)
+                assert cand.new is not None
+                if reviewed and cand.annotation is not None and cand.new.error is None:
+                    annotated.append(image_id)
         for cand in chunk:
             assert cand.new is not None
             if cand.new.error is None:
@@ -484,3 +530,4 @@ def _save(
         if progress is not None:
             done = len(report.added) + len(report.errors)
             progress(done, len(ready), "saving")
+    return annotated

@@ -13,6 +13,9 @@ from core.errors import ClinLensError
 from core.formats.tiling import MIN_FRACTION
 
 EXPORT_FORMATS = ("voc", "yolo")
+# What an export holds unless asked otherwise: reviewed images only. An unreviewed image's
+# missing boxes are not "no object here", and a trainer reads them so.
+REVIEWED_STATUSES = ("done",)
 MAX_TILES = 1000  # random tiles per image
 
 
@@ -29,7 +32,9 @@ class ExportOptions:
     tile_overlap: float = 0.2
     tile_min_fraction: float = MIN_FRACTION
     images: bool = True  # False: annotations only (--no-images)
-    statuses: tuple[str, ...] | None = None  # review statuses to export (None = all)
+    # Review statuses to export (None = all). Images not done are exported only when asked
+    # for here, then listed in unreviewed.lst; YOLO leaves out those without boxes.
+    statuses: tuple[str, ...] | None = REVIEWED_STATUSES
     include_suggested: bool = False  # also export unreviewed model suggestions
     # Name images by opaque ids (img-<hash>) instead of their file names, which can carry
     # a patient's name. None: yes when ``out`` lies outside the project folder.

@@ -32,6 +32,11 @@ are *repositories* over it, reached from the project:
 - ``project.model_trust`` (``ModelTrustRepository``, ``model_trust.py``): the SHA-256 of
   each model file the project trusts (append-only), ``record()``, ``get()``, ``records()``;
   ``model_trust.open_repository(folder)`` finds the one of a project open in this process.
+- ``project.heldout`` (``HeldoutRepository``, ``heldout.py``): each image's frozen role,
+  ``"train"`` or ``"heldout"`` (20 %, stratified by label set, seeded; assigned by
+  ``add_images(..., labels=...)`` in its transaction, never updated): ``role(id)``,
+  ``roles()``, ``ids(role, reviewed_only=False)``, ``summary()`` (``stats()["heldout"]``),
+  ``fraction()``, ``seed()``.
 
 ``Project`` still forwards those names (``project.set_grade(...)``) for callers not yet
 moved; new code calls the repository. Images and boxes are still mixins of ``Project``
@@ -54,6 +59,7 @@ Adding a table (held-out set, training runs, queue scores, readers...): not anot
 from core.store.database import Database
 from core.store.definitions import DefinitionsRepository
 from core.store.grades import GradesRepository
+from core.store.heldout import HeldoutRepository
 from core.store.model_trust import ModelTrustRepository, TrustRecord
 from core.store.project import DB_NAME, Project
 from core.store.records import AuditEvent, ImageRecord, NewImage
@@ -64,6 +70,7 @@ __all__ = [
     "Database",
     "DefinitionsRepository",
     "GradesRepository",
+    "HeldoutRepository",
     "ImageRecord",
     "ModelTrustRepository",
     "NewImage",

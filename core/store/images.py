@@ -15,6 +15,7 @@ from core.errors import ProjectError
 from core.store.base import ProjectBase
 from core.store.database import audit_path
 from core.store.definitions import get_scale
+from core.store.heldout import assign_new
 from core.store.records import ImageRecord, NewImage, now_iso
 
 # Scale-level grade filters: ``images(grade=(scale, GRADED))`` etc.
@@ -83,18 +84,32 @@ class ImagesMixin(ProjectBase):
         return self.folder.absolute() / PurePosixPath(record.path)
 
     # --- adding ----------------------------------------------------------------------
-    def add_images(self, items: Iterable[NewImage], *, existing: str = "error") -> list[int]:
+    def add_images(
+        self,
+        items: Iterable[NewImage],
+        *,
+        existing: str = "error",
+        labels: Sequence[Iterable[str]] | None = None,
+    ) -> list[int]:
         """Add images in one transaction; return their ids in input order.
 
         ``existing="error"`` (default) refuses a path already in the project (then nothing
-        is added); ``existing="reuse"`` returns the stored image's id instead.
+        is added); ``existing="reuse"`` returns the stored image's id instead. Each new
+        image gets its frozen train / held-out role in the same transaction
+        (``core.store.heldout``), stratified by ``labels[i]``: the labels image ``i`` is
+        about to be given (an import adds its boxes next); default none.
         """
         if existing not in ("error", "reuse"):
             raise ValueError("existing must be 'error' or 'reuse'")
+        items = list(items)
+        if labels is not None and len(labels) != len(items):
+            raise ValueError("labels must give one set of labels per image")
         ids: list[int] = []
+        added: list[tuple[int, str | None]] = []
+        added_labels: list[Iterable[str]] = []
         with self._write() as conn:
             stamp = now_iso()
-            for item in items:
+            for index, item in enumerate(items):
                 stored = self._stored_path(item.path)
                 _check_new_image(item)
                 row = conn.execute("SELECT id FROM images WHERE path = ?", (stored,)).fetchone()
@@ -124,10 +139,13 @@ class ImagesMixin(ProjectBase):
                 )
                 image_id = int(cur.lastrowid or 0)
                 ids.append(image_id)
+                added.append((image_id, item.sha256))
+                added_labels.append(() if labels is None else labels[index])
                 after = dict(vars(item), path=audit_path(stored))
                 self._audit(
                     conn, "add_image", "image", entity_id=image_id, image_id=image_id, after=after
                 )
+            assign_new(conn, added, added_labels)
         return ids
 
     def set_image_error(self, image_id: int, message: str | None) -> None:

@@ -22,6 +22,7 @@ from core.store.boxes import BoxesMixin
 from core.store.database import Database, default_author, from_json, to_json
 from core.store.definitions import DefinitionsRepository
 from core.store.grades import GradesRepository
+from core.store.heldout import HeldoutRepository
 from core.store.images import get_image
 from core.store.lock import ProjectLock
 from core.store.model_trust import ModelTrustRepository
@@ -45,13 +46,15 @@ class Project(BoxesMixin):
     serialised by an internal lock, so a background job may write suggestions.
 
     Parts of the API live in repositories sharing the project's ``Database``:
-    ``definitions`` (labels and scales), ``grading`` (grades and review status) and
-    ``model_trust`` (the SHA-256 of each trusted model file).
+    ``definitions`` (labels and scales), ``grading`` (grades and review status),
+    ``model_trust`` (the SHA-256 of each trusted model file) and ``heldout`` (each image's
+    frozen train / held-out role).
     """
 
     definitions: DefinitionsRepository
     grading: GradesRepository
     model_trust: ModelTrustRepository
+    heldout: HeldoutRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -59,6 +62,7 @@ class Project(BoxesMixin):
         self.definitions = DefinitionsRepository(db)
         self.grading = GradesRepository(db)
         self.model_trust = ModelTrustRepository(db)
+        self.heldout = HeldoutRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 
@@ -346,7 +350,9 @@ class Project(BoxesMixin):
 
         Keys: name, images, boxes, boxes_per_label (every label, 0 included),
         boxes_per_status, grades_per_scale (images with a human grade),
-        model_grades_per_scale, status_counts (every review status), images_with_errors.
+        model_grades_per_scale, status_counts (every review status), images_with_errors,
+        heldout (``{"images": N, "reviewed": M}``: the frozen held-out set, see
+        ``core.store.heldout``).
         """
         with self._read() as conn:
             images = conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
@@ -393,6 +399,7 @@ class Project(BoxesMixin):
             "model_grades_per_scale": grades["model"],
             "status_counts": statuses,
             "images_with_errors": int(errors),
+            "heldout": self.heldout.summary(),
         }
 
 

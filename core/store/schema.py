@@ -196,9 +196,47 @@ def _v2(conn: sqlite3.Connection) -> None:
         )
 
 
+_V3 = """
+-- The frozen held-out set (core.store.heldout): each image's role, given once. No UPDATE:
+-- an image never moves between train and held-out; the row goes only with its image.
+CREATE TABLE image_split (
+    image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('train', 'heldout')),
+    stratum TEXT NOT NULL,             -- the sorted labels it held when assigned ('' none)
+    assigned_at TEXT NOT NULL,
+    seed INTEGER NOT NULL
+);
+CREATE INDEX image_split_stratum ON image_split (stratum, role);
+CREATE INDEX image_split_role ON image_split (role, image_id);
+CREATE TRIGGER image_split_no_update BEFORE UPDATE ON image_split
+BEGIN SELECT RAISE(ABORT, 'an image never moves between train and held-out'); END;
+"""
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    from core.store.heldout import (
+        DEFAULT_FRACTION,
+        DEFAULT_SEED,
+        FRACTION_KEY,
+        SEED_KEY,
+        assign_unassigned,
+    )
+
+    for statement in _split(_V3):
+        conn.execute(statement)
+    for key, value in ((FRACTION_KEY, DEFAULT_FRACTION), (SEED_KEY, DEFAULT_SEED)):
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, str(value)),
+        )
+    # The images already there get their role now, once (a new project has none).
+    assign_unassigned(conn)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
+    Migration(3, "frozen held-out set", _v3),
 ]
 
 

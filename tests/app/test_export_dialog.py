@@ -75,3 +75,21 @@ def test_the_option_reaches_the_export_the_window_runs(qtbot, tmp_path, monkeypa
     monkeypatch.setattr(ExportDialog, "exec", fill)
     options = QtPrompts().export_options(tmp_path / "proj" / "exports" / "export")
     assert options is not None and options.out == out and options.pseudonymise is True
+
+
+def test_only_reviewed_images_are_ticked_by_default(qtbot, tmp_path):
+    dialog = _dialog(qtbot, tmp_path / "proj", tmp_path / "proj" / "exports" / "export")
+    assert [k for k, box in dialog.statuses.items() if box.isChecked()] == ["done"]
+    dialog._accept()
+    assert dialog.options.statuses == ("done",)
+
+
+def test_unreviewed_statuses_are_exported_only_when_ticked(qtbot, tmp_path):
+    dialog = _dialog(qtbot, tmp_path / "proj", tmp_path / "proj" / "exports" / "export")
+    dialog.statuses["in_progress"].setChecked(True)
+    dialog._accept()
+    assert dialog.options.statuses == ("in_progress", "done")
+    for box in dialog.statuses.values():
+        box.setChecked(True)
+    dialog._accept()
+    assert dialog.options.statuses is None  # every status

@@ -236,7 +236,7 @@ def test_export_stores_pending_edits_first_and_reports_in_the_status_bar(
     make_project(tmp_path / "p").close()
     assert controller.open_project(tmp_path / "p")
     out = tmp_path / "voc"
-    prompts.options = ExportOptions(fmt="voc", out=out, images=False)
+    prompts.options = ExportOptions(fmt="voc", out=out, images=False, statuses=None)
     job = controller.export_dialog()
     assert seen.flushes == 1
     assert prompts.captions == [str(tmp_path / "p" / "exports" / "export")]

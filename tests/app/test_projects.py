@@ -136,6 +136,8 @@ def test_export_dialog_runs_a_voc_export_job(qtbot, window, tmp_path, monkeypatc
     def fake_exec(dialog: ExportDialog) -> int:
         dialog.out.setText(str(out))
         dialog.no_images.setChecked(True)
+        for box in dialog.statuses.values():  # work in progress is exported only when asked
+            box.setChecked(True)
         dialog._accept()
         return 1
 
@@ -258,7 +260,9 @@ def test_export_dialog_maps_every_cli_option(qtbot, tmp_path):
     dialog.tile_size.setValue(512)
     dialog.tile_overlap.setValue(0.1)
     dialog.tile_min.setValue(0.5)
-    dialog.statuses["new"].setChecked(False)
+    assert [k for k, box in dialog.statuses.items() if box.isChecked()] == ["done"]
+    dialog.statuses["in_progress"].setChecked(True)
+    dialog.statuses["to_review"].setChecked(True)
     dialog.include_suggested.setChecked(True)
     o = dialog.build_options()
     assert (o.fmt, o.seed, o.remap, o.tiles, o.tile_size) == ("yolo", 7, "agnostic", 3, 512)

@@ -76,7 +76,8 @@ def _snapshot(folder: Path) -> dict[str, object]:
 
 def _export(project: Path, out: Path | str, *extra: str, wrap: list[str] | None = None):  # type: ignore[no-untyped-def]
     env = {**os.environ, "CLINLENS_DATA_DIR": str(project.parent / "data")}
-    argv = ["project", "export", str(project), "--format", "voc", "--out", str(out), *extra]
+    argv = ["project", "export", str(project), "--format", "voc", "--out", str(out)]
+    argv += ["--include-unreviewed", *extra]  # its images are not reviewed
     if wrap is None:
         cmd = [sys.executable, str(ROOT / "main.py"), *argv]
     else:

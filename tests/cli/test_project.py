@@ -81,8 +81,9 @@ def test_create_import_stats_export(
     assert stats["status_counts"]["new"] == 5
 
     code, out, _ = run(
-        capsys, "project", "export", proj, "--format", "voc", "--out", tmp_path / "voc", "--seed", 3
-    )
+        capsys, "project", "export", proj, "--format", "voc", "--out", tmp_path / "voc", "--seed", 3,
+        "--include-unreviewed",  # none of them is reviewed yet
+    )  # fmt: skip
     assert code == 0 and "exported 5 image(s), 8 box(es) as VOC" in out
     assert len(list((tmp_path / "voc" / "Annotations").glob("*.xml"))) == 5
     assert len(list((tmp_path / "voc" / "JPEGImages").iterdir())) == 5
@@ -91,15 +92,19 @@ def test_create_import_stats_export(
     code, out, _ = run(
         capsys, "project", "export", proj, "--format", "yolo", "--out", tmp_path / "yolo",
         "--split", "0.5,0.5", "--remap", "agnostic", "--no-images", "--json",
+        "--include-unreviewed",
     )  # fmt: skip
     rep = json.loads(out)
     assert code == 0 and set(rep["splits"]) == {"train", "val"}
-    assert sum(rep["splits"].values()) == 5 and min(rep["splits"].values()) >= 2
+    # The image without an annotation is unreviewed and has no boxes: YOLO would read it
+    # as background, so it is left out (it used to be exported, as an empty label file).
+    assert sum(rep["splits"].values()) == 4 and min(rep["splits"].values()) >= 1
+    assert rep["unreviewed"] == 4 and rep["unreviewed_without_boxes"] == 1
     assert yaml.safe_load((tmp_path / "yolo" / "data.yaml").read_text())["names"] == {0: "anomaly"}
 
     code, out, _ = run(
         capsys, "project", "export", proj, "--format", "yolo", "--out", tmp_path / "tiles",
-        "--tiles", "2", "--tile-size", "32", "--json",
+        "--tiles", "2", "--tile-size", "32", "--json", "--include-unreviewed",
     )  # fmt: skip
     assert code == 0 and json.loads(out)["files"] == 8  # 4 annotated images x 2 tiles
 

@@ -86,7 +86,7 @@ def test_patient_names_never_reach_a_pseudonymised_export(
 ) -> None:
     project = _patient_named_project(tmp_path)
     out = tmp_path / "out"
-    report = export_project(project, ExportOptions(fmt, out, **extra))  # type: ignore[arg-type]
+    report = export_project(project, ExportOptions(fmt, out, **extra, statuses=None))  # type: ignore[arg-type]
     assert report.pseudonymised and report.images == 4  # outside the project: the default
     assert _leaks(out) == []
     ids = pseudonym_ids([(r.id, r.sha256) for r in project.images()])
@@ -105,8 +105,8 @@ def test_patient_names_never_reach_a_pseudonymised_export(
 
 def test_ids_are_the_same_in_every_export_whatever_the_filters(tmp_path: Path) -> None:
     project = _patient_named_project(tmp_path)
-    export_project(project, ExportOptions("voc", tmp_path / "o1"))
-    export_project(project, ExportOptions("voc", tmp_path / "o2"))
+    export_project(project, ExportOptions("voc", tmp_path / "o1", statuses=None))
+    export_project(project, ExportOptions("voc", tmp_path / "o2", statuses=None))
     assert files_of(tmp_path / "o1") == files_of(tmp_path / "o2")
     first = project.images()[0]
     project.grading.set_review_status(first.id, "in_progress")
@@ -120,7 +120,7 @@ def test_ids_are_the_same_in_every_export_whatever_the_filters(tmp_path: Path) -
 def test_the_id_list_is_kept_in_the_project_and_not_in_the_export(tmp_path: Path) -> None:
     project = _patient_named_project(tmp_path)
     out = tmp_path / "out"
-    report = export_project(project, ExportOptions("yolo", out))
+    report = export_project(project, ExportOptions("yolo", out, statuses=None))
     assert report.id_map is not None
     kept = Path(report.id_map)
     assert kept.parent == project.folder / "exports" / "pseudonyms"
@@ -141,7 +141,9 @@ def test_a_project_folder_that_cannot_keep_the_list_costs_a_note_not_the_export(
 ) -> None:
     project = _patient_named_project(tmp_path)
     (project.folder / "exports" / "pseudonyms").write_text("in the way")  # not a folder
-    report = export_project(project, ExportOptions("voc", tmp_path / "out", images=False))
+    report = export_project(
+        project, ExportOptions("voc", tmp_path / "out", images=False, statuses=None)
+    )
     assert report.images == 4 and report.id_map is None
     assert report.notes and "could not be kept" in report.notes[0]
 
@@ -149,7 +151,7 @@ def test_a_project_folder_that_cannot_keep_the_list_costs_a_note_not_the_export(
 def test_no_pseudonymise_keeps_the_file_names_as_before(tmp_path: Path) -> None:
     project = _patient_named_project(tmp_path)
     out = tmp_path / "out"
-    report = export_project(project, ExportOptions("voc", out, pseudonymise=False))
+    report = export_project(project, ExportOptions("voc", out, pseudonymise=False, statuses=None))
     assert not report.pseudonymised and report.id_map is None
     assert "DOE_JANE_chest.xml" in {p.name for p in (out / "Annotations").iterdir()}
     assert not (project.folder / "exports" / "pseudonyms").exists()
@@ -158,11 +160,13 @@ def test_no_pseudonymise_keeps_the_file_names_as_before(tmp_path: Path) -> None:
 def test_an_export_inside_the_project_keeps_names_unless_asked(tmp_path: Path) -> None:
     project = _patient_named_project(tmp_path)
     inside = project.folder / "exports" / "voc"
-    assert not export_project(project, ExportOptions("voc", inside, images=False)).pseudonymised
+    assert not export_project(
+        project, ExportOptions("voc", inside, images=False, statuses=None)
+    ).pseudonymised
     assert (inside / "Annotations" / "DOE_JANE_chest.xml").is_file()
     asked = project.folder / "exports" / "voc-anon"
     assert export_project(
-        project, ExportOptions("voc", asked, images=False, pseudonymise=True)
+        project, ExportOptions("voc", asked, images=False, pseudonymise=True, statuses=None)
     ).pseudonymised
     assert _leaks(asked) == []
 
@@ -170,7 +174,7 @@ def test_an_export_inside_the_project_keeps_names_unless_asked(tmp_path: Path) -
 def test_a_pseudonymised_voc_round_trip_is_byte_stable(tmp_path: Path) -> None:
     project = _patient_named_project(tmp_path)
     first = tmp_path / "voc1"
-    export_project(project, ExportOptions("voc", first, split=(1.0, 0.0, 0.0)))
+    export_project(project, ExportOptions("voc", first, split=(1.0, 0.0, 0.0), statuses=None))
     again = new_project(tmp_path / "b")
     report = import_images(
         again,
@@ -181,7 +185,7 @@ def test_a_pseudonymised_voc_round_trip_is_byte_stable(tmp_path: Path) -> None:
     )
     assert not report.skipped and not report.skipped_annotations and not report.skipped_grades
     second = tmp_path / "voc2"
-    export_project(again, ExportOptions("voc", second, split=(1.0, 0.0, 0.0)))
+    export_project(again, ExportOptions("voc", second, split=(1.0, 0.0, 0.0), statuses=None))
     # The rendered (16-bit, DICOM) images are new files with new hashes, so new ids; the
     # copied photos keep theirs and their annotation files are byte for byte the same.
     one, two = files_of(first), files_of(second)
@@ -202,7 +206,7 @@ def test_the_audit_log_keeps_no_absolute_source_path(tmp_path: Path) -> None:
     assert relocate_from_folder(project, moved.parent).relocated
     shutil.copyfile(project.image_path(second), moved / "copy.png")
     project.relocate_image(second.id, moved / "copy.png")
-    export_project(project, ExportOptions("voc", tmp_path / "out", images=False))
+    export_project(project, ExportOptions("voc", tmp_path / "out", images=False, statuses=None))
     project.close()
     conn = sqlite3.connect(tmp_path / "proj" / DB_NAME)
     try:

@@ -258,6 +258,7 @@ def test_cli_export_escapes_and_import_restores_hostile_authors(tmp_path: Path) 
         "project",
         "export",
         str(tmp_path / "p"),
+        "--include-unreviewed",
         "--format",
         "voc",
         "--out",

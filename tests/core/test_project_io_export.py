@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from core.annotations import Box
 from core.errors import ClinLensError, JobCancelled, UnknownLabelError
 from core.formats.voc import read_voc
 from core.formats.yolo import read_yolo_labels
@@ -41,10 +42,10 @@ def _reimport_voc(export: Path, folder: Path, images: Path | None = None) -> Pro
 def test_voc_export_import_export_is_byte_stable(tmp_path: Path, with_16bit: bool) -> None:
     a = annotated_project(tmp_path / "a", with_16bit=with_16bit)
     first = tmp_path / "voc1"
-    export_project(a, ExportOptions("voc", first, pseudonymise=False))
+    export_project(a, ExportOptions("voc", first, pseudonymise=False, statuses=None))
     b = _reimport_voc(first, tmp_path / "b")
     second = tmp_path / "voc2"
-    export_project(b, ExportOptions("voc", second, pseudonymise=False))
+    export_project(b, ExportOptions("voc", second, pseudonymise=False, statuses=None))
     one, two = files_of(first), files_of(second)
     if with_16bit:
         # The 16-bit source comes back as its 8-bit rendering (another sha256, so the
@@ -57,18 +58,18 @@ def test_voc_export_import_export_is_byte_stable(tmp_path: Path, with_16bit: boo
 def test_voc_without_images_is_byte_stable_too(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", with_16bit=False)
     first = tmp_path / "voc1"
-    export_project(a, ExportOptions("voc", first, images=False, pseudonymise=False))
+    export_project(a, ExportOptions("voc", first, images=False, pseudonymise=False, statuses=None))
     assert not (first / "JPEGImages").exists()
     b = _reimport_voc(first, tmp_path / "b", images=tmp_path / "a" / "src")
     second = tmp_path / "voc2"
-    export_project(b, ExportOptions("voc", second, images=False, pseudonymise=False))
+    export_project(b, ExportOptions("voc", second, images=False, pseudonymise=False, statuses=None))
     assert files_of(first) == files_of(second)
 
 
 def test_voc_export_writes_devkit_pixels_flags_and_true_size(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", n=2)
     out = tmp_path / "voc"
-    export_project(a, ExportOptions("voc", out, pseudonymise=False))
+    export_project(a, ExportOptions("voc", out, pseudonymise=False, statuses=None))
     ann = read_voc(out / "Annotations" / "img01.xml")
     assert (ann.width, ann.height, ann.depth) == (64, 48, 3)
     first, second, third = ann.boxes
@@ -86,7 +87,7 @@ def test_voc_export_writes_devkit_pixels_flags_and_true_size(tmp_path: Path) -> 
 def test_yolo_export_import_round_trip_within_1e_6(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a")
     out = tmp_path / "yolo"
-    report = export_project(a, ExportOptions("yolo", out, split=(0.5, 0.5, 0.0)))
+    report = export_project(a, ExportOptions("yolo", out, split=(0.5, 0.5, 0.0), statuses=None))
     assert report.images == 7 and sum(report.splits.values()) == 7
     data = yaml.safe_load((out / "data.yaml").read_text())
     assert data["names"] == {lab.id: lab.name for lab in a.label_set().labels}
@@ -114,7 +115,7 @@ def test_yolo_export_import_round_trip_within_1e_6(tmp_path: Path) -> None:
 def test_grades_csv_written_beside_exports_and_imported(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", with_16bit=False)
     out = tmp_path / "voc"
-    export_project(a, ExportOptions("voc", out, pseudonymise=False))
+    export_project(a, ExportOptions("voc", out, pseudonymise=False, statuses=None))
     text = (out / "grades.csv").read_text()
     assert text.splitlines()[0] == "image,scale,value,author,source"
     assert "img03.png,acne4,3,tester,human" in text
@@ -144,6 +145,9 @@ def test_16bit_images_exported_with_their_recorded_filter_settings(tmp_path: Pat
     rec = project.images()[0]
     settings = FilterSettings(window_center=20000.0, window_width=8000.0, invert=True)
     project.set_filter_settings(rec.id, settings.to_dict())
+    # Reviewed: an unreviewed image without boxes is left out of a YOLO export.
+    project.set_grade(rec.id, "acne4", 0.0)
+    project.set_review_status(rec.id, "done")
     out = tmp_path / "yolo"
     export_project(project, ExportOptions("yolo", out, split=(1.0, 0.0, 0.0), pseudonymise=False))
     import cv2
@@ -158,7 +162,7 @@ def test_16bit_images_exported_with_their_recorded_filter_settings(tmp_path: Pat
 def test_photos_are_copied_byte_for_byte(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", n=2, with_16bit=False)
     out = tmp_path / "voc"
-    export_project(a, ExportOptions("voc", out, pseudonymise=False))
+    export_project(a, ExportOptions("voc", out, pseudonymise=False, statuses=None))
     assert (out / "JPEGImages" / "img00.png").read_bytes() == (
         tmp_path / "a" / "src" / "img00.png"
     ).read_bytes()
@@ -177,7 +181,7 @@ def test_patient_tags_never_reach_an_export(tmp_path: Path) -> None:
     project.add_box(project.images()[0].id, Box(10.0, 10.0, 50.0, 50.0, "key"))
     for fmt in ("voc", "yolo"):
         out = tmp_path / fmt
-        export_project(project, ExportOptions(fmt, out, split=(1.0, 0.0, 0.0)))
+        export_project(project, ExportOptions(fmt, out, split=(1.0, 0.0, 0.0), statuses=None))
         blob = b"".join(files_of(out).values())
         assert b"CompressedSamples" not in blob and b"1CT1" not in blob
 
@@ -188,8 +192,12 @@ def test_colliding_stems_are_disambiguated_deterministically(tmp_path: Path) -> 
     write_rgb(tmp_path / "src" / "c" / "other.png", seed=3)
     project = new_project(tmp_path / "p")
     import_images(project, [tmp_path / "src"])
-    export_project(project, ExportOptions("voc", tmp_path / "o1", pseudonymise=False))
-    export_project(project, ExportOptions("voc", tmp_path / "o2", pseudonymise=False))
+    export_project(
+        project, ExportOptions("voc", tmp_path / "o1", pseudonymise=False, statuses=None)
+    )
+    export_project(
+        project, ExportOptions("voc", tmp_path / "o2", pseudonymise=False, statuses=None)
+    )
     names = sorted(p.name for p in (tmp_path / "o1" / "JPEGImages").iterdir())
     assert len(names) == 3 and "other.png" in names
     assert all(n.lower().startswith("scan_") for n in names if n != "other.png")
@@ -201,7 +209,7 @@ def test_split_follows_the_seed(tmp_path: Path) -> None:
     outs = []
     for i, seed in enumerate((1, 1, 2)):
         out = tmp_path / f"o{i}"
-        export_project(a, ExportOptions("voc", out, seed=seed, images=False))
+        export_project(a, ExportOptions("voc", out, seed=seed, images=False, statuses=None))
         outs.append((out / "ImageSets" / "Main" / "val.txt").read_text())
     assert outs[0] == outs[1] and outs[0] != outs[2]
 
@@ -212,7 +220,7 @@ def test_random_positive_tiles_hold_boxes_and_match_the_tile_size(tmp_path: Path
     a = annotated_project(tmp_path / "a", n=3, with_16bit=False)
     out = tmp_path / "tiles"
     report = export_project(
-        a, ExportOptions("yolo", out, tiles=2, tile_size=32, split=(1.0, 0.0, 0.0))
+        a, ExportOptions("yolo", out, tiles=2, tile_size=32, split=(1.0, 0.0, 0.0), statuses=None)
     )
     pngs = sorted((out / "images" / "train").glob("*.png"))
     assert len(pngs) == report.files == 6
@@ -234,6 +242,7 @@ def test_grid_tiles_cover_each_image(tmp_path: Path) -> None:
             tile_overlap=0.0,
             split=(1.0, 0.0, 0.0),
             pseudonymise=False,
+            statuses=None,
         ),
     )
     assert sorted(p.stem for p in (out / "images" / "train").iterdir()) == [
@@ -245,7 +254,10 @@ def test_agnostic_remap_gives_one_class(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", n=3, with_16bit=False)
     out = tmp_path / "yolo"
     export_project(
-        a, ExportOptions("yolo", out, remap="agnostic", images=False, split=(1.0, 0.0, 0.0))
+        a,
+        ExportOptions(
+            "yolo", out, remap="agnostic", images=False, split=(1.0, 0.0, 0.0), statuses=None
+        ),
     )
     assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {0: "anomaly"}
     classes = {
@@ -267,7 +279,7 @@ def test_export_refuses_labels_the_registry_lacks(
     reduced = LabelSet(full.name, tuple(lab for lab in full.labels if lab.name != "toaster"))
     monkeypatch.setattr(a, "label_set", lambda: reduced)
     with pytest.raises(UnknownLabelError, match="toaster") as err:
-        export_project(a, ExportOptions("voc", tmp_path / "o"))
+        export_project(a, ExportOptions("voc", tmp_path / "o", statuses=None))
     assert "nothing was written" in str(err.value) and "img00.png" in str(err.value)
     assert not (tmp_path / "o").exists()
 
@@ -278,7 +290,7 @@ def test_export_into_a_non_empty_folder_is_refused(tmp_path: Path) -> None:
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(ClinLensError, match="not empty"):
-        export_project(a, ExportOptions("yolo", out))
+        export_project(a, ExportOptions("yolo", out, statuses=None))
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
@@ -292,7 +304,12 @@ def test_cancelled_export_leaves_nothing_and_progress_is_reported(tmp_path: Path
         cancel.set()
 
     with pytest.raises(JobCancelled):
-        export_project(a, ExportOptions("yolo", tmp_path / "o"), progress=progress, cancel=cancel)
+        export_project(
+            a,
+            ExportOptions("yolo", tmp_path / "o", statuses=None),
+            progress=progress,
+            cancel=cancel,
+        )
     assert seen and seen[0][1] == 4
     assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.partial-*"))
 
@@ -301,15 +318,17 @@ def test_read_only_project_can_be_exported(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", n=2, with_16bit=False)
     a.close()
     with Project.open(tmp_path / "a" / "proj", read_only=True) as ro:
-        report = export_project(ro, ExportOptions("voc", tmp_path / "o", images=False))
+        report = export_project(
+            ro, ExportOptions("voc", tmp_path / "o", images=False, statuses=None)
+        )
     assert report.images == 2 and report.boxes == 5
 
 
 def test_annotations_are_found_beside_the_images_in_both_layouts(tmp_path: Path) -> None:
     a = annotated_project(tmp_path / "a", n=3, with_16bit=False)
     voc, yolo = tmp_path / "voc", tmp_path / "yolo"
-    export_project(a, ExportOptions("voc", voc))
-    export_project(a, ExportOptions("yolo", yolo, split=(0.5, 0.5, 0.0)))
+    export_project(a, ExportOptions("voc", voc, statuses=None))
+    export_project(a, ExportOptions("yolo", yolo, split=(0.5, 0.5, 0.0), statuses=None))
     b = new_project(tmp_path / "b")
     rep = import_images(b, [voc / "JPEGImages"], fmt="voc")  # Annotations/ is the twin
     assert len(rep.added) == 3 and rep.boxes == 7 and rep.without_annotation == 0
@@ -338,7 +357,10 @@ def test_only_reviewed_boxes_are_exported_unless_suggestions_are_asked_for(tmp_p
             Box(4.0, 4.0, 9.0, 9.0, "bra", status="edited", **model),  # type: ignore[arg-type]
         ],
     )
-    export_project(project, ExportOptions("voc", tmp_path / "o1", images=False, pseudonymise=False))
+    export_project(
+        project,
+        ExportOptions("voc", tmp_path / "o1", images=False, pseudonymise=False, statuses=None),
+    )
     assert [b.label for b in read_voc(tmp_path / "o1" / "Annotations" / "a.xml").boxes] == [
         "zipper",
         "bra",
@@ -346,7 +368,12 @@ def test_only_reviewed_boxes_are_exported_unless_suggestions_are_asked_for(tmp_p
     export_project(
         project,
         ExportOptions(
-            "voc", tmp_path / "o2", images=False, include_suggested=True, pseudonymise=False
+            "voc",
+            tmp_path / "o2",
+            images=False,
+            include_suggested=True,
+            pseudonymise=False,
+            statuses=None,
         ),
     )
     got = [b.label for b in read_voc(tmp_path / "o2" / "Annotations" / "a.xml").boxes]
@@ -364,7 +391,7 @@ def test_an_image_of_unknown_size_is_skipped_not_exported_broken(
     # What the GUI keeps for a file it could not read: size 0 x 0 and the reason.
     (bad,) = a.add_images([NewImage(str(tmp_path / "gone.png"), 0, 0, error="damaged file")])
     a.add_box(bad, Box(1.0, 1.0, 5.0, 5.0, "zipper"))
-    report = export_project(a, ExportOptions(fmt, tmp_path / "o", images=images))
+    report = export_project(a, ExportOptions(fmt, tmp_path / "o", images=images, statuses=None))
     assert report.images == 2
     (line,) = report.skipped
     assert "gone.png" in line and "size is unknown" in line and "damaged file" in line
@@ -387,7 +414,9 @@ def test_annotations_name_the_same_image_file_with_and_without_images(tmp_path: 
         out = tmp_path / f"voc{images}"
         export_project(
             project,
-            ExportOptions("voc", out, split=(1.0, 0.0, 0.0), images=images, pseudonymise=False),
+            ExportOptions(
+                "voc", out, split=(1.0, 0.0, 0.0), images=images, pseudonymise=False, statuses=None
+            ),
         )
         names[images] = sorted(read_voc(p).image_name for p in (out / "Annotations").iterdir())
         names[images].append((out / "grades.csv").read_text().splitlines()[1].split(",")[0])
@@ -409,7 +438,7 @@ def test_a_full_disk_fails_the_export_rather_than_skipping_every_image(
 
     monkeypatch.setattr(writers, "copy_file", full)
     with pytest.raises(ClinLensError, match=r"the disk is full.*nothing was written"):
-        export_project(a, ExportOptions("voc", tmp_path / "o"))
+        export_project(a, ExportOptions("voc", tmp_path / "o", statuses=None))
     assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.partial-*"))
 
 
@@ -429,7 +458,9 @@ def test_an_unreadable_source_is_still_skipped_alone(
         real_copy(src, dst)
 
     monkeypatch.setattr(writers, "copy_file", picky)
-    report = export_project(a, ExportOptions("voc", tmp_path / "o", pseudonymise=False))
+    report = export_project(
+        a, ExportOptions("voc", tmp_path / "o", pseudonymise=False, statuses=None)
+    )
     assert report.images == 2 and len(report.skipped) == 1 and "img01.png" in report.skipped[0]
 
 
@@ -437,10 +468,79 @@ def test_managed_folders_are_refused_and_a_link_is_written_where_it_leads(tmp_pa
     a = annotated_project(tmp_path / "a", n=1, with_16bit=False)
     for bad in (a.folder, a.models_dir / "x", a.exports_dir / ".." / "models", a.exports_dir):
         with pytest.raises(ClinLensError, match="nothing was written"):
-            export_project(a, ExportOptions("voc", bad, images=False))
+            export_project(a, ExportOptions("voc", bad, images=False, statuses=None))
     assert sorted(p.name for p in a.folder.iterdir() if p.is_dir()) == ["exports", "models"]
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
-    report = export_project(a, ExportOptions("voc", tmp_path / "link", images=False))
+    report = export_project(a, ExportOptions("voc", tmp_path / "link", images=False, statuses=None))
     assert report.out == str(tmp_path / "link") and report.pseudonymised
     assert (tmp_path / "real" / "Annotations").is_dir() and (tmp_path / "link").is_symlink()
+
+
+# --- reviewed only, unless asked (issue #11) ----------------------------------------------
+def _two_reviewed_one_new(tmp: Path) -> Project:
+    """Three images: two reviewed (one of them a true negative), one new without boxes."""
+    src = tmp / "src"
+    for i in range(3):
+        write_rgb(src / f"r{i}.png", seed=40 + i)
+    project = new_project(tmp / "p")
+    import_images(project, [src])
+    a, b, c = project.images()
+    project.add_boxes(a.id, [Box(1.0, 1.0, 20.0, 20.0, "zipper")])
+    for rec in (a, b):
+        project.set_grade(rec.id, "acne4", 1.0)
+        project.set_review_status(rec.id, "done")
+    assert project.image(c.id).review_status == "new"
+    return project
+
+
+def test_export_holds_reviewed_images_only_by_default(tmp_path: Path) -> None:
+    project = _two_reviewed_one_new(tmp_path)
+    out = tmp_path / "yolo"
+    report = export_project(
+        project, ExportOptions("yolo", out, split=(1.0, 0.0, 0.0), pseudonymise=False)
+    )
+    labels = sorted(p.name for p in (out / "labels" / "train").iterdir())
+    assert labels == ["r0.txt", "r1.txt"]  # r1: a reviewed negative, an empty label file
+    assert (out / "labels" / "train" / "r1.txt").read_text() == ""
+    assert not (out / "unreviewed.lst").exists()
+    assert report.images == 2 and report.not_reviewed_left_out == 1
+    assert any("not yet reviewed" in line for line in report.summary())
+
+
+def test_unreviewed_images_are_exported_on_request_and_flagged(tmp_path: Path) -> None:
+    project = _two_reviewed_one_new(tmp_path)
+    voc = tmp_path / "voc"
+    report = export_project(project, ExportOptions("voc", voc, pseudonymise=False, statuses=None))
+    # VOC keeps it (an empty object list), flagged as unreviewed
+    assert (voc / "unreviewed.lst").read_text().split() == ["r2"]
+    assert (voc / "Annotations" / "r2.xml").is_file() and report.unreviewed == 1
+    c = project.images()[2]
+    project.add_boxes(c.id, [Box(2.0, 2.0, 30.0, 30.0, "watch")])  # now in progress
+    yolo = tmp_path / "yolo"
+    report = export_project(
+        project,
+        ExportOptions("yolo", yolo, split=(1.0, 0.0, 0.0), pseudonymise=False, statuses=None),
+    )
+    names = sorted(p.name for p in (yolo / "labels" / "train").iterdir())
+    assert names == ["r0.txt", "r1.txt", "r2.txt"]
+    assert (yolo / "unreviewed.lst").read_text().split() == ["r2"]
+    assert report.unreviewed == 1 and report.unreviewed_without_boxes == 0
+
+
+def test_yolo_never_writes_an_empty_label_file_for_an_unreviewed_image(tmp_path: Path) -> None:
+    project = _two_reviewed_one_new(tmp_path)
+    out = tmp_path / "yolo"
+    export_project(
+        project,
+        ExportOptions("yolo", out, split=(0.5, 0.5, 0.0), pseudonymise=False, statuses=None),
+    )
+    names = {p.name for p in out.rglob("*.txt")}
+    assert "r2.txt" not in names and {"r0.txt", "r1.txt"} <= names
+    assert not list(out.rglob("r2.*")) and not (out / "unreviewed.lst").exists()
+
+
+def test_an_export_of_a_project_with_nothing_reviewed_says_why(tmp_path: Path) -> None:
+    project = annotated_project(tmp_path, n=2, with_16bit=False)
+    with pytest.raises(ClinLensError, match="no reviewed"):
+        export_project(project, ExportOptions("voc", tmp_path / "o"))

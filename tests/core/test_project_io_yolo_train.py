@@ -38,6 +38,10 @@ def _dataset(tmp: Path) -> Path:
     project = new_project(tmp / "proj")
     import_images(project, [src])
     for k, rec in enumerate(project.images()):
+        # Reviewed, so the negative is a true one (an unreviewed image without boxes is
+        # left out of a YOLO export).
+        project.set_grade(rec.id, "acne4", 0.0)
+        project.set_review_status(rec.id, "done")
         if rec.path.endswith("negative.png"):
             continue
         project.add_boxes(

@@ -115,6 +115,7 @@ def test_user_session_on_xcb_annotates_and_exports_voc(xvfb_display, tmp_path):
     xmls = sorted(export_dir.rglob("*.xml"))
     assert len(xmls) == result["image_count"]
     assert steps["pseudonymised_by_default"]
+    assert steps["default_statuses"] == ["done"]
     assert not any(p.stem == Path(result["first_image"]).stem for p in xmls)
     first = next(p for p in xmls if p.stem == result["first_image_id"])
     text = first.read_text(encoding="utf-8")
@@ -284,6 +285,13 @@ def drive(result_path: str, export_dir: str, shots_dir: str) -> int:
             QTest.keyClicks(dialog.out, export_dir)
             # A folder outside the project: the dialog ticks "Pseudonymise" by itself.
             steps["pseudonymised_by_default"] = dialog.pseudonymise.isChecked()
+            # Only reviewed images by default; this user exports the work in progress too.
+            steps["default_statuses"] = [k for k, b in dialog.statuses.items() if b.isChecked()]
+            for box in dialog.statuses.values():
+                if not box.isChecked():
+                    QTest.mouseClick(
+                        box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2)
+                    )
             QTest.mouseClick(
                 dialog.no_images,
                 Qt.MouseButton.LeftButton,

@@ -477,6 +477,7 @@ def _old_project_with_joblib_model(folder: Path, model, tiny: Path | None = None
         (models / f"{file}.json").write_text(json.dumps(meta))
     conn = sqlite3.connect(folder / DB_NAME, isolation_level=None)
     conn.execute("DROP TABLE model_trust")  # the triggers go with it
+    conn.execute("DROP TABLE image_split")  # schema 3's held-out set did not exist either
     conn.execute("DELETE FROM meta WHERE key = 'model_trust_adoption'")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.execute("PRAGMA user_version = 1")
