@@ -13,6 +13,7 @@ An image that cannot be read is skipped and reported; the batch goes on.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -94,15 +95,26 @@ def cached_detector(project: Any, name: str | None = None, *, device: str = "aut
     """Like :func:`load_detector`, but reuses the last detector while it is still current.
 
     For the GUI, which suggests image after image: loading takes a second or two. The
-    entry is keyed by project, model file hash, device and label set, so importing or
-    promoting a model, or adding a label, loads afresh. ``conf`` is left to the caller
+    entry is keyed by project, model file hash, the entry's settings (tiling, filter
+    settings, generic label), device and label set, so importing or promoting a model,
+    changing how it tiles, or adding a label, loads afresh. ``conf`` is left to the caller
     (``detector.conf``).
     """
     global _cached
     from ml import registry
 
     info = registry.find_model(project.folder, "detector", name)
-    key = (str(project.folder), info.file, info.sha256, device, tuple(project.label_set().names()))
+    settings = json.dumps(
+        [info.tiling, info.filter_settings, info.extra], sort_keys=True, default=str
+    )
+    key = (
+        str(project.folder),
+        info.file,
+        info.sha256,
+        settings,
+        device,
+        tuple(project.label_set().names()),
+    )
     with _cache_lock:
         if _cached is not None and _cached[0] == key:
             # Re-check the file: a changed model must be refused even when cached.

@@ -3,8 +3,11 @@
 By name, never by index: a model trained on another project may number its classes
 differently. Names match exactly first, then ignoring case, spaces, '-' and '_'
 ("surgical_implant" = "surgical implant"). A class-agnostic model (one class whose name
-the project lacks, e.g. "anomaly" or "object") suggests the project's generic label
-("unknown anomaly" for X-rays), which the expert then refines.
+the project lacks, e.g. "anomaly" or "object") suggests the project's generic label, which
+the expert then refines. Which label is generic suits the project's label set: "unknown
+anomaly" for X-rays, "lesion" for acne (``GENERIC_LABEL_BY_SET``, found by the set's name,
+else by words of its name or title), before the other catch-alls of
+``GENERIC_LABEL_CANDIDATES``. A project without one gets a refusal saying which label to add.
 """
 
 from __future__ import annotations
@@ -16,8 +19,17 @@ from dataclasses import dataclass, field
 from core.annotations.labels import LabelSet
 from core.errors import ModelError
 
-# Labels a project may use as its catch-all, in order of preference.
+# Labels a project may use as its catch-all, in order of preference (after its set's own).
 GENERIC_LABEL_CANDIDATES = ("unknown anomaly", "anomaly", "unknown", "other", "lesion")
+
+# The catch-all each kind of label set calls for, and what it names (for messages).
+GENERIC_LABEL_BY_SET = {"xray": "unknown anomaly", "acne": "lesion"}
+_FINDINGS = {"xray": "anomalies", "acne": "lesions"}
+# A set that is not a built-in one is recognised by words of its name or title.
+_SET_WORDS = (
+    ("xray", re.compile(r"x[\s_-]?ray|radiograph", re.IGNORECASE)),
+    ("acne", re.compile(r"acne|derma|skin|lesion|comedo", re.IGNORECASE)),
+)
 
 
 @dataclass(frozen=True)
@@ -44,15 +56,56 @@ def model_class_names(names: Mapping[int, str] | Sequence[str]) -> dict[int, str
     return {i: str(v) for i, v in enumerate(names)}
 
 
+def label_set_kind(label_set: LabelSet) -> str | None:
+    """``"xray"``, ``"acne"`` (keys of ``GENERIC_LABEL_BY_SET``) or None: by the set's name,
+    else by the first kind whose words its name or title holds."""
+    name = normalise_name(label_set.name).replace(" ", "")
+    if name in GENERIC_LABEL_BY_SET:
+        return name
+    text = f"{label_set.name} {label_set.title}"
+    for kind, words in _SET_WORDS:
+        if words.search(text):
+            return kind
+    return None
+
+
+def suited_generic_label(label_set: LabelSet) -> str | None:
+    """The generic label this kind of project calls for, whether or not it has it yet."""
+    kind = label_set_kind(label_set)
+    return GENERIC_LABEL_BY_SET.get(kind) if kind else None
+
+
 def find_generic_label(label_set: LabelSet, preferred: str | None = None) -> str | None:
-    """The project's catch-all label: ``preferred`` if the project has it, else a known one."""
+    """The project's catch-all label: ``preferred`` (a model's recorded ``generic_label``)
+    if the project has it, else the one its label set calls for (:func:`suited_generic_label`),
+    else the first of ``GENERIC_LABEL_CANDIDATES`` it has; None if it has none."""
     names = label_set.names()
     by_norm = {normalise_name(n): n for n in names}
-    for candidate in ((preferred,) if preferred else ()) + GENERIC_LABEL_CANDIDATES:
+    suited = suited_generic_label(label_set)
+    candidates = (
+        ((preferred,) if preferred else ())
+        + ((suited,) if suited else ())
+        + GENERIC_LABEL_CANDIDATES
+    )
+    for candidate in candidates:
         hit = by_norm.get(normalise_name(candidate))
         if hit is not None:
             return hit
     return None
+
+
+def _no_generic_label(label_set: LabelSet, preferred: str | None, model_label: str) -> str:
+    kind = label_set_kind(label_set)
+    findings = _FINDINGS.get(kind, "objects") if kind else "objects"
+    wanted = suited_generic_label(label_set) or preferred
+    if wanted:
+        how = f"add a label '{wanted}' to the project"
+    else:
+        how = "add a generic label (such as 'unknown anomaly' or 'lesion') to the project"
+    return (
+        f"{model_label} finds {findings} without naming them, but this project has no "
+        f"generic label to put on them; {how}, and its suggestions will carry it"
+    )
 
 
 def map_classes(
@@ -87,11 +140,7 @@ def map_classes(
     if agnostic:
         generic = find_generic_label(label_set, generic_label)
         if generic is None:
-            raise ModelError(
-                f"{model_label} finds anomalies without naming them, but this project has no "
-                f"generic label to put on them (such as 'unknown anomaly'); add one to the "
-                f"project's labels first"
-            )
+            raise ModelError(_no_generic_label(label_set, generic_label, model_label))
         return ClassMap(
             model_names=model_names,
             to_label={cid: generic for cid in model_names},

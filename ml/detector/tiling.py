@@ -62,6 +62,29 @@ class TilingSpec:
         return asdict(self)
 
     @classmethod
+    def for_model(
+        cls,
+        imgsz: int | None,
+        *,
+        tile: int | None = None,
+        overlap: int | None = None,
+        scale: float | None = None,
+        mode: str | None = None,
+    ) -> TilingSpec:
+        """The spec for a model trained at ``imgsz`` (its checkpoint's ``train_args``).
+
+        What is not given comes from the model: ``tile`` defaults to ``imgsz`` (rounded to
+        a multiple of 32, 512 when the checkpoint does not say) in every mode, so a model
+        is fed the input size it was trained at; an explicit ``tile`` wins.
+        """
+        return cls(
+            tile=int(tile) if tile else default_tile(imgsz),
+            overlap=overlap,
+            scale=scale if scale is not None else 1.0,
+            mode=mode or "tiles",
+        )
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> TilingSpec:
         if not d:
             return cls()
@@ -75,6 +98,14 @@ class TilingSpec:
             )
         except (TypeError, ValueError) as exc:
             raise ClinLensError(f"invalid tiling settings {d!r}: {exc}") from exc
+
+
+def default_tile(imgsz: int | None) -> int:
+    """The tile / input side for a model trained at ``imgsz``: ``imgsz`` rounded to a
+    multiple of 32 (ultralytics rounds it to the stride too), 512 when it is unknown."""
+    if not imgsz or imgsz <= 0:
+        return 512
+    return max(32, round(int(imgsz) / 32) * 32)
 
 
 @dataclass(frozen=True)

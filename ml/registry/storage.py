@@ -40,7 +40,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -349,13 +349,30 @@ def import_model(
     inspect: bool = True,
     confirm: bool = True,
     origin: str | None = None,
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ModelInfo:
     """Copy ``file`` into the project's ``models/`` and record it (hash, metadata).
 
     The GUI asks the user to confirm before calling this for an outside file. ``metadata``
-    fills fields such as ``tiling``, ``filter_settings``, ``training``, ``metrics``. If the
-    same bytes are already registered (and trusted) for this kind, that entry is returned
-    unchanged.
+    fills fields such as ``tiling``, ``filter_settings``, ``training``, ``metrics``.
+    ``derive``, if given, is called with what the kind's inspector read from the file (e.g.
+    ``classes``, ``imgsz``) and returns more metadata, which overrides ``metadata``: how a
+    caller records settings that default to the model's own (a detector's tile size is its
+    checkpoint's ``imgsz`` unless the user gave one).
+
+    The same file again. Importing bytes already registered (and trusted) for this kind
+    returns that entry unchanged, and stores nothing new, only when the name *and* the
+    metadata that would be recorded (``classes``, ``imgsz``, ``tiling``,
+    ``filter_settings``, ``training``, ``metrics``, ``extra``) are the same: re-running an
+    import is idempotent (whether it was is ``info.file`` having been listed before; the
+    ``model import`` command says "already registered as NAME:V"). The same file under
+    another name, or with other metadata (another tiling, say), is a new entry: the next
+    version of that name, with the new metadata and its own copy and trust record, so both
+    settings can be compared and neither entry changes under a model version that
+    suggestions already cite. (Refusing would leave no way to record the corrected
+    settings; returning the old entry silently recorded the wrong ones.) The original file
+    name (``source``), the status and the date are not compared: a re-import does not
+    revive or demote a version.
 
     ``inspect``: run the kind's static check (nothing from the file runs) and then its
     inspector; False only for files ClinLens made itself (training) and tests' stand-ins.
@@ -379,15 +396,15 @@ def import_model(
         raise ModelError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
 
     sha = file_sha256(src)
-    for existing in list_models(project_dir, kind):
-        record = records.get(existing.file)
-        if (
-            existing.sha256 == sha
-            and record is not None
-            and record.sha256 == sha
-            and model_path(project_dir, existing).is_file()
-        ):
-            return existing
+    same_bytes = [
+        existing
+        for existing in list_models(project_dir, kind)
+        if existing.sha256 == sha
+        and existing.name == name
+        and (record := records.get(existing.file)) is not None
+        and record.sha256 == sha
+        and model_path(project_dir, existing).is_file()
+    ]
 
     tmp = folder / f".import-{os.getpid()}-{sha[:12]}{src.suffix}"
     try:
@@ -400,6 +417,12 @@ def import_model(
         if file_sha256(tmp) != sha:
             raise ModelError(f"{src.name} changed while it was being copied; try again")
         described = _inspect(kind, tmp, src.name) if inspect else {}
+        if derive is not None:
+            metadata = {**(metadata or {}), **derive(dict(described))}
+        wanted = _comparable(_fields(described, metadata))
+        for existing in reversed(same_bytes):  # newest version first
+            if _comparable(_fields_of(existing)) == wanted:
+                return existing
         info = _claim_version(
             project_dir, name, kind, src, sha, described, metadata, status, source, set(records)
         )
@@ -528,11 +551,7 @@ def _claim_version(
     source: str | None,
     trusted_files: set[str],
 ) -> ModelInfo:
-    merged = {**described, **(metadata or {})}
-    unknown = set(merged) - set(_FIELDS)
-    extra = dict(merged.get("extra") or {})
-    for key in unknown:  # keep what callers add; it is still metadata
-        extra[key] = merged[key]
+    fields = _fields(described, metadata)
     base = re.sub(r"\s+", "_", name)
     for _ in range(1000):
         taken = [m.version for m in _entries(project_dir) if m.name == name]
@@ -551,13 +570,7 @@ def _claim_version(
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             source=source if source is not None else src.name,
             status=status,
-            classes=tuple(str(c) for c in merged.get("classes") or ()),
-            imgsz=int(merged["imgsz"]) if merged.get("imgsz") else None,
-            tiling=merged.get("tiling"),
-            filter_settings=merged.get("filter_settings"),
-            training=merged.get("training"),
-            metrics=merged.get("metrics"),
-            extra=extra,
+            **fields,
         )
         try:
             _write_json_atomic(_meta_path(project_dir, info.file), _meta_dict(info), exclusive=True)
@@ -565,6 +578,33 @@ def _claim_version(
             continue
         return info
     raise ModelError(f"cannot find a free version number for model '{name}'")
+
+
+def _fields(described: dict[str, Any], metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``_FIELDS`` of a new entry: what the inspector read, overridden by ``metadata``."""
+    merged = {**described, **(metadata or {})}
+    unknown = set(merged) - set(_FIELDS)
+    extra = dict(merged.get("extra") or {})
+    for key in unknown:  # keep what callers add; it is still metadata
+        extra[key] = merged[key]
+    return {
+        "classes": tuple(str(c) for c in merged.get("classes") or ()),
+        "imgsz": int(merged["imgsz"]) if merged.get("imgsz") else None,
+        "tiling": merged.get("tiling"),
+        "filter_settings": merged.get("filter_settings"),
+        "training": merged.get("training"),
+        "metrics": merged.get("metrics"),
+        "extra": extra,
+    }
+
+
+def _fields_of(info: ModelInfo) -> dict[str, Any]:
+    return {key: getattr(info, key) for key in _FIELDS}
+
+
+def _comparable(fields: dict[str, Any]) -> str:
+    """Fields as the JSON stores them, so a new entry compares equal to one read back."""
+    return json.dumps(fields, sort_keys=True, default=str)
 
 
 def _meta_dict(info: ModelInfo) -> dict[str, Any]:

@@ -98,9 +98,80 @@ def test_importing_the_same_bytes_twice_returns_the_existing_entry(
 ) -> None:
     src = _file(tmp_path, "m.bin", b"same")
     first = registry.import_model(project_dir, src, "severity", "m")
-    again = registry.import_model(project_dir, src, "severity", "other name")
+    again = registry.import_model(project_dir, src, "severity", "m")
     assert again == first
     assert len(registry.list_models(project_dir)) == 1
+    # from another path, with the same metadata and another status: still the same entry
+    copy = _file(tmp_path, "copy.bin", b"same")
+    assert registry.import_model(project_dir, copy, "severity", "m", status="candidate") == first
+    assert sorted(p.name for p in (project_dir / "models").iterdir()) == [
+        first.file,
+        f"{first.file}.json",
+    ]
+
+
+def test_the_same_bytes_under_another_name_are_a_new_entry(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    src = _file(tmp_path, "m.bin", b"same")
+    first = registry.import_model(project_dir, src, "severity", "m")
+    other = registry.import_model(project_dir, src, "severity", "other name")
+    assert (other.ref, other.sha256) == ("other name:1", first.sha256)
+    assert other.file != first.file
+    assert [m.ref for m in registry.list_models(project_dir)] == ["m:1", "other name:1"]
+    assert {registry.trust_state(project_dir, m) for m in (first, other)} == {"trusted"}
+    assert registry.find_model(project_dir, "severity", "m").ref == "m:1"
+
+
+def test_the_same_bytes_with_other_metadata_are_the_next_version(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    src = _file(tmp_path, "m.bin", b"same")
+    tiles = {"tile": 512, "overlap": 128, "scale": 1.0, "mode": "tiles"}
+    whole = {"tile": 640, "overlap": 160, "scale": 1.0, "mode": "whole"}
+    first = registry.import_model(project_dir, src, "severity", "m", metadata={"tiling": tiles})
+    second = registry.import_model(project_dir, src, "severity", "m", metadata={"tiling": whole})
+    assert (first.version, second.version) == (1, 2)
+    assert (first.tiling, second.tiling) == (tiles, whole)
+    assert registry.find_model(project_dir, "severity", "m:1").tiling == tiles  # unchanged
+    assert registry.trust_state(project_dir, second) == "trusted"
+    # each setting again: its own entry, whichever version it is
+    assert (
+        registry.import_model(project_dir, src, "severity", "m", metadata={"tiling": tiles})
+        == first
+    )
+    assert (
+        registry.import_model(project_dir, src, "severity", "m", metadata={"tiling": whole})
+        == second
+    )
+    # no metadata at all is different metadata too
+    third = registry.import_model(project_dir, src, "severity", "m")
+    assert (third.version, third.tiling) == (3, None)
+    assert len(registry.list_models(project_dir)) == 3
+
+
+def test_derived_metadata_sees_what_the_inspector_read(project_dir: Path, tmp_path: Path) -> None:
+    from ml.detector.tiling import TilingSpec
+
+    registry.set_inspector("severity", lambda _path: {"imgsz": 640, "classes": ["a"]})
+    seen: list[dict] = []
+
+    def whole(described: dict) -> dict:
+        seen.append(described)
+        return {"tiling": TilingSpec.for_model(described.get("imgsz"), mode="whole").to_dict()}
+
+    src = _file(tmp_path, "m.bin", b"weights")
+    info = registry.import_model(project_dir, src, "severity", "m", derive=whole)
+    assert seen == [{"imgsz": 640, "classes": ["a"]}]
+    assert info.imgsz == 640
+    assert info.tiling == {"tile": 640, "overlap": 160, "scale": 1.0, "mode": "whole"}
+    # the same derived settings again are the same entry, not a new version
+    assert registry.import_model(project_dir, src, "severity", "m", derive=whole) == info
+    # derived metadata overrides the caller's
+    over = registry.import_model(
+        project_dir, src, "severity", "m", metadata={"tiling": {"tile": 32}}, derive=whole
+    )
+    assert over == info
 
 
 def test_a_changed_model_file_is_refused_with_a_clear_message(
