@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ModelError
-from ml import model_safety, offline
+from ml import offline
 from ml.registry import ModelKind, register_kind
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ def load_detector_checkpoint(
     The file is read once; those bytes are scanned and loaded (``ml.model_safety``), so
     nothing can swap the file between the check and the load.
     """
+    from ml import model_safety  # lazily: the GUI imports this module at start
+
     p = Path(path)
     shown = display_name or p.name
     if not p.is_file():
@@ -109,6 +111,8 @@ def load_detector_bytes(data: bytes, shown: str) -> LoadedDetector:
     loading (ema or model, float32, training arguments, stride, module updates) is done
     here on the dict torch's restricted unpickler returned.
     """
+    from ml import model_safety  # lazily: the GUI imports this module at start
+
     offline.configure()
     ckpt = model_safety.load_checkpoint(data, shown)
     import torch
@@ -203,6 +207,8 @@ def inspect_detector(path: Path) -> dict[str, Any]:
 
 def check_detector(data: bytes, shown: str) -> None:
     """Registry check for kind ``detector``, run without unpickling (and without torch)."""
+    from ml import model_safety  # lazily: the GUI imports this module at start
+
     model_safety.scan_checkpoint(data, shown)
 
 
