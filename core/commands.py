@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("predict", "ml.cli_models"),
     ("severity", "ml.cli_severity"),
     ("detector-worker", "ml.cli_detector_worker"),
+    ("train-worker", "ml.cli_training"),
 )
 
 

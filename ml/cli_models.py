@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from core.errors import ClinLensError
+from ml import cli_training
 from ml.cli_common import chosen_images, usage
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -64,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     lst.add_argument("--json", action="store_true", help="print a JSON object")
     lst.set_defaults(func=run_list)
     model.set_defaults(func=lambda _args: usage(model))
+    cli_training.register_actions(actions)
 
     pred = subparsers.add_parser(
         "predict",
@@ -81,7 +84,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--model", metavar="NAME", help="model name or NAME:VERSION (default: active)"
     )
     pred.add_argument(
-        "--conf", type=float, metavar="C", help="confidence threshold 0..1 (default 0.25)"
+        "--conf",
+        type=float,
+        metavar="C",
+        help="confidence threshold 0..1 (default: the version's operating threshold, else 0.25)",
     )
     pred.add_argument(
         "--device", choices=DEVICES, default="auto", help="where to run (default auto)"
@@ -127,10 +133,7 @@ def _open_project(folder: str, *, read_only: bool) -> Any:
 def run_import(args: argparse.Namespace) -> int:
     from ml import registry
 
-    metadata: dict[str, Any] = {}
-    tiling = _tiling_from_args(args)
-    if tiling is not None:
-        metadata["tiling"] = tiling
+    derive = _tiling_from_args(args)
     from core.errors import ProjectLockedError
     from core.store.model_trust import open_repository
 
@@ -148,12 +151,15 @@ def run_import(args: argparse.Namespace) -> int:
         opened = _open_project(args.project, read_only=True)
     with opened as project:
         label_set = project.definitions.label_set()
-        info = registry.import_model(
-            project.folder, args.file, args.kind, args.name, metadata=metadata or None
-        )
+        before = {m.file for m in registry.list_models(project.folder, args.kind)}
+        info = registry.import_model(project.folder, args.file, args.kind, args.name, derive=derive)
     notes = class_notes(info, label_set) if info.kind == "detector" else []
+    already = info.file in before  # same file, name and settings: nothing new was stored
+    if already:
+        sys.stderr.write(f"already registered as {info.ref} (models/{info.file})\n")
     if args.json:
-        sys.stdout.write(json.dumps({**info.to_dict(), "notes": notes}, default=str) + "\n")
+        payload = {**info.to_dict(), "notes": notes, "already_registered": already}
+        sys.stdout.write(json.dumps(payload, default=str) + "\n")
     else:
         classes = f", {len(info.classes)} classes" if info.classes else ""
         sys.stdout.write(f"registered {info.ref} ({info.kind}{classes}) as models/{info.file}\n")
@@ -163,18 +169,37 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tiling_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
+def _tiling_from_args(
+    args: argparse.Namespace,
+) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The registry's ``derive`` recording ``--tiling/--tile/--overlap/--scale``; None when
+    none is given (the detector then uses the checkpoint's own input size).
+
+    What is not given comes from the checkpoint, as the registry's inspector read it: the
+    tile defaults to its ``imgsz`` in every mode (feeding a model trained at 640 px at
+    512 px shifts its boxes), so the recorded tiling is complete and an explicit ``--tile``
+    wins.
+    """
     if args.tiling is None and args.tile is None and args.overlap is None and args.scale is None:
         return None
     from ml.detector.tiling import TilingSpec
 
-    spec = TilingSpec(
-        tile=args.tile or 512,
-        overlap=args.overlap,
-        scale=args.scale if args.scale is not None else 1.0,
-        mode=args.tiling or "tiles",
-    )
-    return spec.to_dict()
+    if args.tile is not None:  # a bad value is refused before anything is copied
+        TilingSpec.for_model(
+            None, tile=args.tile, overlap=args.overlap, scale=args.scale, mode=args.tiling
+        )
+
+    def derive(described: dict[str, Any]) -> dict[str, Any]:
+        spec = TilingSpec.for_model(
+            described.get("imgsz"),
+            tile=args.tile,
+            overlap=args.overlap,
+            scale=args.scale,
+            mode=args.tiling,
+        )
+        return {"tiling": spec.to_dict()}
+
+    return derive
 
 
 def class_notes(info: Any, label_set: Any) -> list[str]:

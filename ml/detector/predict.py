@@ -148,6 +148,11 @@ class Detector:
             )
         kwargs.setdefault("tiling", TilingSpec.from_dict(info.tiling) if info.tiling else None)
         kwargs.setdefault("filter_settings", info.filter_settings)
+        # A version ClinLens trained carries the score threshold with the best held-out F1
+        # (a young model's scores are low: a fixed 0.25 can keep nothing); an explicit conf wins.
+        operating = (info.extra or {}).get("operating_threshold")
+        if operating is not None:
+            kwargs.setdefault("conf", float(operating))
         detector = cls(loaded, class_map=class_map, model_ref=info.ref, **kwargs)
         detector.info = info
         return detector

@@ -58,6 +58,7 @@ from ml.registry.storage import (
     verified_file,
     verified_path,
 )
+from ml.registry.versions import active_model, promote_version, register_trained, rollback
 
 __all__ = [
     "KINDS",
@@ -71,6 +72,7 @@ __all__ = [
     "ModelKind",
     "NoModelError",
     "SafetyCheck",
+    "active_model",
     "check_kind",
     "check_name",
     "confirm_import",
@@ -84,8 +86,11 @@ __all__ = [
     "model_path",
     "models_dir",
     "promote",
+    "promote_version",
     "read_verified",
     "register_kind",
+    "register_trained",
+    "rollback",
     "safety_check_for",
     "set_inspector",
     "trust_state",

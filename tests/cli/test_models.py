@@ -70,6 +70,87 @@ def test_model_import_and_list(
     assert listed["unregistered"] == []
 
 
+def _import_json(
+    capsys: pytest.CaptureFixture[str], project_dir: Path, weights: Path, *extra: str
+) -> tuple[dict, str]:
+    rc, out, err = _run(
+        capsys, "model", "import", str(project_dir), str(weights), "--kind", "detector",
+        "--json", *extra,
+    )  # fmt: skip
+    assert rc == 0, err
+    return json.loads(out), err
+
+
+def test_import_tile_size_defaults_to_the_checkpoints_imgsz_in_every_mode(
+    capsys: pytest.CaptureFixture[str],
+    project_dir: Path,
+    tiny_yolo: Path,  # noqa: F811
+) -> None:
+    # the tiny checkpoint was trained at imgsz 128: whole images are fed at 128, not 512
+    whole, _ = _import_json(capsys, project_dir, tiny_yolo, "--name", "w", "--tiling", "whole")
+    assert whole["imgsz"] == 128
+    assert whole["tiling"] == {"tile": 128, "overlap": 32, "scale": 1.0, "mode": "whole"}
+    tiles, _ = _import_json(capsys, project_dir, tiny_yolo, "--name", "t", "--overlap", "16")
+    assert tiles["tiling"] == {"tile": 128, "overlap": 16, "scale": 1.0, "mode": "tiles"}
+    explicit, _ = _import_json(
+        capsys, project_dir, tiny_yolo, "--name", "e", "--tiling", "whole", "--tile", "256"
+    )
+    assert explicit["tiling"]["tile"] == 256 and explicit["tiling"]["mode"] == "whole"
+    plain, _ = _import_json(capsys, project_dir, tiny_yolo, "--name", "p")
+    assert plain["tiling"] is None  # the detector then feeds the checkpoint's imgsz itself
+
+
+def test_reimporting_a_file_is_idempotent_only_with_the_same_name_and_tiling(
+    capsys: pytest.CaptureFixture[str],
+    project_dir: Path,
+    tiny_yolo: Path,  # noqa: F811
+) -> None:
+    first, err = _import_json(
+        capsys, project_dir, tiny_yolo, "--name", "phantom", "--tiling", "whole"
+    )
+    assert first["ref"] == "phantom:1" and not first["already_registered"]
+    assert "already registered" not in err
+    again, err = _import_json(
+        capsys, project_dir, tiny_yolo, "--name", "phantom", "--tiling", "whole"
+    )
+    assert again["ref"] == "phantom:1" and again["already_registered"]
+    assert f"already registered as phantom:1 (models/{first['file']})" in err
+    # another tiling: a new version with the new settings, the old one unchanged
+    tiled, err = _import_json(capsys, project_dir, tiny_yolo, "--name", "phantom", "--tile", "64")
+    assert tiled["ref"] == "phantom:2" and "already registered" not in err
+    assert tiled["tiling"]["tile"] == 64 and tiled["tiling"]["mode"] == "tiles"
+    # another name: a new entry
+    other, _ = _import_json(capsys, project_dir, tiny_yolo, "--name", "other", "--tiling", "whole")
+    assert other["ref"] == "other:1" and other["sha256"] == first["sha256"]
+    rc, out, _ = _run(capsys, "model", "list", str(project_dir), "--json")
+    listed = {m["ref"]: m for m in json.loads(out)["models"]}
+    assert sorted(listed) == ["other:1", "phantom:1", "phantom:2"]
+    assert listed["phantom:1"]["tiling"]["tile"] == 128
+    assert {m["trust"] for m in listed.values()} == {"trusted"}
+    # the text form says it too, on stderr
+    rc, out, err = _run(
+        capsys, "model", "import", str(project_dir), str(tiny_yolo), "--kind", "detector",
+        "--name", "other", "--tiling", "whole",
+    )  # fmt: skip
+    assert rc == 0 and "registered other:1" in out
+    assert err.startswith("already registered as other:1")
+
+
+def test_a_bad_tile_size_is_refused_before_anything_is_stored(
+    capsys: pytest.CaptureFixture[str],
+    project_dir: Path,
+    tiny_yolo: Path,  # noqa: F811
+) -> None:
+    for bad in (("--tile", "100"), ("--overlap", "500")):
+        rc, out, err = _run(
+            capsys, "model", "import", str(project_dir), str(tiny_yolo), "--kind", "detector",
+            *bad,
+        )  # fmt: skip
+        assert rc == 2 and out == "" and err.count("\n") == 1, err
+        assert "tile" in err
+        assert [p.name for p in (project_dir / "models").iterdir()] == []
+
+
 def test_predict_all_stores_suggestions_and_reports_json(
     capsys: pytest.CaptureFixture[str],
     project_dir: Path,

@@ -448,3 +448,19 @@ def test_model_classes_that_map_to_one_project_label_are_merged_as_one() -> None
         det._run_model = two_classes  # type: ignore[method-assign]
         pred = det.predict_rgb8(np.zeros((64, 64), dtype=np.uint8))
         assert [(d.label, d.score) for d in pred.detections] == [(expected, 0.9)]
+
+
+def test_a_versions_operating_threshold_is_its_default_score_threshold(
+    tmp_path: Path,
+    tiny_yolo: Path,  # noqa: F811
+) -> None:
+    from ml import registry
+    from ml.detector.predict import Detector
+
+    make_xray_project(tmp_path / "p", n_images=1, with_corrupt=False)
+    info = registry.import_model(tmp_path / "p", tiny_yolo, "detector", "tiny")
+    assert Detector.from_registry(tmp_path / "p", device="cpu").conf == pytest.approx(0.25)
+    registry.update_model(tmp_path / "p", info, extra={**info.extra, "operating_threshold": 0.07})
+    assert Detector.from_registry(tmp_path / "p", device="cpu").conf == pytest.approx(0.07)
+    explicit = Detector.from_registry(tmp_path / "p", device="cpu", conf=0.5)
+    assert explicit.conf == pytest.approx(0.5)
