@@ -22,6 +22,7 @@ from app.controllers.project import ProjectController
 from app.controllers.relocate import RelocateController
 from app.controllers.severity import SeverityController
 from app.controllers.suggestions import SuggestionController
+from app.controllers.training import TrainingController
 from app.docks.grade_panel import GradePanel
 from app.docks.label_panel import LabelPanel
 from app.settings import Preferences
@@ -36,6 +37,7 @@ class ActionHost(Protocol):
     annotations: AnnotationController
     suggestions: SuggestionController
     severity: SeverityController
+    training: TrainingController
     canvas: Canvas
     grades: GradePanel
     labels: LabelPanel
@@ -129,6 +131,7 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["suggest"] = act("Suggest boxes for this image", w.suggestions.suggest_current, "Ctrl+M")
     a["suggest_batch"] = act("Suggest for all unreviewed images", w.suggestions.suggest_unreviewed)
     a["import_model"] = act("Import a model…", w.import_model_dialog)
+    a["train_detector"] = act("Train detector…", w.training.open_dialog)
     # --- View
     a["fit"] = act("Fit image", w.canvas.fit, "Ctrl+F")
     a["one_to_one"] = act("1:1 (actual pixels)", w.canvas.one_to_one, "Ctrl+0")
@@ -167,7 +170,17 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
     _add(
         model_menu,
         a,
-        ("suggest", "suggest_batch", None, "accept", "reject", "accept_all", None, "import_model"),
+        (
+            "suggest",
+            "suggest_batch",
+            None,
+            "accept",
+            "reject",
+            "accept_all",
+            None,
+            "import_model",
+            "train_detector",
+        ),
     )
     view = mb.addMenu("&View")
     _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", None))

@@ -26,6 +26,8 @@ from app.controllers.qt_prompts import QtPrompts
 from app.controllers.relocate import RelocateController, banner_html
 from app.controllers.severity import SeverityController
 from app.controllers.suggestions import SuggestionController
+from app.controllers.training import TrainingController
+from app.dialogs.train_dialog import ask_train_request
 from app.docks.filter_panel import FilterPanel
 from app.docks.grade_panel import GradePanel
 from app.docks.image_list_panel import ImageListPanel
@@ -33,6 +35,7 @@ from app.docks.label_panel import LabelPanel
 from app.docks.model_panel import ModelPanel
 from app.docks.severity_panel import SeverityPanel
 from app.docks.thumbnails import ThumbnailCache
+from app.docks.training_panel import TrainingPanel
 from app.jobs import JobRunner
 from app.jobs.panel import JobsPanel, JobsStatusIndicator
 from app.settings import Preferences
@@ -88,6 +91,7 @@ class MainWindow(QMainWindow):
         self.jobs_panel = JobsPanel(self.runner)
         self.model_panel = ModelPanel()
         self.severity_panel = SeverityPanel()
+        self.training_panel = TrainingPanel()
         self.docks: dict[str, QDockWidget] = {}
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self._dock("images", "Images", self.images, left)
@@ -97,9 +101,11 @@ class MainWindow(QMainWindow):
         self._dock("jobs", "Jobs", self.jobs_panel, left)
         self._dock("model", "Model", self.model_panel, right)
         self._dock("severity", "Severity", self.severity_panel, right)
+        self._dock("training", "Training", self.training_panel, right)
         self.tabifyDockWidget(self.docks["labels"], self.docks["grades"])
         self.tabifyDockWidget(self.docks["grades"], self.docks["model"])
         self.tabifyDockWidget(self.docks["model"], self.docks["severity"])
+        self.tabifyDockWidget(self.docks["severity"], self.docks["training"])
         self.docks["labels"].raise_()
         self.docks["jobs"].hide()
         # --- status bar
@@ -125,6 +131,9 @@ class MainWindow(QMainWindow):
         self.suggestions.batch_finished = lambda: self.images.model.reload()  # type: ignore[method-assign]
         self.severity = SeverityController(
             self.runner, self.severity_panel, self.canvas, self.annotations, self
+        )
+        self.training = TrainingController(
+            self.runner, self.prompts, lambda p, d: ask_train_request(self, p, d), self
         )
         self.projects = ProjectController(
             self.session,
@@ -183,11 +192,37 @@ class MainWindow(QMainWindow):
             controller.error.connect(self.show_error)
             controller.job_started.connect(lambda _job: self.docks["jobs"].show())
         self.projects.project_opened.connect(self.set_project)
+        self._wire_training()
         self.projects.images_added.connect(self._on_images_added)
         self.image_banner.linkActivated.connect(self.relocator.on_banner_link)
         self.relocator.file_relocated.connect(self._on_file_relocated)
         self.relocator.files_relocated.connect(self._on_files_relocated)
         self.relocator.list_changed.connect(self.images.model.reload)
+
+    def _wire_training(self) -> None:
+        t, panel = self.training, self.training_panel
+        t.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        t.error.connect(self.show_error)
+        t.job_started.connect(lambda _job: self.docks["jobs"].show())
+        t.started.connect(panel.training_started)
+        t.started.connect(self.docks["training"].show)
+        t.started.connect(self.docks["training"].raise_)
+        t.epoch.connect(panel.plot.add_epoch)
+        t.trained.connect(panel.show_result)
+        t.stopped.connect(panel.training_stopped)
+        t.models_changed.connect(self.suggestions.refresh_status)
+        t.models_changed.connect(self._show_versions)
+        self.model_panel.roll_back.connect(t.roll_back)
+        panel.cancel_requested.connect(t.cancel)
+        panel.promote_requested.connect(
+            lambda ref: panel.promoted(ref) if t.promote(ref) is not None else None
+        )
+
+    def _show_versions(self) -> None:
+        project = self.training.project
+        writable = project is not None and not project.read_only
+        versions = [(m.ref, m.status) for m in self.training.versions()]
+        self.model_panel.set_versions(versions, writable)
 
     def _show_list_menu(self, image_id: int, pos: QPoint) -> None:
         # popup, not exec: no nested event loop; kept on self so it lives while shown.
@@ -217,6 +252,7 @@ class MainWindow(QMainWindow):
         self._previous_image = None
         self.annotations.set_project(project)
         self.suggestions.set_project(project)
+        self.training.set_project(project)
         self.severity.set_project(project)
         self.images.set_project(project)
         self.canvas.clear_image()
@@ -449,6 +485,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.training.confirm_close():
+            event.ignore()
+            return
         self.canvas.flush_nudge()
         self.save_filter_settings()
         self.prefs.save_layout(self.saveGeometry(), self.saveState())

@@ -5,6 +5,8 @@ Only widgets and signals; the SuggestionController runs the work through the job
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
+    QListWidget,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -24,6 +27,7 @@ class ModelPanel(QWidget):
     accept_above = Signal(float)
     import_model = Signal()
     auto_changed = Signal(bool)
+    roll_back = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +58,15 @@ class ModelPanel(QWidget):
         self.accept_button.clicked.connect(lambda: self.accept_above.emit(self.threshold.value()))
         self.import_button = QPushButton("Import a model…")
         self.import_button.clicked.connect(self.import_model)
+        self.versions = QListWidget()
+        self.versions.setToolTip("The project's detector versions and their status")
+        self.versions.setMaximumHeight(120)
+        self.rollback_button = QPushButton("Roll back")
+        self.rollback_button.setToolTip(
+            "Retire the active detector and make the version active before it active again"
+        )
+        self.rollback_button.setEnabled(False)
+        self.rollback_button.clicked.connect(self.roll_back)
         self.help = QLabel(
             "Suggestions are dashed with their score. Enter accepts the selected one, "
             "R rejects it; moving or relabelling it marks it edited."
@@ -73,6 +86,9 @@ class ModelPanel(QWidget):
         lay.addWidget(self.batch_button)
         lay.addWidget(self.accept_button)
         lay.addWidget(self.import_button)
+        lay.addWidget(QLabel("Versions"))
+        lay.addWidget(self.versions)
+        lay.addWidget(self.rollback_button)
         lay.addWidget(self.help)
         lay.addStretch(1)
 
@@ -84,6 +100,17 @@ class ModelPanel(QWidget):
         self.accept_button.setEnabled(writable)
         self.import_button.setEnabled(writable)
         self.auto.setEnabled(has_model and writable)
+
+    def set_versions(self, versions: Sequence[tuple[str, str]], writable: bool = True) -> None:
+        """``(ref, status)`` of each detector version, oldest first."""
+        self.versions.clear()
+        for ref, status in versions:
+            self.versions.addItem(f"{ref} — {status}")
+        self.rollback_button.setEnabled(
+            writable
+            and sum(1 for _, s in versions if s != "active") > 0
+            and any(s == "active" for _, s in versions)
+        )
 
     @property
     def device_choice(self) -> str:
