@@ -38,12 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from core.annotations import Box  # noqa: E402
 from core.store import Project  # noqa: E402
+from tests.e2e.conftest import xvfb  # noqa: E402
 from tests.e2e.test_kill_trials import (  # noqa: E402
     child_command,
     child_env,
     make_trial_project,
     run_trials,
-    xvfb,
 )
 
 

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,12 +62,6 @@ State = dict[str, Any]
 
 
 # --- the tests ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def xvfb_display() -> Iterator[str]:
-    with xvfb() as display:
-        yield display
-
-
 def test_killed_window_keeps_every_edit_it_showed_as_saved(xvfb_display, tmp_path):
     report = run_trials(tmp_path, trials=3, seed=1, display=xvfb_display)  # 20 in the benchmark
     assert report.driver_errors == [], report.driver_errors
@@ -102,39 +96,6 @@ def test_state_comparison_allows_only_the_edit_in_flight():
 
 
 # --- Xvfb and the child ---------------------------------------------------------------------
-@contextlib.contextmanager
-def xvfb() -> Iterator[str]:
-    """A private Xvfb (``-displayfd``: the server picks a free display), as in
-    test_gui_session.py."""
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        number = b""
-        deadline = time.monotonic() + 20
-        while not number.endswith(b"\n") and time.monotonic() < deadline:
-            chunk = os.read(read_fd, 16)
-            if not chunk:
-                break
-            number += chunk
-        if not number.strip():
-            raise RuntimeError("Xvfb did not start")
-        yield f":{number.decode().strip()}"
-    finally:
-        os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def child_env(display: str, data_dir: Path, lossy: bool = False) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
