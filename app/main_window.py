@@ -26,8 +26,7 @@ from app.controllers.qt_prompts import QtPrompts
 from app.controllers.relocate import RelocateController, banner_html
 from app.controllers.severity import SeverityController
 from app.controllers.suggestions import SuggestionController
-from app.controllers.training import TrainingController
-from app.dialogs.train_dialog import ask_train_request
+from app.controllers.training import TrainingController, TrainingData, TrainRequest
 from app.docks.filter_panel import FilterPanel
 from app.docks.grade_panel import GradePanel
 from app.docks.image_list_panel import ImageListPanel
@@ -132,9 +131,7 @@ class MainWindow(QMainWindow):
         self.severity = SeverityController(
             self.runner, self.severity_panel, self.canvas, self.annotations, self
         )
-        self.training = TrainingController(
-            self.runner, self.prompts, lambda p, d: ask_train_request(self, p, d), self
-        )
+        self.training = TrainingController(self.runner, self.prompts, self._ask_train_request, self)
         self.projects = ProjectController(
             self.session,
             self.runner,
@@ -157,6 +154,12 @@ class MainWindow(QMainWindow):
         self._wire()
         self._restore_layout()
         self.set_project(None)
+
+    def _ask_train_request(self, project: object, data: TrainingData) -> TrainRequest | None:
+        # The form is built only when asked for: the window's start does not import it.
+        from app.dialogs.train_dialog import ask_train_request
+
+        return ask_train_request(self, project, data)
 
     # --- composition helpers --------------------------------------------------------------
     def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:

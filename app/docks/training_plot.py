@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0")
 
@@ -30,6 +29,23 @@ def val_scores(metrics: dict[str, Any] | None) -> tuple[float | None, float | No
 class TrainingPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._placeholder: QLabel | None = QLabel("The losses and validation scores per epoch.")
+        self._layout.addWidget(self._placeholder)
+        # The plots are built at the first epoch: pyqtgraph costs ~0.5 s and ~200 modules,
+        # which the window's start must not pay for.
+        self.losses: Any = None
+        self.scores: Any = None
+        # name -> (epochs, values); the curves are redrawn from these
+        self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self._curves: dict[str, Any] = {}
+
+    def _ensure_plots(self) -> None:
+        if self.losses is not None:
+            return
+        import pyqtgraph as pg
+
         self.losses = pg.PlotWidget(title="Training losses")
         self.losses.addLegend(offset=(-10, 10))
         self.losses.setLabel("bottom", "epoch")
@@ -37,22 +53,22 @@ class TrainingPlot(QWidget):
         self.scores.addLegend(offset=(-10, 10))
         self.scores.setLabel("bottom", "epoch")
         self.scores.setYRange(0.0, 1.0)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.losses)
-        lay.addWidget(self.scores)
-        # name -> (epochs, values); the curves are redrawn from these
-        self.series: dict[str, tuple[list[float], list[float]]] = {}
-        self._curves: dict[str, Any] = {}
+        if self._placeholder is not None:
+            self._placeholder.deleteLater()
+            self._placeholder = None
+        self._layout.addWidget(self.losses)
+        self._layout.addWidget(self.scores)
 
     def clear(self) -> None:
         self.series.clear()
-        self.losses.clear()
-        self.scores.clear()
         self._curves.clear()
+        if self.losses is not None:
+            self.losses.clear()
+            self.scores.clear()
 
     def add_epoch(self, event: dict[str, Any]) -> None:
         """One ``epoch`` event: ``{epoch, losses: {name: value}, metrics: {…} | None}``."""
+        self._ensure_plots()
         epoch = float(event.get("epoch") or 0)
         for key, value in (event.get("losses") or {}).items():
             if value is not None:
@@ -67,7 +83,9 @@ class TrainingPlot(QWidget):
         xs, ys = self.series.get(name, ([], []))
         return list(zip(xs, ys, strict=True))
 
-    def _add(self, plot: pg.PlotWidget, name: str, x: float, y: float) -> None:
+    def _add(self, plot: Any, name: str, x: float, y: float) -> None:
+        import pyqtgraph as pg  # already loaded by _ensure_plots
+
         xs, ys = self.series.setdefault(name, ([], []))
         xs.append(x)
         ys.append(y)

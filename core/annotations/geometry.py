@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # numpy.typing costs the window's start a few ms; hints only
+    from numpy.typing import ArrayLike
 
 
 def as_boxes(boxes: ArrayLike) -> np.ndarray:
