@@ -102,16 +102,17 @@ def test_grade_filters_read_the_grades_index(project: Project) -> None:
 
 
 @pytest.mark.slow
-def test_grade_filter_pages_are_exact_at_100k_images(tmp_path: Path) -> None:
-    # Behaviour at scale; that each filter is one index range is asserted from the query
+def test_grade_filter_pages_are_exact_at_20k_images(tmp_path: Path) -> None:
+    # Behaviour at scale (many pages of 256); paging figures for large projects are
+    # in benchmarks/store_edits.py. That each filter is one index range is asserted from the query
     # plan above (test_grade_filters_read_the_grades_index), not with a stopwatch.
     with Project.create(
         tmp_path / "big", label_set=_labels(), scales=[_acne()], author="dr.a"
     ) as project:
         ids = project.add_images(
-            NewImage(f"/scans/scan_{i:06d}.png", 64, 64) for i in range(100_000)
+            NewImage(f"/scans/scan_{i:06d}.png", 64, 64) for i in range(20_000)
         )
-        # 50,000 grades straight into the table (set_grade's checks and audit would make
+        # 10,000 grades straight into the table (set_grade's checks and audit would make
         # this set-up, not the queries under test, take most of the time).
         with project._write() as conn:
             conn.executemany(
@@ -128,7 +129,7 @@ def test_grade_filter_pages_are_exact_at_100k_images(tmp_path: Path) -> None:
         for grade, want in expected.items():
             n = project.image_count(grade=grade)
             page = project.images(grade=grade, offset=max(0, n - 256), limit=256)
-            assert n == len(want) and n in (12_500, 50_000), grade
+            assert n == len(want) and n in (2_500, 10_000), grade
             assert [r.id for r in page] == want[-256:], grade  # the last page, in id order
 
 
