@@ -67,6 +67,8 @@ class TrainDialog(QDialog):
         self.start_from = QComboBox()
         self.start_from.addItem("The active detector", "active")
         self.start_from.addItem("Scratch", "scratch")
+        if not versions:  # nothing to fine-tune yet: the first model starts from scratch
+            self.start_from.setCurrentIndex(1)
         for ref in versions:
             self.start_from.addItem(ref, ref)
         self.remap = QComboBox()

@@ -131,6 +131,13 @@ def check_enough(
     train: list[ReviewedImage], heldout: list[ReviewedImage], remap: ClassRemap, recipe: Any
 ) -> None:
     """Refuse (one line) a training without enough reviewed data or held-out images."""
+    if not heldout and len(train) < recipe.min_images:
+        # Say both at once: a new project lacks reviewed images of either kind.
+        raise ClinLensError(
+            f"nothing to train on yet: need at least {recipe.min_images} reviewed training "
+            "images and some reviewed held-out images to measure the model on (have "
+            f"{len(train)} and 0); review more images"
+        )
     if not heldout:
         raise ClinLensError(
             "no held-out images yet: the gate needs reviewed held-out images to measure a "

@@ -80,3 +80,20 @@ def test_the_gui_side_of_training_never_imports_torch() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_new_project_is_told_what_it_lacks_and_starts_from_scratch(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.controllers.training import refusal, training_data
+    from app.dialogs.train_dialog import TrainDialog
+
+    project = make_project(tmp_path / "proj", n_images=3, scales=())
+    try:
+        dialog = TrainDialog(training_data(project), lambda r: refusal(project, r), [])
+        qtbot.addWidget(dialog)
+        # No version to fine-tune: the first model starts from scratch.
+        assert dialog.start_from.currentData() == "scratch"
+        why = dialog.refusal.text()
+        assert "need at least 4 reviewed training images" in why and "held-out" in why
+        assert not dialog.start_button.isEnabled()
+    finally:
+        project.close()
