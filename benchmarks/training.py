@@ -143,39 +143,13 @@ def make_training_data(root: Path, n_images: int, epochs: int) -> tuple[Path, An
 
 
 def plain_args(recipe: Any, cfg: str, data: Path, run_dir: Path) -> dict[str, Any]:
-    """What ``ml.training.runner.train`` hands ultralytics, for ``YOLO(cfg).train``."""
-    return {
-        "data": str(data),
-        "epochs": int(recipe.epochs),
-        "imgsz": int(recipe.imgsz),
-        "batch": int(recipe.batch),
-        "device": "cpu",
-        "workers": int(recipe.workers),
-        "optimizer": recipe.optimizer,
-        "lr0": float(recipe.lr0),
-        "patience": int(recipe.patience),
-        "seed": int(recipe.seed),
-        "deterministic": True,
-        "amp": False,
-        "pretrained": False,
-        "plots": False,
-        "val": True,
-        "project": str(run_dir),
-        "name": "run",
-        "exist_ok": True,
-        "verbose": False,
-        "fliplr": float(recipe.fliplr),
-        "mosaic": float(recipe.mosaic),
-        "close_mosaic": 0,
-        "warmup_epochs": 0 if recipe.epochs < 5 else 3,
-        "hsv_h": 0.0,
-        "hsv_s": 0.0,
-        "hsv_v": 0.0,
-        "translate": 0.0,
-        "scale": 0.0,
-        "erasing": 0.0,
-        "mixup": 0.0,
-    }
+    """What ``ml.training.runner.train`` hands ultralytics, for ``YOLO(cfg).train`` (the
+    runner's own builder, less the model, which ``YOLO(cfg)`` already holds)."""
+    from ml.training.runner import ultralytics_args
+
+    args = ultralytics_args(recipe, cfg, data, run_dir, device="cpu", amp=False)
+    args.pop("model")
+    return args
 
 
 def run_clinlens(data: Path, recipe: Any, run_dir: Path) -> tuple[float, float, Any]:

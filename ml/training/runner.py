@@ -70,6 +70,45 @@ def scratch_config(arch: str, run_dir: Path) -> str:
     raise ClinLensError(f"model config '{arch}' is not a YAML file")
 
 
+def ultralytics_args(
+    recipe: Any, model_cfg: str, data_yaml: Path, run_dir: Path, *, device: str, amp: bool
+) -> dict[str, Any]:
+    """The arguments ClinLens hands ultralytics' trainer for ``recipe`` (also what the
+    training benchmark gives plain ``YOLO(cfg).train``, so the two cannot drift apart)."""
+    args: dict[str, Any] = {
+        "model": model_cfg,
+        "data": str(data_yaml),
+        "epochs": int(recipe.epochs),
+        "imgsz": int(recipe.imgsz),
+        "batch": int(recipe.batch),
+        "device": device,
+        "workers": int(recipe.workers),
+        "optimizer": recipe.optimizer,
+        "lr0": float(recipe.lr0),
+        "patience": int(recipe.patience),
+        "seed": int(recipe.seed),
+        "deterministic": True,
+        "amp": amp,
+        "pretrained": False,
+        "plots": False,
+        "val": True,
+        "project": str(run_dir),
+        "name": "run",
+        "exist_ok": True,
+        "verbose": False,
+        "fliplr": float(recipe.fliplr),
+        "mosaic": float(recipe.mosaic),
+        "close_mosaic": 0,
+        "warmup_epochs": 0 if recipe.epochs < 5 else 3,
+    }
+    if recipe.preset == "xray":
+        args.update(
+            hsv_h=0.0, hsv_s=0.0, hsv_v=0.0, translate=0.0, scale=0.0, erasing=0.0, mixup=0.0
+        )
+    args.update(recipe.extra_args or {})
+    return args
+
+
 def train(
     data_yaml: Path,
     recipe: Any,
@@ -128,37 +167,7 @@ def train(
         def final_eval(self) -> None:
             return None
 
-    args: dict[str, Any] = {
-        "model": model_cfg,
-        "data": str(data_yaml),
-        "epochs": int(recipe.epochs),
-        "imgsz": int(recipe.imgsz),
-        "batch": int(recipe.batch),
-        "device": device,
-        "workers": int(recipe.workers),
-        "optimizer": recipe.optimizer,
-        "lr0": float(recipe.lr0),
-        "patience": int(recipe.patience),
-        "seed": int(recipe.seed),
-        "deterministic": True,
-        "amp": amp,
-        "pretrained": False,
-        "plots": False,
-        "val": True,
-        "project": str(run_dir),
-        "name": "run",
-        "exist_ok": True,
-        "verbose": False,
-        "fliplr": float(recipe.fliplr),
-        "mosaic": float(recipe.mosaic),
-        "close_mosaic": 0,
-        "warmup_epochs": 0 if recipe.epochs < 5 else 3,
-    }
-    if recipe.preset == "xray":
-        args.update(
-            hsv_h=0.0, hsv_s=0.0, hsv_v=0.0, translate=0.0, scale=0.0, erasing=0.0, mixup=0.0
-        )
-    args.update(recipe.extra_args or {})
+    args = ultralytics_args(recipe, model_cfg, data_yaml, run_dir, device=device, amp=amp)
 
     def on_epoch_start(trainer: Any) -> None:
         state["batch"] = 0

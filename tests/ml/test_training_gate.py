@@ -129,3 +129,21 @@ def test_training_lock_refuses_a_second_and_takes_over_a_stale_one(tmp_path: Pat
     (tmp_path / LOCK_NAME).write_text("999999999")  # a pid that does not run
     with training_lock(tmp_path):
         pass
+
+
+def test_the_xray_preset_hands_ultralytics_the_studys_recipe(tmp_path: Path) -> None:
+    # Adam, lr 0.001, batch 8, flips at p = 0.5; colour jitter, scaling and erasing off
+    # (blur and brightness/contrast are applied offline to the tiles instead).
+    from ml.training.recipe import preset
+    from ml.training.runner import ultralytics_args
+
+    args = ultralytics_args(
+        preset("xray"), "m.yaml", tmp_path / "data.yaml", tmp_path, device="cpu", amp=False
+    )
+    assert (args["optimizer"], args["lr0"], args["batch"]) == ("Adam", 0.001, 8)
+    assert args["fliplr"] == 0.5 and args["pretrained"] is False
+    assert all(args[k] == 0.0 for k in ("hsv_h", "hsv_s", "hsv_v", "scale", "erasing", "mixup"))
+    acne = ultralytics_args(
+        preset("acne"), "m.yaml", tmp_path / "data.yaml", tmp_path, device="cpu", amp=False
+    )
+    assert acne["imgsz"] == 640 and acne["hsv_v"] == 0.3  # photos keep colour jitter
