@@ -92,6 +92,7 @@ class _Assigner:
         self.fraction, self.seed = _settings(conn)
         self.stamp = now_iso()
         self.quotas: dict[str, _Quota] = {}
+        self._rows: list[tuple[int, str, str, str, int]] = []
 
     def _quota(self, stratum: str) -> _Quota:
         quota = self.quotas.get(stratum)
@@ -108,12 +109,17 @@ class _Assigner:
         role = self._quota(stratum).next_role(
             self.fraction, _unit(self.seed, _key(image_id, sha256))
         )
-        self.conn.execute(
+        self._rows.append((int(image_id), role, stratum, self.stamp, self.seed))
+        return role
+
+    def flush(self) -> None:
+        """Write the roles decided so far (one executemany: an import adds thousands)."""
+        self.conn.executemany(
             "INSERT INTO image_split (image_id, role, stratum, assigned_at, seed) "
             "VALUES (?, ?, ?, ?, ?)",
-            (int(image_id), role, stratum, self.stamp, self.seed),
+            self._rows,
         )
-        return role
+        self._rows = []
 
 
 def assign_new(
@@ -129,6 +135,7 @@ def assign_new(
     for i, (image_id, sha256) in enumerate(images):
         stratum = stratum_of(labels[i]) if labels is not None else ""
         out.append(assigner.assign(image_id, sha256, stratum))
+    assigner.flush()
     return out
 
 
@@ -154,6 +161,7 @@ def assign_unassigned(conn: sqlite3.Connection) -> int:
     )
     for image_id, sha256 in ordered:
         assigner.assign(image_id, sha256, stratum_of(held.get(image_id, ())))
+    assigner.flush()
     return len(ordered)
 
 
