@@ -212,8 +212,32 @@ def train(
     trainer.add_callback("on_train_batch_end", on_batch_end)
     trainer.add_callback("on_train_epoch_end", on_epoch_end)
     trainer.add_callback("on_fit_epoch_end", on_fit_epoch_end)
-    with contextlib.redirect_stdout(io.StringIO()):
-        trainer.train()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            trainer.train()
+    except JobCancelled:
+        raise
+    except Exception as exc:
+        from ml.device import is_out_of_memory
+
+        if recipe.device == "cpu" or not is_out_of_memory(exc):
+            raise
+        # A GPU too small for this batch: the same recipe on the CPU, from the start (a
+        # half-trained model would be measured as if it were complete), said once.
+        note = f"the GPU ran out of memory ({label}); training again on the CPU"
+        log.warning(note)
+        emit("note", text=note)
+        _release_gpu()
+        from dataclasses import replace
+
+        return train(
+            data_yaml,
+            replace(recipe, device="cpu"),
+            run_dir,
+            start_module=start_module,
+            event=event,
+            cancel=cancel,
+        )
     if cancel is not None and cancel.is_set():
         raise JobCancelled("training cancelled")
     best = state["best"] if state["best"] is not None else state.get("last")
@@ -224,7 +248,7 @@ def train(
         best.criterion = None
     weights = run_dir / "best.pt"
     train_args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(trainer.args).items()}
-    torch.save(
+    save_checkpoint(
         {
             "model": None,
             "ema": best,
@@ -243,6 +267,33 @@ def train(
         curves=curves,
         best_metrics=_plain(state.get("best_metrics") or {}),
     )
+
+
+def save_checkpoint(payload: dict[str, Any], path: Path) -> None:
+    """Write the new model's checkpoint, or refuse in one line (the disk is full, the
+    folder is read-only): nothing is registered, the active model stays as it was."""
+    import torch
+
+    from core.project_io.destination import describe_os_error
+
+    partial = path.with_name(path.name + ".partial")
+    try:
+        torch.save(payload, partial)
+        partial.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise ClinLensError(
+            f"cannot save the new model: {describe_os_error(exc)}; free some space and "
+            "train again (the active model is untouched)"
+        ) from exc
+
+
+def _release_gpu() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _losses(trainer: Any) -> dict[str, float]:
