@@ -123,3 +123,28 @@ def test_refusals_are_one_line_exit_2(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1
     assert "too few reviewed images" in res.stderr or "held-out" in res.stderr
+
+
+def test_fine_tuning_a_named_version_with_a_map_file_remap(trained: dict) -> None:
+    from ml import registry
+
+    project, cfg, base = trained["project"], trained["cfg"], trained["base"]
+    # Fine-tuning a named version with a map file that merges both labels into one class:
+    # the start model's backbone is reused although its head had two classes.
+    merge = base / "merge.yaml"
+    merge.write_text("key: metal object\nbelt buckle: metal object\n", encoding="utf-8")
+    third = _cli(
+        *train_args(project, cfg, "--json", "--from", "detector:1", "--remap", str(merge)),
+        env_dir=base / "data",
+    )
+    assert third.returncode == 0, third.stderr[-2000:]
+    doc = json.loads(third.stdout)
+    assert doc["model"] == "detector:3"
+    info = registry.find_model(trained["project"], "detector", "detector:3")
+    assert info.training["start"] == "detector:1"
+    assert info.training["recipe"]["start"] == "detector:1"
+    assert list(info.classes) == ["metal object"]
+    assert info.extra["remap"]["mode"] == "map"
+    assert info.extra["remap"]["by_label"] == {"key": 0, "belt buckle": 0}
+    # Its held-out boxes were scored against the merged class, not the project's labels.
+    assert doc["heldout"]["images"] == trained["first"]["heldout"]["images"]
