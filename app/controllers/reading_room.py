@@ -1,0 +1,277 @@
+"""The reading-room tools, wired together: mouse window/level, the ruler, the Boxes
+panel, the hyperpigmentation overlay and the DICOM tags viewer.
+
+The window composes this controller once; it talks to the canvas, the display and the
+annotation controller through their public paths only, so each tool saves and renders
+exactly as the older controls do:
+
+- window/level: a right-drag builds new FilterSettings and hands them to the Display
+  panel as if its sliders moved (``interactive=True``: previews at the view's size while
+  the mouse moves, one full-resolution render once it rests, saved per image as usual);
+- Boxes panel: a typed coordinate goes through ``AnnotationController.move_box`` (one
+  History step, undoable, like a drag), Delete through ``delete_selected``;
+- hyperpigmentation: a picture drawn over the photo from the screen-sized copy the
+  display already keeps; the stored pixels and the display settings never change.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsPixmapItem, QWidget
+
+from app.canvas.geometry import clamp_point
+from app.canvas.ruler import RulerTool, _alive
+from app.canvas.window_drag import WindowDrag, WindowStart, dragged_window
+from core.annotations.measure import Calibration, calibration_of
+from core.errors import ClinLensError
+
+log = logging.getLogger("clinlens.reading_room")
+
+PIGMENT_RGBA = (255, 64, 200, 140)  # magenta: unlike any skin tone, readable on both themes
+
+
+class ReadingRoom(QObject):
+    message = Signal(str, int)
+    error = Signal(str)
+
+    def __init__(self, window: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent or window)
+        self.w = window
+        canvas = window.canvas
+        self.calibration = Calibration()
+        self.wl = WindowDrag(canvas.viewport(), self)
+        self.ruler = RulerTool(canvas, lambda p: clamp_point(p, canvas.image_rect), self)
+        self.boxes = window.boxes_panel
+        self.pigment = window.pigment_panel
+        self._wl_start: WindowStart | None = None
+        self._panel_image: int | None = None
+        self._overlay: QGraphicsPixmapItem | None = None
+        self.tags_dialog: QWidget | None = None
+        self.last_pigment: Any = None  # the PigmentMap on screen (tests, coverage)
+        # window / level
+        self.wl.started.connect(self._wl_started)
+        self.wl.dragged.connect(self._wl_dragged)
+        self.wl.finished.connect(self._wl_finished)
+        self.wl.reset_requested.connect(self.reset_window)
+        # ruler
+        self.ruler.measured.connect(lambda length: self.message.emit(f"Ruler: {length.text()}", 0))
+        canvas.mode_changed.connect(self._on_mode)
+        # boxes panel
+        window.annotations.boxes_shown.connect(self.sync_boxes)
+        canvas.selection_changed.connect(self.boxes.select)
+        self.boxes.box_selected.connect(lambda box_id: canvas.select_box(box_id))
+        self.boxes.visibility_changed.connect(self._apply_visibility)
+        self.boxes.delete_requested.connect(self._delete)
+        self.boxes.coords_edited.connect(self._edit_coords)
+        # image changes, pigment
+        window.display.image_loaded.connect(self._on_image_loaded)
+        self.pigment.changed.connect(self.update_pigment)
+        window.project_changed.connect(lambda _p: self._on_project())
+        self.message.connect(lambda text, ms: window.statusBar().showMessage(text, ms))
+        self.error.connect(window.show_error)
+
+    def _on_mode(self, mode: str) -> None:
+        if mode == "draw":  # W: drawing a box ends measuring
+            self.ruler.set_active(False)
+
+    # --- image / project ------------------------------------------------------------------
+    def _on_project(self) -> None:
+        self.ruler.set_active(False)
+        self.ruler.clear()
+        self.boxes.read_only = self.w.project is None or bool(self.w.project.read_only)
+        self.sync_boxes()
+
+    def _on_image_loaded(self, loaded: Any) -> None:
+        self.calibration = calibration_of(loaded.raw)
+        self.ruler.calibration = self.calibration
+        self.ruler.clear()  # its line belonged to the previous image
+        self.sync_boxes()
+        self.update_pigment()
+
+    # --- mouse window / level -------------------------------------------------------------
+    def _wl_started(self) -> None:
+        raw, settings = self.w.display.raw, self.w.display.settings
+        self._wl_start = None
+        if raw is None or settings is None:
+            return
+        if getattr(raw, "is_color", False):
+            self._wl_start = WindowStart(settings.brightness, settings.contrast, 1.0, True)
+            return
+        from core.filters import resolve_window
+
+        window = resolve_window(raw, settings)
+        if window is None:
+            self.message.emit("This image uses its file's VOI LUT: set a window first", 3000)
+            return
+        vr = self.w.filters.histogram.value_range
+        span = (vr[1] - vr[0]) if vr else float(window[1])
+        self._wl_start = WindowStart(window[0], window[1], max(span, 1.0))
+
+    def _wl_dragged(self, dx: float, dy: float) -> None:
+        start = self._wl_start
+        settings = self.w.display.settings
+        if start is None or settings is None:
+            return
+        a, b = dragged_window(start, dx, dy)
+        try:
+            if start.colour:
+                new = settings.replace(brightness=a, contrast=b, preset=None)
+                text = f"Brightness {a:+.2f} / Contrast {b:.2f}"
+            else:
+                new = settings.replace(window_center=a, window_width=b, preset=None)
+                text = f"W {b:.0f} / L {a:.0f}"
+        except ClinLensError:
+            return
+        self.wl.show_value(text)
+        self.w.statusBar().showMessage(text, 0)
+        self.w.filters.apply_settings(new, True)
+
+    def _wl_finished(self) -> None:
+        settings = self.w.display.settings
+        if self._wl_start is not None and settings is not None:
+            self.w.filters.apply_settings(settings, False)
+        self._wl_start = None
+
+    def reset_window(self) -> None:
+        """The image's own window back (file VOI, else percentiles); other settings stay."""
+        raw, settings = self.w.display.raw, self.w.display.settings
+        if raw is None or settings is None:
+            return
+        from core.filters import default_settings
+
+        d = default_settings(raw)
+        new = settings.replace(
+            window_center=d.window_center,
+            window_width=d.window_width,
+            hu_window=d.hu_window,
+            normalise=d.normalise,
+            brightness=0.0 if raw.is_color else settings.brightness,
+            contrast=1.0 if raw.is_color else settings.contrast,
+            preset=None,
+        )
+        self.w.filters.apply_settings(new, False)
+        if d.window_width is not None:
+            text = f"Window reset: W {d.window_width:.0f} / L {d.window_center:.0f}"
+        else:
+            text = "Display reset"
+        self.message.emit(text, 3000)
+
+    # --- ruler ----------------------------------------------------------------------------
+    def toggle_ruler(self) -> None:
+        on = not self.ruler.active and self.w.canvas.image_item is not None
+        if on:
+            self.w.canvas.set_mode("edit")
+            unit = "mm" if self.calibration.known else "px (this image has no pixel spacing)"
+            self.message.emit(f"Ruler: drag on the image to measure, in {unit}; Esc ends", 0)
+        self.ruler.set_active(on)
+
+    # --- boxes panel ----------------------------------------------------------------------
+    def sync_boxes(self) -> None:
+        ann = self.w.annotations
+        image_id = ann.image_id
+        new_image = image_id != self._panel_image
+        self._panel_image = image_id
+        self.boxes.set_boxes(
+            list(ann.boxes.values()), self.calibration, self.w.canvas.selected_id,
+            new_image=new_image,
+        )  # fmt: skip
+        self._apply_visibility()
+
+    def _apply_visibility(self) -> None:
+        hidden = self.boxes.hidden_ids()
+        canvas = self.w.canvas
+        for box_id, item in canvas.items_by_id.items():
+            item.setVisible(box_id not in hidden)
+        if canvas.selected_id in hidden:
+            canvas.select_box(None)
+
+    def _delete(self, box_id: int) -> None:
+        self.w.canvas.select_box(box_id)
+        self.w.annotations.delete_selected()
+
+    def _edit_coords(self, box_id: int, x1: float, y1: float, x2: float, y2: float) -> None:
+        """A typed coordinate: ordered, clamped to the image, saved like a dragged edit."""
+        record = self.w.annotations.record
+        if record is None:
+            return
+        from core.annotations.model import Box, clamp_box
+
+        w = record.width or float("inf")
+        h = record.height or float("inf")
+        c = clamp_box(Box(x1, y1, x2, y2, label="_"), w, h)
+        if c.x2 - c.x1 <= 0 or c.y2 - c.y1 <= 0:
+            self.error.emit("A box needs a width and a height: that coordinate was not saved.")
+            self.w.annotations.refresh(select=box_id)
+            return
+        self.w.annotations.move_box(box_id, QRectF(c.x1, c.y1, c.x2 - c.x1, c.y2 - c.y1))
+
+    # --- hyperpigmentation ----------------------------------------------------------------
+    def toggle_pigment(self) -> None:
+        self.pigment.set_enabled(not self.pigment.enabled)
+        dock = self.w.docks.get("pigment")
+        if dock is not None and self.pigment.enabled:
+            dock.show()
+            dock.raise_()
+
+    def _remove_overlay(self) -> None:
+        item = self._overlay
+        if item is not None and _alive(item) and item.scene() is not None:
+            item.scene().removeItem(item)
+        self._overlay = None
+
+    def update_pigment(self) -> None:
+        self._remove_overlay()
+        self.last_pigment = None
+        raw = self.w.display.raw
+        canvas = self.w.canvas
+        if not self.pigment.enabled:
+            self.pigment.show_coverage(None, "")
+            return
+        if raw is None or canvas.image_item is None:
+            self.pigment.show_coverage(None, "No image on screen.")
+            return
+        if not raw.is_color:
+            self.pigment.show_coverage(None, "Only for colour photos (this image is grey).")
+            return
+        from core.filters.hyperpigmentation import pigment_map
+
+        # The screen-sized copy: a few ms per threshold step, whatever the photo's size.
+        small = self.w.display.preview_raw if self.w.display.preview_raw is not None else raw
+        result = pigment_map(small.pixels, self.pigment.value, small.bits_stored)
+        self.last_pigment = result
+        self.pigment.show_coverage(result.coverage)
+        h, w = result.mask.shape
+        rgba = np.zeros((h, w, 4), np.uint8)
+        rgba[result.mask] = PIGMENT_RGBA
+        image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        item = QGraphicsPixmapItem(QPixmap.fromImage(image))
+        item.setTransform(QTransform.fromScale(raw.width / w, raw.height / h))
+        item.setTransformationMode(Qt.TransformationMode.FastTransformation)  # crisp edges
+        item.setZValue(2)  # over the photo, under skin patches and boxes
+        canvas.scene().addItem(item)
+        self._overlay = item
+
+    # --- DICOM tags -----------------------------------------------------------------------
+    def show_dicom_tags(self) -> QWidget | None:
+        record = self.w.annotations.record
+        project = self.w.project
+        if record is None or project is None:
+            self.error.emit("Open an image first.")
+            return None
+        from app.dialogs.dicom_tags import DicomTagsDialog
+        from core.imaging.dicom_tags import read_tag_rows
+
+        try:
+            rows = read_tag_rows(project.image_path(record))
+        except ClinLensError as exc:
+            self.error.emit(f"No DICOM tags to show: {exc}")
+            return None
+        dialog = DicomTagsDialog(f"image {record.id}", rows, self.w)
+        dialog.show()  # not modal: the image stays usable beside it
+        self.tags_dialog = dialog
+        return dialog
