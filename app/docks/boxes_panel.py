@@ -1,11 +1,12 @@
 """Boxes dock: the current image's boxes in a table, to select, hide, delete and edit.
 
-Columns: shown (tick), label, source (human / model), score, status, the corners x1 y1 x2
-y2 in image pixels (editable by number) and the size (mm when the image has a pixel
-spacing, else px). The panel only shows and asks: selecting a row, a typed coordinate or
-Delete become signals the reading-room controller sends down the canvas's own paths, so a
-typed edit is saved and undone exactly like a dragged one. Hiding is a view matter (never
-stored): hidden boxes are not drawn until shown again or another image comes.
+The table shows, per box: shown (tick), label, source (human / model), score, status and
+size (mm when the image has a pixel spacing, else px). Under it, the selected box's
+corners x1 y1 x2 y2 (image pixels) can be typed. The panel only shows and asks: a click
+on a row, a typed corner or Delete become signals the reading-room controller sends down
+the canvas's own paths, so a typed edit is saved and undone exactly like a dragged one.
+Hiding is a view matter (never stored): hidden boxes are not drawn until shown again or
+another image comes.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QDoubleSpinBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,14 +33,14 @@ from PySide6.QtWidgets import (
 
 from core.annotations.measure import Calibration, box_size, size_text
 
-COLUMNS = ("", "Label", "Source", "Score", "Status", "x1", "y1", "x2", "y2", "Size")
-SHOW, LABEL, SOURCE, SCORE, STATUS, X1, Y1, X2, Y2, SIZE = range(len(COLUMNS))
-COORDS = (X1, Y1, X2, Y2)
+COLUMNS = ("", "Label", "Source", "Score", "Status", "Size")
+SHOW, LABEL, SOURCE, SCORE, STATUS, SIZE = range(len(COLUMNS))
+CORNERS = ("x1", "y1", "x2", "y2")
 
 
-class _NumberEdit(QLineEdit):
-    """A cell editor that keeps its keys: digits, Enter, Del are typing here, not the
-    window's shortcuts (label hotkeys, accept suggestion, delete box)."""
+class CornerSpin(QDoubleSpinBox):
+    """A corner field that keeps its keys: digits, Enter, arrows and Del are typing here,
+    not the window's shortcuts (label hotkeys, accept suggestion, delete box)."""
 
     def event(self, event: QEvent) -> bool:
         if (
@@ -51,16 +51,6 @@ class _NumberEdit(QLineEdit):
             event.accept()
             return True
         return super().event(event)
-
-
-class _CoordDelegate(QStyledItemDelegate):
-    def createEditor(
-        self,
-        parent: QWidget,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> QWidget:
-        return _NumberEdit(parent)
 
 
 class BoxesPanel(QWidget):
@@ -75,18 +65,28 @@ class BoxesPanel(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.AnyKeyPressed
-        )
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Keys stay with the canvas (digits label the selected box, Del deletes it).
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(LABEL, QHeaderView.ResizeMode.Stretch)
-        self.table.setItemDelegate(_CoordDelegate(self.table))
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemChanged.connect(self._on_item_changed)
+        self.corners: dict[str, CornerSpin] = {}
+        grid = QGridLayout()
+        for i, name in enumerate(CORNERS):
+            spin = CornerSpin()
+            spin.setRange(-1e6, 1e6)
+            spin.setDecimals(1)
+            spin.setKeyboardTracking(False)  # saved on Enter / leaving the field, not per key
+            spin.setToolTip(f"{name} of the selected box, image pixels; type and press Enter")
+            spin.valueChanged.connect(self._on_corner)
+            self.corners[name] = spin
+            grid.addWidget(QLabel(name), i // 2, (i % 2) * 2)
+            grid.addWidget(spin, i // 2, (i % 2) * 2 + 1)
         self.hide_all = QCheckBox("Hide all")
         self.hide_all.setToolTip("Hide every box of this image (nothing is deleted)")
         self.hide_all.toggled.connect(lambda _on: self.visibility_changed.emit())
@@ -102,6 +102,7 @@ class BoxesPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.table, 1)
+        lay.addLayout(grid)
         lay.addLayout(row)
         lay.addWidget(self.summary)
         self.read_only = False
@@ -110,6 +111,7 @@ class BoxesPanel(QWidget):
         self._hidden: set[int] = set()
         self._quiet = False
         self.calibration = Calibration()
+        self._show_corners(None)
 
     # --- from the controller --------------------------------------------------------------
     def set_boxes(
@@ -157,26 +159,17 @@ class BoxesPanel(QWidget):
         show.setToolTip("Shown on the image (untick to hide it)")
         self.table.setItem(r, SHOW, show)
         width, height = box_size(box.x1, box.y1, box.x2, box.y2, self.calibration)
-        score = "" if box.score is None else f"{box.score:.2f}"
         texts = {
             LABEL: box.label,
             SOURCE: box.source,
-            SCORE: score,
+            SCORE: "" if box.score is None else f"{box.score:.2f}",
             STATUS: box.status,
-            X1: f"{box.x1:.1f}",
-            Y1: f"{box.y1:.1f}",
-            X2: f"{box.x2:.1f}",
-            Y2: f"{box.y2:.1f}",
             SIZE: size_text(width, height).split(" (")[0],
         }
         for col, text in texts.items():
             item = QTableWidgetItem(text)
-            flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-            if col in COORDS and not self.read_only:
-                flags |= Qt.ItemFlag.ItemIsEditable
-                item.setToolTip("Type a coordinate (image pixels) and press Enter")
-            item.setFlags(flags)
-            if col in COORDS or col in (SCORE, SIZE):
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            if col in (SCORE, SIZE):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(r, col, item)
 
@@ -194,6 +187,17 @@ class BoxesPanel(QWidget):
                 self.table.clearSelection()
         finally:
             self._quiet = False
+        self._show_corners(box_id if box_id in self._boxes else None)
+
+    def _show_corners(self, box_id: int | None) -> None:
+        box = self._boxes.get(box_id) if box_id is not None else None
+        self._quiet = True
+        try:
+            for name, spin in self.corners.items():
+                spin.setEnabled(box is not None and not self.read_only)
+                spin.setValue(float(getattr(box, name)) if box is not None else 0.0)
+        finally:
+            self._quiet = False
 
     def hidden_ids(self) -> set[int]:
         """Boxes not to draw: all with "Hide all", else the unticked ones."""
@@ -205,8 +209,11 @@ class BoxesPanel(QWidget):
 
     # --- user edits -----------------------------------------------------------------------
     def _on_selection(self) -> None:
-        if not self._quiet:
-            self.box_selected.emit(self.selected_id())
+        if self._quiet:
+            return
+        box_id = self.selected_id()
+        self._show_corners(box_id)
+        self.box_selected.emit(box_id)
 
     def _on_delete(self) -> None:
         box_id = self.selected_id()
@@ -214,29 +221,18 @@ class BoxesPanel(QWidget):
             self.delete_requested.emit(box_id)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
-        if self._quiet or item.row() >= len(self._ids):
+        if self._quiet or item.row() >= len(self._ids) or item.column() != SHOW:
             return
         box_id = self._ids[item.row()]
-        if item.column() == SHOW:
-            if item.checkState() == Qt.CheckState.Checked:
-                self._hidden.discard(box_id)
-            else:
-                self._hidden.add(box_id)
-            self.visibility_changed.emit()
+        if item.checkState() == Qt.CheckState.Checked:
+            self._hidden.discard(box_id)
+        else:
+            self._hidden.add(box_id)
+        self.visibility_changed.emit()
+
+    def _on_corner(self, _value: float) -> None:
+        box_id = self.selected_id()
+        if self._quiet or box_id is None:
             return
-        if item.column() not in COORDS:
-            return
-        box = self._boxes[box_id]
-        old = [box.x1, box.y1, box.x2, box.y2]
-        try:
-            value = float(item.text().replace(",", "."))
-        except ValueError:
-            value = None
-        if value is None or value != value or abs(value) == float("inf"):
-            self._quiet = True
-            item.setText(f"{old[COORDS.index(item.column())]:.1f}")  # back to the stored value
-            self._quiet = False
-            return
-        new = list(old)
-        new[COORDS.index(item.column())] = value
-        self.coords_edited.emit(box_id, *new)
+        x1, y1, x2, y2 = (self.corners[n].value() for n in CORNERS)
+        self.coords_edited.emit(box_id, x1, y1, x2, y2)

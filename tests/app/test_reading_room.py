@@ -152,7 +152,7 @@ def test_boxes_panel_lists_selects_hides_and_shows_mm(qtbot, rr_window):
     assert panel.table.rowCount() == 2
     assert panel.table.item(0, 1).text() == "watch"
     assert panel.table.item(0, 2).text() == "human"
-    assert panel.table.item(0, 9).text() == "10.0 × 5.0 mm"  # 40 x 20 px at 0.25 mm
+    assert panel.table.item(0, 5).text() == "10.0 × 5.0 mm"  # 40 x 20 px at 0.25 mm
     panel.table.selectRow(1)
     assert w.canvas.selected_id == panel._ids[1]  # panel -> canvas
     w.canvas.select_box(panel._ids[0])
@@ -170,16 +170,39 @@ def test_typed_coordinates_are_saved_and_undone_like_a_drag(qtbot, rr_window):
     w = rr_window
     panel = w.boxes_panel
     box_id = panel._ids[0]
-    panel.table.item(0, 7).setText("90")  # x2
+    panel.table.selectRow(0)
+    assert panel.corners["x2"].value() == 60 and panel.corners["x2"].isEnabled()
+    panel.corners["x2"].setValue(90)
     stored = w.project.box(box_id)
     assert (stored.x1, stored.x2) == (20, 90)
-    assert panel.table.item(0, 7).text() == "90.0"
+    assert w.canvas.box_rect(box_id).right() == 90  # the canvas shows the stored box
+    assert panel.table.item(0, 5).text() == "17.5 × 5.0 mm"
     assert w.annotations.history.can_undo
     w.annotations.undo()
     assert w.project.box(box_id).x2 == 60
-    panel.table.item(0, 5).setText("not a number")
-    assert w.project.box(box_id).x1 == 20
-    assert panel.table.item(0, 5).text() == "20.0"
+    assert panel.corners["x2"].value() == 60
+    panel.corners["x2"].setValue(20)  # zero width: refused, nothing saved
+    assert w.project.box(box_id).x2 == 60
+    assert panel.corners["x2"].value() == 60
+    assert "width and a height" in w.statusBar().currentMessage()
+
+
+def test_digits_typed_in_a_corner_field_stay_there(qtbot, rr_window):
+    """The window's label hotkeys (1-9) and Enter (accept) must not take the keys."""
+    from PySide6.QtTest import QTest
+
+    w = rr_window
+    panel = w.boxes_panel
+    panel.table.selectRow(0)
+    box_id = panel._ids[0]
+    spin = panel.corners["x2"]
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "77")
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    box = w.project.box(box_id)
+    assert box.x2 == 77
+    assert box.label == "watch"  # "7" did not relabel it to label 7
 
 
 def test_delete_from_the_panel(qtbot, rr_window):
