@@ -32,7 +32,10 @@ from core.errors import ClinLensError
 
 log = logging.getLogger("clinlens.reading_room")
 
-PIGMENT_RGBA = (255, 64, 200, 140)  # magenta: unlike any skin tone, readable on both themes
+# Cyan: the complement of skin, brown and red tones, so a marked patch never reads as a
+# tint of the skin under it; half transparent so the patch itself stays visible.
+PIGMENT_RGBA = (0, 230, 255, 150)
+_TOOL_MESSAGES = ("Ruler", "W ", "Brightness ", "Window reset")
 
 
 class ReadingRoom(QObject):
@@ -49,6 +52,7 @@ class ReadingRoom(QObject):
         self.boxes = window.boxes_panel
         self.pigment = window.pigment_panel
         self._wl_start: WindowStart | None = None
+        self._wl_text = ""
         self._panel_image: int | None = None
         self._overlay: QGraphicsPixmapItem | None = None
         self.tags_dialog: QWidget | None = None
@@ -59,7 +63,9 @@ class ReadingRoom(QObject):
         self.wl.finished.connect(self._wl_finished)
         self.wl.reset_requested.connect(self.reset_window)
         # ruler
-        self.ruler.measured.connect(lambda length: self.message.emit(f"Ruler: {length.text()}", 0))
+        self.ruler.measured.connect(
+            lambda length: self.message.emit(f"Ruler: {length.text()}", 15000)
+        )
         canvas.mode_changed.connect(self._on_mode)
         # boxes panel
         window.annotations.boxes_shown.connect(self.sync_boxes)
@@ -90,6 +96,9 @@ class ReadingRoom(QObject):
         self.calibration = calibration_of(loaded.raw)
         self.ruler.calibration = self.calibration
         self.ruler.clear()  # its line belonged to the previous image
+        status = self.w.statusBar()
+        if status.currentMessage().startswith(_TOOL_MESSAGES):
+            status.clearMessage()  # a length or window of the previous image misleads
         self.sync_boxes()
         self.update_pigment()
 
@@ -128,6 +137,7 @@ class ReadingRoom(QObject):
         except ClinLensError:
             return
         self.wl.show_value(text)
+        self._wl_text = text
         self.w.statusBar().showMessage(text, 0)
         self.w.filters.apply_settings(new, True)
 
@@ -135,6 +145,7 @@ class ReadingRoom(QObject):
         settings = self.w.display.settings
         if self._wl_start is not None and settings is not None:
             self.w.filters.apply_settings(settings, False)
+            self.w.statusBar().showMessage(self._wl_text, 4000)  # then it goes
         self._wl_start = None
 
     def reset_window(self) -> None:

@@ -261,3 +261,14 @@ def test_dicom_tags_on_a_photo_is_a_message(qtbot, rr_window):
         w.images.select_row(1)
     assert w.reading_room.show_dicom_tags() is None
     assert "not a DICOM file" in w.statusBar().currentMessage()
+
+
+def test_a_length_does_not_stay_in_the_status_bar_on_the_next_image(qtbot, rr_window):
+    w = rr_window
+    w.reading_room.toggle_ruler()
+    drag(w.canvas.viewport(), image_point(w, 20, 40), image_point(w, 120, 40))
+    assert w.statusBar().currentMessage().startswith("Ruler:")
+    with qtbot.waitSignal(w.display.image_loaded, timeout=10000):
+        w.images.select_row(1)
+    assert not w.statusBar().currentMessage().startswith("Ruler:")
+    assert w.reading_room.ruler.line is None  # the line belonged to the radiograph
