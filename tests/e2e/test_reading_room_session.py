@@ -141,6 +141,18 @@ def drive(result_path: str, shots_dir: str) -> int:
 
         _wait_until(app, lambda: window.project is not None and shown(), 90, "the demo")
         mark("demo_open")
+        if args == []:  # the README's screenshots: the list with its thumbnails
+            from app.docks.image_list_model import ThumbnailRole
+
+            rows = window.images.model
+            _wait_until(
+                app,
+                lambda: all(
+                    rows.index(r).data(ThumbnailRole) is not None for r in range(rows.rowCount())
+                ),
+                60,
+                "the list's thumbnails",
+            )
         project = window.project
         # The radiologist's image: the first DICOM radiograph with boxes.
         records = [project.image(i) for i in project.image_ids()]
