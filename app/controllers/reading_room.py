@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QWidget
 from app.canvas.geometry import clamp_point
 from app.canvas.ruler import RulerTool, _alive
 from app.canvas.window_drag import WindowDrag, WindowStart, dragged_window
+from app.jobs import LANE_INTERACTIVE
 from core.annotations.measure import Calibration, calibration_of
 from core.errors import ClinLensError
 
@@ -57,6 +58,7 @@ class ReadingRoom(QObject):
         self._overlay: QGraphicsPixmapItem | None = None
         self.tags_dialog: QWidget | None = None
         self.last_pigment: Any = None  # the PigmentMap on screen (tests, coverage)
+        self._difference: tuple[Any, Any] | None = None  # (source array, V - gray map)
         # window / level
         self.wl.started.connect(self._wl_started)
         self.wl.dragged.connect(self._wl_dragged)
@@ -249,11 +251,16 @@ class ReadingRoom(QObject):
         if not raw.is_color:
             self.pigment.show_coverage(None, "Only for colour photos (this image is grey).")
             return
-        from core.filters.hyperpigmentation import pigment_map
+        from core.filters.hyperpigmentation import PigmentMap, difference_map
 
-        # The screen-sized copy: a few ms per threshold step, whatever the photo's size.
+        # The screen-sized copy the display keeps, its V - gray map made once per image:
+        # a threshold step is then one comparison (~1 ms), whatever the photo's size.
         small = self.w.display.preview_raw if self.w.display.preview_raw is not None else raw
-        result = pigment_map(small.pixels, self.pigment.value, small.bits_stored)
+        if self._difference is None or self._difference[0] is not small.pixels:
+            self._difference = (small.pixels, difference_map(small.pixels, small.bits_stored))
+        diff = self._difference[1]
+        threshold = self.pigment.value
+        result = PigmentMap(diff, diff > np.float32(threshold), threshold)
         self.last_pigment = result
         self.pigment.show_coverage(result.coverage)
         h, w = result.mask.shape
@@ -268,21 +275,38 @@ class ReadingRoom(QObject):
         self._overlay = item
 
     # --- DICOM tags -----------------------------------------------------------------------
-    def show_dicom_tags(self) -> QWidget | None:
+    def show_dicom_tags(self) -> Any:
+        """Read the header in the background (a file read never runs on the GUI thread),
+        then show the dialog; returns the job (None when there is no image)."""
         record = self.w.annotations.record
         project = self.w.project
         if record is None or project is None:
             self.error.emit("Open an image first.")
             return None
-        from app.dialogs.dicom_tags import DicomTagsDialog
-        from core.imaging.dicom_tags import read_tag_rows
+        path = project.image_path(record)
 
-        try:
-            rows = read_tag_rows(project.image_path(record))
-        except ClinLensError as exc:
-            self.error.emit(f"No DICOM tags to show: {exc}")
-            return None
-        dialog = DicomTagsDialog(f"image {record.id}", rows, self.w)
+        def job(progress: Any, cancel: Any) -> Any:
+            from core.imaging.dicom_tags import read_tag_rows
+
+            return read_tag_rows(path)
+
+        j = self.w.runner.submit(
+            job,
+            title="Read the DICOM tags",
+            channel="dicom-tags",
+            lane=LANE_INTERACTIVE,
+            visible=False,
+        )
+        j.succeeded.connect(lambda rows, i=record.id: self._show_tags(i, rows))
+        j.failed.connect(lambda message: self.error.emit(f"No DICOM tags to show: {message}"))
+        return j
+
+    def _show_tags(self, image_id: int, rows: Any) -> None:
+        from app.dialogs.dicom_tags import DicomTagsDialog
+
+        if self.tags_dialog is not None and _alive(self.tags_dialog):
+            self.tags_dialog.close()
+        # Titled by the image's id, not its file name (names can carry a patient's name).
+        dialog = DicomTagsDialog(f"image {image_id}", rows, self.w)
         dialog.show()  # not modal: the image stays usable beside it
         self.tags_dialog = dialog
-        return dialog

@@ -244,9 +244,12 @@ def test_hyperpigmentation_refuses_grey_images_with_a_reason(qtbot, rr_window):
 
 def test_dicom_tags_viewer_shows_no_patient_tag(qtbot, rr_window):
     w = rr_window
-    dialog = w.reading_room.show_dicom_tags()
-    assert dialog is not None
+    assert w.reading_room.show_dicom_tags() is not None  # read in the background
+    qtbot.waitUntil(lambda: w.reading_room.tags_dialog is not None, timeout=5000)
+    dialog = w.reading_room.tags_dialog
     qtbot.addWidget(dialog)
+    assert dialog.isVisible() and "image" in dialog.windowTitle()
+    assert "a.dcm" not in dialog.windowTitle()  # file names can carry patient names
     text = dialog.shown_text()
     assert "Modality" in text and "PixelSpacing" in text
     for secret in ("Secret", "SECRETID", "19700101", "PatientName", "PatientID"):
@@ -259,8 +262,9 @@ def test_dicom_tags_on_a_photo_is_a_message(qtbot, rr_window):
     w = rr_window
     with qtbot.waitSignal(w.image_shown, timeout=10000):
         w.images.select_row(1)
-    assert w.reading_room.show_dicom_tags() is None
-    assert "not a DICOM file" in w.statusBar().currentMessage()
+    w.reading_room.show_dicom_tags()
+    qtbot.waitUntil(lambda: "not a DICOM file" in w.statusBar().currentMessage(), timeout=5000)
+    assert w.reading_room.tags_dialog is None
 
 
 def test_a_length_does_not_stay_in_the_status_bar_on_the_next_image(qtbot, rr_window):

@@ -245,8 +245,16 @@ def drive(result_path: str, shots_dir: str) -> int:
         mark("ruler")
         # 4. the DICOM tags viewer (Ctrl+Shift+I)
         key(Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        _wait_until(
+            app,
+            lambda: (
+                window.reading_room.tags_dialog is not None
+                and window.reading_room.tags_dialog.isVisible()
+            ),
+            10,
+            "tags dialog",
+        )
         dialog = window.reading_room.tags_dialog
-        _wait_until(app, lambda: dialog is not None and dialog.isVisible(), 5, "tags dialog")
         text = dialog.shown_text()
         steps["tags_shown"] = dialog.table.rowCount()
         steps["tags_have_modality"] = "Modality" in text
