@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 DEFAULT_THRESHOLD = 0.165
@@ -35,25 +36,34 @@ class PigmentMap:
         return float(self.mask.mean()) if self.mask.size else 0.0
 
 
-def _unit_rgb(rgb: np.ndarray, bits_stored: int | None) -> np.ndarray:
-    if rgb.ndim != 3 or rgb.shape[2] < 3:
-        raise ValueError("the hyperpigmentation map needs a colour (h, w, 3) image")
-    rgb = rgb[..., :3]
+def _top(rgb: np.ndarray, bits_stored: int | None) -> float:
     if rgb.dtype == np.uint8:
-        top = 255.0
-    elif np.issubdtype(rgb.dtype, np.integer):
-        top = float(2 ** int(bits_stored or 16) - 1)
-    else:
-        return np.clip(rgb.astype(np.float32), 0.0, 1.0)  # float photos are already 0..1
-    return rgb.astype(np.float32) * np.float32(1.0 / top)
+        return 255.0
+    if np.issubdtype(rgb.dtype, np.integer):
+        return float(2 ** int(bits_stored or 16) - 1)
+    return 1.0  # float photos are already 0..1
 
 
 def difference_map(rgb: np.ndarray, bits_stored: int | None = None) -> np.ndarray:
-    """V (HSV brightness) minus grayscale, float32 in 0..1, same (h, w) as ``rgb``."""
-    unit = _unit_rgb(rgb, bits_stored)
-    value = unit.max(axis=2)
-    gray = unit @ _LUMA
-    return np.clip(value - gray, 0.0, 1.0).astype(np.float32, copy=False)
+    """V (HSV brightness) minus grayscale, float32 in 0..1, same (h, w) as ``rgb``.
+
+    8- and 16-bit photos stay integer until the end (OpenCV's channel max, its BT.601
+    grayscale rounded to a whole level, a saturating subtraction): as fast as OpenCV's own
+    HSV + gray chain, and within half a grey level of the exact float difference."""
+    if rgb.ndim != 3 or rgb.shape[2] < 3:
+        raise ValueError("the hyperpigmentation map needs a colour (h, w, 3) image")
+    rgb = np.ascontiguousarray(rgb[..., :3])
+    scale = np.float32(1.0 / _top(rgb, bits_stored))
+    if rgb.dtype in (np.uint8, np.uint16):
+        r, g, b = cv2.split(rgb)
+        value = cv2.max(cv2.max(r, g), b)
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        diff = cv2.subtract(value, gray).astype(np.float32)  # V >= gray: never below 0
+        diff *= scale
+        return np.minimum(diff, np.float32(1.0), out=diff)
+    unit = np.clip(rgb.astype(np.float32), 0.0, 1.0)
+    out = unit.max(axis=2) - unit @ _LUMA
+    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def pigment_map(

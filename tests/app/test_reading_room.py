@@ -67,8 +67,12 @@ def test_right_drag_changes_window_and_level_and_double_click_resets(qtbot, rr_w
     from core.filters import resolve_window
 
     c0, w0 = resolve_window(w.display.raw, w.display.settings)
+    flags: list[bool] = []
+    w.filters.settings_changed.connect(lambda _s, interactive: flags.append(interactive))
     with qtbot.waitSignal(w.display.frame_shown, timeout=5000):
         _right_drag(w, 120, 0)  # right: wider window, same level
+    # previews at the view's size while the mouse moves, then one full render
+    assert flags[:-1] and all(flags[:-1]) and flags[-1] is False
     c1, w1 = resolve_window(w.display.raw, w.display.settings)
     assert w1 > w0 and c1 == pytest.approx(c0)
     assert "W " in w.filters.window_info.text() and f"{w1:.6g}" in w.filters.window_info.text()

@@ -16,6 +16,14 @@ def _photo(seed: int = 0) -> np.ndarray:
     return rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
 
 
+def test_float_photos_use_the_exact_bt601_luma() -> None:
+    rgb = _photo(6).astype(np.float32) / 255
+    exact = rgb.max(axis=2) - (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2])
+    np.testing.assert_allclose(difference_map(rgb), np.clip(exact, 0, 1), atol=1e-6)
+    # and the integer path is within half a grey level of it
+    np.testing.assert_allclose(difference_map(_photo(6)), np.clip(exact, 0, 1), atol=0.51 / 255)
+
+
 def test_difference_is_opencv_hsv_value_minus_opencv_gray() -> None:
     rgb = _photo()
     value = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV_FULL)[..., 2].astype(np.float32) / 255
@@ -50,8 +58,9 @@ def test_a_higher_threshold_never_adds_pixels() -> None:
 def test_sixteen_bit_photo_matches_its_eight_bit_version() -> None:
     rgb8 = _photo(4)
     rgb16 = rgb8.astype(np.uint16) * 257
+    # each rounds its grayscale to its own whole levels: within one 8-bit level
     np.testing.assert_allclose(
-        difference_map(rgb16, bits_stored=16), difference_map(rgb8), atol=1e-6
+        difference_map(rgb16, bits_stored=16), difference_map(rgb8), atol=1.0 / 255
     )
 
 
