@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.filters.hyperpigmentation import DEFAULT_THRESHOLD
+# core.filters.hyperpigmentation.DEFAULT_THRESHOLD (a test keeps them equal): importing
+# core.filters here would pull the display pipeline (pydicom, cv2) into the window's start.
+DEFAULT_THRESHOLD = 0.165
 
 
 class PigmentPanel(QWidget):

@@ -280,3 +280,35 @@ def test_a_length_does_not_stay_in_the_status_bar_on_the_next_image(qtbot, rr_wi
         w.images.select_row(1)
     assert not w.statusBar().currentMessage().startswith("Ruler:")
     assert w.reading_room.ruler.line is None  # the line belonged to the radiograph
+
+
+def test_the_pigment_panel_starts_at_the_studys_threshold() -> None:
+    from app.docks import pigment_panel
+    from core.filters.hyperpigmentation import DEFAULT_THRESHOLD
+
+    assert pigment_panel.DEFAULT_THRESHOLD == DEFAULT_THRESHOLD
+
+
+def test_the_window_start_imports_no_display_pipeline_for_the_new_tools() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import app.main_window; "
+        "print(','.join(m for m in ('pydicom', 'core.filters', 'core.imaging') if m in sys.modules))"
+    )
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=root,
+        env=env,
+    )
+    assert out.stdout.strip() == ""
