@@ -114,6 +114,8 @@ class RulerTool(QObject):
             return False
         if event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton):
             return False
+        if getattr(self.view, "_space_down", False) and not self._dragging:
+            return False  # Space+drag pans, ruler or not
         pos = self.clamp(self.view.mapToScene(event.position().toPoint()))
         kind = event.type()
         if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):

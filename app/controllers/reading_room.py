@@ -48,8 +48,10 @@ class ReadingRoom(QObject):
         self.w = window
         canvas = window.canvas
         self.calibration = Calibration()
-        self.wl = WindowDrag(canvas.viewport(), self)
-        self.ruler = RulerTool(canvas, lambda p: clamp_point(p, canvas.image_rect), self)
+        # Children of the canvas: they go with it, so their event filters can never see
+        # a half-destroyed view while the window closes.
+        self.wl = WindowDrag(canvas.viewport(), canvas)
+        self.ruler = RulerTool(canvas, lambda p: clamp_point(p, canvas.image_rect), canvas)
         self.boxes = window.boxes_panel
         self.pigment = window.pigment_panel
         self._wl_start: WindowStart | None = None

@@ -312,3 +312,18 @@ def test_the_window_start_imports_no_display_pipeline_for_the_new_tools() -> Non
         env=env,
     )
     assert out.stdout.strip() == ""
+
+
+def test_space_drag_still_pans_while_the_ruler_is_on(qtbot, rr_window):
+    from PySide6.QtTest import QTest
+
+    w = rr_window
+    w.canvas.zoom_by(4.0)
+    w.reading_room.toggle_ruler()
+    w.canvas.setFocus()
+    QTest.keyPress(w.canvas, Qt.Key.Key_Space)
+    before = w.canvas.horizontalScrollBar().value()
+    drag(w.canvas.viewport(), image_point(w, 100, 80), image_point(w, 60, 80))
+    QTest.keyRelease(w.canvas, Qt.Key.Key_Space)
+    assert w.reading_room.ruler.length is None  # nothing measured
+    assert w.canvas.horizontalScrollBar().value() != before  # panned
