@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 from app.canvas import Canvas
 from app.controllers.annotations import AnnotationController
 from app.controllers.project import ProjectController
+from app.controllers.reading_room import ReadingRoom
 from app.controllers.relocate import RelocateController
 from app.controllers.severity import SeverityController
 from app.controllers.suggestions import SuggestionController
@@ -38,6 +39,7 @@ class ActionHost(Protocol):
     suggestions: SuggestionController
     severity: SeverityController
     training: TrainingController
+    reading_room: ReadingRoom
     canvas: Canvas
     grades: GradePanel
     labels: LabelPanel
@@ -138,6 +140,14 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["zoom_in"] = act("Zoom in", lambda: w.canvas.zoom_by(1.25), ["Ctrl+=", "Ctrl++"])
     a["zoom_out"] = act("Zoom out", lambda: w.canvas.zoom_by(0.8), "Ctrl+-")
     a["shortcuts"] = act("Keyboard shortcuts", w.show_shortcuts, "F1")
+    # --- Reading room (issue 17): right-drag = window/level, right double-click = reset
+    rr = w.reading_room
+    a["ruler"] = act("Ruler (measure a length)", rr.toggle_ruler, "M")
+    a["ruler"].setCheckable(True)
+    rr.ruler.toggled.connect(a["ruler"].setChecked)
+    a["pigment"] = act("Hyperpigmentation view", rr.toggle_pigment, "H")
+    a["reset_window"] = act("Reset window/level", rr.reset_window)
+    a["dicom_tags"] = act("DICOM tags…", rr.show_dicom_tags, "Ctrl+Shift+I")
     _menus(window, w, a)
     return a
 
@@ -166,6 +176,7 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
     image = mb.addMenu("&Image")
     _add(image, a, ("prev", "next", "done", "grade_cycle", "suggest_grade", "accept_grade", None))
     _add(image, a, ("locate", "search_missing"))
+    _add(image, a, (None, "dicom_tags"))
     model_menu = mb.addMenu("&Model")
     _add(
         model_menu,
@@ -184,6 +195,7 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
     )
     view = mb.addMenu("&View")
     _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", None))
+    _add(view, a, ("ruler", "pigment", "reset_window", None))
     for dock in w.docks.values():
         view.addAction(dock.toggleViewAction())
     help_menu = mb.addMenu("&Help")

@@ -23,15 +23,18 @@ from app.controllers.annotations import AnnotationController
 from app.controllers.project import ProjectController
 from app.controllers.project_session import ProjectSession
 from app.controllers.qt_prompts import QtPrompts
+from app.controllers.reading_room import ReadingRoom
 from app.controllers.relocate import RelocateController, banner_html
 from app.controllers.severity import SeverityController
 from app.controllers.suggestions import SuggestionController
 from app.controllers.training import TrainingController, TrainingData, TrainRequest
+from app.docks.boxes_panel import BoxesPanel
 from app.docks.filter_panel import FilterPanel
 from app.docks.grade_panel import GradePanel
 from app.docks.image_list_panel import ImageListPanel
 from app.docks.label_panel import LabelPanel
 from app.docks.model_panel import ModelPanel
+from app.docks.pigment_panel import PigmentPanel
 from app.docks.severity_panel import SeverityPanel
 from app.docks.thumbnails import ThumbnailCache
 from app.docks.training_panel import TrainingPanel
@@ -91,6 +94,8 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel()
         self.severity_panel = SeverityPanel()
         self.training_panel = TrainingPanel()
+        self.boxes_panel = BoxesPanel()
+        self.pigment_panel = PigmentPanel()
         self.docks: dict[str, QDockWidget] = {}
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self._dock("images", "Images", self.images, left)
@@ -101,10 +106,14 @@ class MainWindow(QMainWindow):
         self._dock("model", "Model", self.model_panel, right)
         self._dock("severity", "Severity", self.severity_panel, right)
         self._dock("training", "Training", self.training_panel, right)
+        self._dock("boxes", "Boxes", self.boxes_panel, right)
+        self._dock("pigment", "Pigment", self.pigment_panel, right)
         self.tabifyDockWidget(self.docks["labels"], self.docks["grades"])
         self.tabifyDockWidget(self.docks["grades"], self.docks["model"])
         self.tabifyDockWidget(self.docks["model"], self.docks["severity"])
         self.tabifyDockWidget(self.docks["severity"], self.docks["training"])
+        self.tabifyDockWidget(self.docks["training"], self.docks["boxes"])
+        self.tabifyDockWidget(self.docks["boxes"], self.docks["pigment"])
         self.docks["labels"].raise_()
         self.docks["jobs"].hide()
         # --- status bar
@@ -150,6 +159,7 @@ class MainWindow(QMainWindow):
         self._filters_timer.setSingleShot(True)
         self._filters_timer.setInterval(SAVE_FILTERS_MS)
         self._filters_timer.timeout.connect(self.save_filter_settings)
+        self.reading_room = ReadingRoom(self)  # mouse W/L, ruler, boxes, pigment, tags
         self.actions_ = build_actions(self, self)
         self._wire()
         self._restore_layout()

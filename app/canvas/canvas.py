@@ -277,6 +277,8 @@ class Canvas(QGraphicsView):
         tol = self._handle_tolerance() / 2
         hits: list[tuple[float, int]] = []
         for box_id, item in self.items_by_id.items():
+            if not item.isVisible():
+                continue  # hidden from the Boxes panel: not under the pointer either
             r = item.rect()
             if r.adjusted(-tol, -tol, tol, tol).contains(scene_pos):
                 hits.append((rect_area(r.left(), r.top(), r.right(), r.bottom()), box_id))

@@ -33,6 +33,7 @@ class AnnotationController(QObject):
     error = Signal(str)  # a refused edit: the main window shows it
     history_changed = Signal()
     navigate_to = Signal(int)  # undo/redo touched another image: show it
+    boxes_shown = Signal()  # ``boxes`` and the canvas now show the store (Boxes panel)
 
     def __init__(
         self,
@@ -91,6 +92,7 @@ class AnnotationController(QObject):
         if self.project is None or self.record is None:
             self.boxes = {}
             self.canvas.set_boxes([])
+            self.boxes_shown.emit()
             return
         try:
             self.record = self.project.image(self.record.id)
@@ -104,6 +106,7 @@ class AnnotationController(QObject):
         if select is not None:
             self.canvas.select_box(select)
         self.grades.set_grades(grades)
+        self.boxes_shown.emit()
 
     def _view(self, box: Box) -> BoxView:
         suggested = box.source == "model" and box.status == "suggested"

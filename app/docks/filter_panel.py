@@ -341,6 +341,12 @@ class FilterPanel(QWidget):
         self.show_settings(settings)
         self._emit(settings, False)
 
+    def apply_settings(self, settings: Any, interactive: bool) -> None:
+        """Settings chosen elsewhere (mouse window/level): shown here and emitted as if
+        the sliders had moved, so they render and save the same way."""
+        self.show_settings(settings)
+        self._emit(settings, interactive)
+
     def reset(self) -> None:
         """The image's own defaults (file window, else robust percentiles)."""
         from core.filters import FilterSettings, default_settings
