@@ -58,6 +58,7 @@ class ActionHost(Protocol):
     def import_model_dialog(self) -> None: ...
 
     def show_shortcuts(self) -> None: ...
+    def show_about(self) -> None: ...
 
 
 def _act(
@@ -138,6 +139,7 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["zoom_in"] = act("Zoom in", lambda: w.canvas.zoom_by(1.25), ["Ctrl+=", "Ctrl++"])
     a["zoom_out"] = act("Zoom out", lambda: w.canvas.zoom_by(0.8), "Ctrl+-")
     a["shortcuts"] = act("Keyboard shortcuts", w.show_shortcuts, "F1")
+    a["about"] = act("&About ClinLens", w.show_about)
     _menus(window, w, a)
     return a
 
@@ -188,6 +190,7 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
         view.addAction(dock.toggleViewAction())
     help_menu = mb.addMenu("&Help")
     help_menu.addAction(a["shortcuts"])
+    help_menu.addAction(a["about"])
 
 
 def _fill_recent(menu: QMenu, w: ActionHost) -> None:

@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     notices = args.work.resolve() / "THIRD_PARTY_NOTICES.txt"
     write_notices(python, notices)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    (notices.parent / "CLINLENS_VERSION").write_text(version["version"] + "\n")
     env = dict(os.environ, CLINLENS_NOTICES=str(notices), PYTHONNOUSERSITE="1")
     env.pop("PYTHONPATH", None)  # the spec imports ClinLens from this checkout, not elsewhere
     run(
