@@ -136,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     write_notices(python, notices)
     version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     (notices.parent / "CLINLENS_VERSION").write_text(version["version"] + "\n")
-    env = dict(os.environ, CLINLENS_NOTICES=str(notices), PYTHONNOUSERSITE="1")
+    icons = args.work.resolve() / "icons"
+    run([python, PACKAGING / "make_icons.py", icons])
+    env = dict(
+        os.environ, CLINLENS_NOTICES=str(notices), CLINLENS_ICONS=str(icons), PYTHONNOUSERSITE="1"
+    )
     env.pop("PYTHONPATH", None)  # the spec imports ClinLens from this checkout, not elsewhere
     run(
         [

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-PRODUCT_LICENCE = "Proprietary (see LICENSE). Third-party components keep their own licences."
+PRODUCT_LICENCE = "AGPL-3.0-only (see LICENSE). Third-party components keep their own licences."
 
 
 def about_html(version: str) -> str:

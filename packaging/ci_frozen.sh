@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# CI step after the unit tests: build the Linux one-folder bundle from a clean environment
+# made from the project's pins, then run the frozen self-test and the frozen GUI start
+# (xcb under Xvfb). Nothing is cached between runs: the environment and the bundle are
+# rebuilt under build/ci-freeze each time. Budget: 20 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=build/ci-freeze
+rm -rf "$OUT"
+start=$(date +%s)
+echo "ci: frozen bundle: building (packaging/build.py; fresh environment from the pins)"
+timeout 1500 nice -n 10 python3 packaging/build.py --out "$OUT/dist" --work "$OUT/work" --env "$OUT/venv"
+built=$(date +%s)
+echo "ci: frozen bundle: built in $((built - start)) s: $(du -sh "$OUT/dist/ClinLens" | cut -f1)"
+python3 packaging/frozen_check.py "$OUT/dist/ClinLens/ClinLens" --timeout 900
+echo "ci: frozen bundle: checked in $(( $(date +%s) - built )) s"
