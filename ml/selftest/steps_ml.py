@@ -111,6 +111,7 @@ def severity_step(ctx: Context) -> str:
     from core.demo.face import face_photo_path
     from core.imaging import read
     from core.store import NewImage, Project
+    from ml.severity.dataset import AugmentConfig
     from ml.severity.grader import SeverityGrader
     from ml.severity.synthetic import make_face
     from ml.severity.train import TrainConfig, train_severity
@@ -136,7 +137,9 @@ def severity_step(ctx: Context) -> str:
         ids = project.add_images(items)
         for image_id, grade in zip(ids, grades, strict=True):
             project.grading.set_grade(image_id, scale.name, grade)
-    train_severity(folder, TrainConfig(scale=scale.name, folds=2, smote=False))
+    # No augmentation copies: the step proves the path, not the grader's accuracy.
+    config = TrainConfig(scale=scale.name, folds=2, smote=False, augment=AugmentConfig(copies=0))
+    train_severity(folder, config)
     grader = SeverityGrader.for_project(folder, scale.name, use_cache=False)
     with Project.open(folder, read_only=True) as project:
         result = grader.grade_image(project, ids[-1])
