@@ -98,3 +98,24 @@ def test_the_icons_are_drawn_in_the_three_formats(tmp_path: Path) -> None:
     assert Image.open(paths["png"]).size == (256, 256)
     assert Image.open(paths["ico"]).format == "ICO"
     assert Image.open(paths["icns"]).format == "ICNS"
+
+
+def test_the_runtime_hook_sends_library_settings_to_the_users_data_folder(tmp_path: Path) -> None:
+    code = (
+        "import os, runpy; runpy.run_path(os.environ['HOOK']);"
+        "print(os.environ['YOLO_CONFIG_DIR']); print(os.environ['MPLCONFIGDIR']);"
+        "print(os.environ['TORCH_HOME'])"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "CLINLENS_DATA_DIR": str(tmp_path / "Daten ü"),
+        "HOOK": str(PACKAGING / "hooks" / "rthook_clinlens.py"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    dirs = out.stdout.splitlines()
+    assert dirs[0] == str(tmp_path / "Daten ü" / "ultralytics")
+    assert all(d.startswith(str(tmp_path / "Daten ü")) for d in dirs)
