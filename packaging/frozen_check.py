@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=900)
     p.add_argument("--json", type=Path, help="write the timings here")
     args = p.parse_args(argv)
+    args.exe = args.exe.resolve()  # the checks run from a scratch folder
     if not args.exe.is_file():
         log(f"{args.exe} does not exist: build it with packaging/build.py")
         return 2
