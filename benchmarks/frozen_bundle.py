@@ -41,20 +41,22 @@ def sizes(bundle: Path) -> dict[str, float]:
     loose_cuda = sum(
         p.stat().st_size
         for p in internal.glob("*.so*")
-        if p.is_file() and any(w in p.name.lower() for w in CUDA_WORDS)
-    )
+        if p.is_file() and not p.is_symlink() and any(w in p.name.lower() for w in CUDA_WORDS)
+    )  # most are links into nvidia/, counted there
     cuda_in_torch = sum(
         p.stat().st_size
         for p in (internal / "torch" / "lib").glob("*.so*")
         if p.is_file() and any(w in p.name.lower() for w in CUDA_WORDS)
     ) if (internal / "torch" / "lib").exists() else 0  # fmt: skip
+    triton = du(internal / "triton") if (internal / "triton").exists() else 0
     gib = 2**30
     return {
+        "triton_gib": triton / gib,
         "total_gib": total / gib,
         "torch_gib": torch / gib,
         "nvidia_gib": (nvidia + loose_cuda) / gib,
         "cuda_in_torch_gib": cuda_in_torch / gib,
-        "torch_cuda_share": (torch + nvidia + loose_cuda) / total if total else 0.0,
+        "torch_cuda_share": (torch + nvidia + loose_cuda + triton) / total if total else 0.0,
         "qt_gib": du(internal / "PySide6") / gib if (internal / "PySide6").exists() else 0.0,
     }
 
