@@ -35,4 +35,9 @@ def _looks_like_gui_args(args: list[str]) -> bool:
 
 
 if __name__ == "__main__":
+    if getattr(sys, "frozen", False):
+        import multiprocessing
+
+        # A helper process that torch or ultralytics spawns re-enters this executable.
+        multiprocessing.freeze_support()
     sys.exit(main())

@@ -60,6 +60,7 @@ class ActionHost(Protocol):
     def import_model_dialog(self) -> None: ...
 
     def show_shortcuts(self) -> None: ...
+    def show_about(self) -> None: ...
 
 
 def _act(
@@ -148,6 +149,7 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["pigment"] = act("Hyperpigmentation view", rr.toggle_pigment, "H")
     a["reset_window"] = act("Reset window/level", rr.reset_window)
     a["dicom_tags"] = act("DICOM tags…", rr.show_dicom_tags, "Ctrl+Shift+I")
+    a["about"] = act("&About ClinLens", w.show_about)
     _menus(window, w, a)
     return a
 
@@ -200,6 +202,7 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
         view.addAction(dock.toggleViewAction())
     help_menu = mb.addMenu("&Help")
     help_menu.addAction(a["shortcuts"])
+    help_menu.addAction(a["about"])
 
 
 def _fill_recent(menu: QMenu, w: ActionHost) -> None:

@@ -19,9 +19,10 @@ _T0 = time.perf_counter()
 
 
 def create_application(argv: list[str] | None = None) -> Any:
-    from app.qt_env import sanitize_qt_environment
+    from app.qt_env import check_platform_libraries, sanitize_qt_environment
 
     sanitize_qt_environment()
+    check_platform_libraries()  # one line naming a missing system library, not Qt's abort
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -129,6 +130,12 @@ def settle_heap() -> None:
 
 
 def run_gui(args: list[str]) -> int:
-    app, window = start_gui(args)
+    from app.qt_env import MissingSystemLibrary
+
+    try:
+        app, window = start_gui(args)
+    except MissingSystemLibrary as exc:
+        print(exc, file=sys.stderr)
+        return 1
     _startup_probe(window, app)
     return int(app.exec())

@@ -253,6 +253,23 @@ class MainWindow(QMainWindow):
 
         ShortcutsDialog(self).exec()
 
+    def show_about(self) -> None:
+        """Help ▸ About; the notices (a metadata scan from source) load in the background."""
+        from app.dialogs.about import AboutDialog
+        from core.notices import app_version, notices_text
+
+        dialog = AboutDialog(app_version(), self)
+        job = self.runner.submit(
+            lambda progress, cancel: notices_text(),
+            title="Read the licences",
+            channel="about",
+            lane="interactive",  # asked for by the user: not behind a demo build
+        )
+        job.succeeded.connect(dialog.set_notices)
+        job.failed.connect(lambda message: dialog.set_notices(f"Notices unavailable: {message}"))
+        dialog.show()
+        self._about = dialog  # kept while open
+
     # --- project --------------------------------------------------------------------------
     def open_project(self, folder: str | Path, *, read_only: bool = False) -> bool:
         """Open and show a project (launch, recent list and tests come through here)."""
