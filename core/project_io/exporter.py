@@ -1,4 +1,4 @@
-"""Export a project as a PASCAL VOC or an ultralytics YOLO dataset (+ grades.csv).
+"""Export a project as a PASCAL VOC, an ultralytics YOLO or a COCO dataset (+ grades.csv).
 
 The export is written into a hidden sibling folder and renamed into place at the end, so
 OUT is either complete or absent - a cancelled or failed export leaves nothing behind that
@@ -37,6 +37,7 @@ from typing import Any
 
 from core.annotations import Box, Grade
 from core.errors import ClinLensError, JobCancelled, UnknownLabelError
+from core.formats.coco import COCO_FILE
 from core.formats.grades_csv import GRADES_FILE, GradeRow, grades_csv_text
 from core.formats.naming import pseudonym_ids, safe_stem, unique_stems
 from core.formats.remap import make_remap
@@ -52,7 +53,7 @@ from core.project_io.destination import (
     is_outside,
 )
 from core.project_io.options import ExportOptions, check_options
-from core.project_io.writers import ExportItem, ItemResult, VocWriter, YoloWriter
+from core.project_io.writers import CocoWriter, ExportItem, ItemResult, VocWriter, YoloWriter
 from core.store import Project
 from core.store.records import now_iso
 
@@ -256,9 +257,13 @@ def export_project(
     )
     tmp = _prepare_out(target)
     try:
-        writer = (VocWriter if options.fmt == "voc" else YoloWriter)(
-            project, options, remap, tmp, target
-        )
+        writer: VocWriter | YoloWriter | CocoWriter
+        if options.fmt == "coco":
+            writer = CocoWriter(project, options, remap, tmp, target)
+        else:
+            writer = (VocWriter if options.fmt == "voc" else YoloWriter)(
+                project, options, remap, tmp, target
+            )
         results = _run(writer, items, progress, cancel)
         exported: list[tuple[ExportItem, ItemResult]] = []
         for item, res in zip(items, results, strict=True):
@@ -272,7 +277,10 @@ def export_project(
             report.dropped_boxes += res.dropped
         active = [s for s, f in zip(SPLITS, options.split, strict=True) if f > 0]
         report.splits = {s: sum(1 for it, _ in exported if it.split == s) for s in active}
-        if options.fmt == "voc":
+        if isinstance(writer, CocoWriter):
+            report.splits = {"all": len(exported)}  # one annotations.json, no split
+            (tmp / COCO_FILE).write_bytes(writer.annotations(exported))
+        elif options.fmt == "voc":
             _write_image_sets(tmp, exported, active)
         else:
             (tmp / "data.yaml").write_text(data_yaml_text(target, active, remap.names), "utf-8")
@@ -360,7 +368,7 @@ def _keep_id_map(
 
 
 def _run(
-    writer: VocWriter | YoloWriter,
+    writer: VocWriter | YoloWriter | CocoWriter,
     items: Sequence[ExportItem],
     progress: ProgressFn | None,
     cancel: CancelToken | None,
