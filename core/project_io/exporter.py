@@ -293,7 +293,9 @@ def export_project(
             for item, res in exported
             for g in item.grades
         ]
-        (tmp / GRADES_FILE).write_text(grades_csv_text(rows), "utf-8", newline="\n")
+        tags = _tag_cells(project, exported)
+        text = grades_csv_text(rows) if tags is None else grades_csv_text(rows, *tags)
+        (tmp / GRADES_FILE).write_text(text, "utf-8", newline="\n")
         if target.exists():
             target.rmdir()  # checked empty above
         os.replace(tmp, target)
@@ -310,6 +312,20 @@ def export_project(
     if pseudonymise:
         _keep_id_map(project, target, options.fmt, exported, report)
     return report
+
+
+def _tag_cells(
+    project: Project, exported: Sequence[tuple[ExportItem, ItemResult]]
+) -> tuple[dict[str, str], str] | None:
+    """(exported name -> the image's lesion types cell, column name), or None when the
+    project uses no tag kind (an X-ray project's CSV keeps its five columns)."""
+    kinds = project.tags.kinds()
+    if not kinds:
+        return None
+    kind = kinds[0]
+    values = project.tags.by_image(kind.name)
+    cells = {res.name: kind.cell(values[item.record.id].tags) for item, res in exported}
+    return cells, kind.name
 
 
 def id_maps_dir(project: Project) -> Path:
