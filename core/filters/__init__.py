@@ -9,45 +9,11 @@ Public API (other packages import only these names):
   ``preview_shape(height, width, out_size)``
 """
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from core.filters.defaults import default_settings
-    from core.filters.presets import PRESETS, preset
-    from core.filters.render import preview_shape, render
-    from core.filters.settings import FilterSettings, FilterSettingsError
-    from core.filters.voi import histogram, resolve_window, voi_options
-
-# Loaded on first use (PEP 562): the filter panel reads PRESETS while the window is built,
-# and the renderer (OpenCV) is first needed by the loader thread, after the window shows.
-_WHERE = {
-    "default_settings": "defaults",
-    "PRESETS": "presets",
-    "preset": "presets",
-    "preview_shape": "render",
-    "render": "render",
-    "FilterSettings": "settings",
-    "FilterSettingsError": "settings",
-    "histogram": "voi",
-    "resolve_window": "voi",
-    "voi_options": "voi",
-}
-
-
-def __getattr__(name: str) -> object:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
-
+from core.filters.defaults import default_settings
+from core.filters.presets import PRESETS, preset
+from core.filters.render import preview_shape, render
+from core.filters.settings import FilterSettings, FilterSettingsError
+from core.filters.voi import histogram, resolve_window, voi_options
 
 __all__ = [
     "PRESETS",
