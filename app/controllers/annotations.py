@@ -58,6 +58,8 @@ class AnnotationController(QObject):
         labels.current_changed.connect(lambda name: canvas.set_draw_color(labels.colour(name)))
         grades.grade_requested.connect(self.set_grade)
         grades.accept_suggestion.connect(self.accept_grade_suggestion)
+        grades.tags_requested.connect(self.set_tags)
+        grades.tags_reset.connect(self.reset_tags)
 
     # --- project / image ------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
@@ -70,6 +72,7 @@ class AnnotationController(QObject):
         if project is not None:
             self.labels.set_labels(project.definitions.label_set())
             self.grades.set_scales(project.definitions.scales())
+            self.grades.set_tag_kinds(project.tags.kinds())
             self.canvas.read_only = bool(project.read_only)
         self.history_changed.emit()
 
@@ -98,6 +101,7 @@ class AnnotationController(QObject):
             self.record = self.project.image(self.record.id)
             boxes = self.project.boxes(self.record.id)
             grades = self.project.grading.grades(self.record.id)
+            tags = [self.project.tags.get(self.record.id, k) for k in self.grades.tag_rows]
         except ClinLensError as exc:
             self.error.emit(str(exc))
             return
@@ -107,6 +111,7 @@ class AnnotationController(QObject):
             self.canvas.select_box(select)
         self.grades.set_grades(grades)
         self.boxes_shown.emit()
+        self.grades.set_tags(tags)  # after the boxes: the boxes' answer follows every edit
 
     def _view(self, box: Box) -> BoxView:
         suggested = box.source == "model" and box.status == "suggested"
@@ -339,6 +344,13 @@ class AnnotationController(QObject):
             self._edit(
                 "set the grade", lambda: self.history.set_grade(self.record.id, scale, value)
             )
+
+    def set_tags(self, kind: str, tags: tuple[str, ...]) -> None:
+        """The grader's choice of image-level tags (wins over the boxes' answer)."""
+        self._edit("set the tags", lambda: self.history.set_tags(self.record.id, kind, tags))
+
+    def reset_tags(self, kind: str) -> None:
+        self._edit("reset the tags", lambda: self.history.reset_tags(self.record.id, kind))
 
     def accept_grade_suggestion(self, scale: str) -> None:
         if self.record is None:

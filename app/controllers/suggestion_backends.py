@@ -18,11 +18,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.jobs import CancelToken, check_cancel
 from core.workers import WorkerProcess, clinlens_argv
-from ml.suggest import SuggestSummary, store_suggestions
+
+if TYPE_CHECKING:
+    # ml.suggest pulls the detector code and the model registry (~18 % of the window's
+    # start-up imports): loaded with the first suggestion, not with the window.
+    from ml.suggest import SuggestSummary
 
 DetectorFactory = Callable[[Any, str], Any]
 
@@ -69,6 +73,7 @@ class ProcessBackend:
         keep_late: bool,
     ) -> SuggestSummary:
         from ml.detector_worker import box_from_json
+        from ml.suggest import SuggestSummary, store_suggestions
 
         start = time.perf_counter()
         summary = SuggestSummary()

@@ -1,4 +1,4 @@
-"""Export dialog: VOC or YOLO with the CLI's options (split, seed, remap, tiles, no-images,
+"""Export dialog: VOC, YOLO or COCO with the CLI's options (split, seed, remap, tiles, no-images,
 pseudonymised names).
 
 Only "done" is ticked among the review statuses: an unreviewed image's missing boxes are
@@ -60,6 +60,7 @@ class ExportDialog(QDialog):
         self.fmt = QComboBox()
         self.fmt.addItem("PASCAL VOC (XML per image)", "voc")
         self.fmt.addItem("YOLO (txt per image + data.yaml)", "yolo")
+        self.fmt.addItem("COCO (one annotations.json, for CVAT / X-AnyLabeling)", "coco")
         self.out = QLineEdit(str(default_out))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -177,6 +178,9 @@ class ExportDialog(QDialog):
         yolo = self.fmt.currentData() == "yolo"
         for w in (self.tiles, self.tile_grid, self.tile_size, self.tile_overlap, self.tile_min):
             w.setEnabled(yolo)
+        split = self.fmt.currentData() != "coco"  # one annotations.json: no split
+        for w in (self.train, self.val, self.test):
+            w.setEnabled(split)
 
     def folder_is_outside(self) -> bool:
         """True when the chosen folder (resolved) is not inside the project folder."""

@@ -2,7 +2,8 @@
 
 Clicking the grade already set clears it. Required scales are marked; when "done" is
 refused the missing ones are highlighted with the reason. A model's suggested grade (when
-there is one) is shown beside the expert's with an Accept button.
+there is one) is shown beside the expert's with an Accept button. Below the scales, one
+row per image-level tag kind (lesion types present: ``app/docks/tag_row.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.docks.tag_row import TagRow
 
 _COLUMNS = 10  # hyperpig has 19 values: two rows
 
@@ -104,10 +107,13 @@ class ScaleRow(QGroupBox):
 class GradePanel(QWidget):
     grade_requested = Signal(str, object)  # scale, value or None
     accept_suggestion = Signal(str)  # scale
+    tags_requested = Signal(str, object)  # tag kind, tuple of options
+    tags_reset = Signal(str)  # tag kind
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: dict[str, ScaleRow] = {}
+        self.tag_rows: dict[str, TagRow] = {}
         self.active = 0
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(2, 2, 2, 2)
@@ -122,6 +128,8 @@ class GradePanel(QWidget):
         self._lay.addWidget(self.empty)
         self._rows_box = QVBoxLayout()
         self._lay.addLayout(self._rows_box)
+        self._tags_box = QVBoxLayout()
+        self._lay.addLayout(self._tags_box)
         self._lay.addWidget(self.hint)
         self._lay.addStretch(1)
 
@@ -141,6 +149,26 @@ class GradePanel(QWidget):
         self.active = 0
         self._mark_active()
         self.clear_message()
+
+    def set_tag_kinds(self, kinds) -> None:  # type: ignore[no-untyped-def]
+        """One row per tag kind the project uses (none for an X-ray project)."""
+        for row in self.tag_rows.values():
+            row.setParent(None)
+            row.deleteLater()
+        self.tag_rows = {}
+        for kind in kinds:
+            row = TagRow(kind)
+            row.tags_requested.connect(self.tags_requested)
+            row.reset_requested.connect(self.tags_reset)
+            self._tags_box.addWidget(row)
+            self.tag_rows[kind.name] = row
+
+    def set_tags(self, values) -> None:  # type: ignore[no-untyped-def]
+        """Show the image's tags (``ImageTags`` per kind)."""
+        for v in values:
+            row = self.tag_rows.get(v.kind)
+            if row is not None:
+                row.set_value(v.tags, v.source, v.auto)
 
     def set_grades(self, grades) -> None:  # type: ignore[no-untyped-def]
         """Show the stored grades (human ones as values, model ones as suggestions)."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.annotations.model import Box, Grade
+from core.annotations.tags import HUMAN, ImageTags
 from core.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -213,6 +214,46 @@ class History:
                 int(image_id),
             )
         )
+
+    # --- image-level tags (core.store.tags) -------------------------------------------
+    def set_tags(self, image_id: int, kind: str, tags: Iterable[str]) -> ImageTags:
+        """The grader's choice of tags; undo brings back what was there (the boxes'
+        answer when the grader had not chosen before)."""
+        before = self.project.tags.get(image_id, kind)
+        after = self.project.tags.set(image_id, kind, tags)
+        if (before.source, before.tags) == (after.source, after.tags):
+            return after
+        self._push(
+            _Step(
+                f"set {kind.replace('_', ' ')}",
+                lambda: self._put_tags(image_id, before),
+                lambda: self._put_tags(image_id, after),
+                int(image_id),
+            )
+        )
+        return after
+
+    def reset_tags(self, image_id: int, kind: str) -> ImageTags:
+        """Back to what the boxes say (undo restores the grader's choice)."""
+        before = self.project.tags.get(image_id, kind)
+        after = self.project.tags.reset(image_id, kind)
+        if before.source == after.source:
+            return after
+        self._push(
+            _Step(
+                f"reset {kind.replace('_', ' ')} to the boxes",
+                lambda: self._put_tags(image_id, before),
+                lambda: self._put_tags(image_id, after),
+                int(image_id),
+            )
+        )
+        return after
+
+    def _put_tags(self, image_id: int, value: ImageTags) -> None:
+        if value.source == HUMAN:
+            self.project.tags.set(image_id, value.kind, value.tags)
+        else:
+            self.project.tags.reset(image_id, value.kind)
 
     # --- stack -----------------------------------------------------------------------
     @property

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import FormatError
-from core.safe_yaml import load_yaml, read_yaml_file
 from core.text import shorten
 from resources import resource_path
 
@@ -144,6 +143,8 @@ def _label_set_from_mapping(name: str, data: dict[str, Any], source: str) -> Lab
 @cache
 def _builtin_label_sets() -> dict[str, LabelSet]:
     # Our own file, but through the same loader: one YAML dialect (no anchors) everywhere.
+    from core.safe_yaml import load_yaml  # PyYAML: on first use
+
     raw = load_yaml(resource_path("label_sets.yaml").read_text(encoding="utf-8"), "label_sets.yaml")
     return {k: _label_set_from_mapping(k, v, "label_sets.yaml") for k, v in raw.items()}
 
@@ -166,6 +167,8 @@ def load_label_set_yaml(path: str | Path) -> LabelSet:
     name goes through ``validate_label_name``. FormatError names the file (and line).
     """
     p = Path(path)
+    from core.safe_yaml import read_yaml_file  # PyYAML: on first use
+
     data = read_yaml_file(p)
     if isinstance(data, list):
         data = {"labels": data}

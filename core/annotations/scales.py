@@ -17,7 +17,6 @@ import numpy as np
 
 from core.annotations.labels import validate_name
 from core.errors import FormatError
-from core.safe_yaml import load_yaml, read_yaml_file
 from core.text import shorten
 from resources import resource_path
 
@@ -169,6 +168,8 @@ def load_scale_file(path: str | os.PathLike[str]) -> list[GradingScale]:
     start); FormatError naming the file for anything wrong.
     """
     source = str(path)
+    from core.safe_yaml import read_yaml_file  # PyYAML: on first use
+
     data = read_yaml_file(path)
     if not isinstance(data, dict) or not data:
         raise FormatError(f"{source}: a scale file maps scale names to their values")
@@ -183,6 +184,8 @@ def load_scale_file(path: str | os.PathLike[str]) -> list[GradingScale]:
 def _builtin_scales() -> dict[str, GradingScale]:
     # Our own file, but through the same loader: one YAML dialect (no anchors) everywhere.
     text = resource_path("grading_scales.yaml").read_text(encoding="utf-8")
+    from core.safe_yaml import load_yaml  # PyYAML: on first use
+
     raw = load_yaml(text, "grading_scales.yaml")
     return {k: scale_from_mapping(k, v, "grading_scales.yaml") for k, v in raw.items()}
 

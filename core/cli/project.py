@@ -1,9 +1,9 @@
 """``clinlens project create|import|export|stats``: headless project work.
 
     project create DIR --labels xray|acne|FILE.yaml [--scales acne4,iga5,hyperpig] [--name N]
-    project import DIR PATH... [--annotations ADIR --format voc|yolo|txt] [--grades FILE.csv]
+    project import DIR PATH... [--annotations ADIR --format voc|yolo|txt|coco] [--grades FILE.csv]
                    [--add-labels] [--reviewed] [--json]
-    project export DIR --format voc|yolo --out OUT [--split 0.8,0.1,0.1] [--seed N]
+    project export DIR --format voc|yolo|coco --out OUT [--split 0.8,0.1,0.1] [--seed N]
                    [--remap none|agnostic|sizes|FILE] [--tiles N|grid --tile-size S]
                    [--no-images] [--status LIST | --include-unreviewed]
                    [--pseudonymise|--no-pseudonymise] [--json]
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser(
         "project",
         help="create, import into, export and count a project",
-        description="Create a project, import images and annotations, export VOC/YOLO, stats.",
+        description="Create a project, import images and annotations, export VOC/YOLO/COCO, stats.",
     )
     sub = parser.add_subparsers(dest="project_command", metavar="ACTION", required=True)
 
@@ -69,7 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="image files or folders")
     p.add_argument("--annotations", type=Path, metavar="ADIR", help="annotation folder or file")
-    p.add_argument("--format", choices=("voc", "yolo", "txt"), help="annotation format")
+    p.add_argument(
+        "--format",
+        choices=("voc", "yolo", "txt", "coco"),
+        help="annotation format (coco: PATH or --annotations may name the annotations.json)",
+    )
     p.add_argument("--grades", type=Path, metavar="FILE.csv", help="grades CSV to import")
     p.add_argument(
         "--add-labels", action="store_true", help="add labels the project does not have yet"
@@ -86,14 +90,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = sub.add_parser(
         "export",
-        help="export a VOC or YOLO dataset (+ grades.csv)",
-        description="Export a VOC or YOLO dataset (+ grades.csv) into OUT, a new or empty "
+        help="export a VOC, YOLO or COCO dataset (+ grades.csv)",
+        description="Export a VOC, YOLO or COCO dataset (+ grades.csv) into OUT, a new or empty "
         "folder outside the project or inside DIR/exports/ (the project's other folders are "
         "refused). Outside the project, images are named by opaque ids (img-<content hash>) "
         "unless --no-pseudonymise is given.",
     )
     p.add_argument("dir", metavar="DIR", type=Path)
-    p.add_argument("--format", choices=("voc", "yolo"), required=True)
+    p.add_argument(
+        "--format",
+        choices=("voc", "yolo", "coco"),
+        required=True,
+        help="coco: one OUT/annotations.json (+ OUT/images/); the split is not used",
+    )
     p.add_argument(
         "--out",
         type=Path,

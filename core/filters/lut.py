@@ -149,7 +149,7 @@ def to_u8(v: np.ndarray) -> np.ndarray:
     return np.floor(v * 255.0 + 0.5).astype(np.uint8)
 
 
-def _voi_key(voi: Voi) -> tuple[object, ...]:
+def voi_key(voi: Voi) -> tuple[object, ...]:
     if isinstance(voi, VoiLut):
         return ("voilut", voi.index)
     assert isinstance(voi, Window)
@@ -179,7 +179,7 @@ def display_lut(
         m = _modality_ramp(raw, dtype)
         return _frozen(to_u8(tone(apply_voi(raw, voi, m), settings, invert)))
 
-    key = ("display", dtype.str, _voi_key(voi), _tone_key(settings, invert))
+    key = ("display", dtype.str, voi_key(voi), _tone_key(settings, invert))
     return cached(raw, key, make)  # type: ignore[no-any-return]
 
 
@@ -190,7 +190,7 @@ def window_lut(raw: RawImage, dtype: np.dtype, voi: Voi) -> np.ndarray:
         m = _modality_ramp(raw, dtype)
         return _frozen(to_clahe_levels(apply_voi(raw, voi, m)))
 
-    return cached(raw, ("window16", dtype.str, _voi_key(voi)), make)  # type: ignore[no-any-return]
+    return cached(raw, ("window16", dtype.str, voi_key(voi)), make)  # type: ignore[no-any-return]
 
 
 def to_clahe_levels(v: np.ndarray) -> np.ndarray:

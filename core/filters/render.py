@@ -7,6 +7,7 @@ Grey, 8/16-bit (the fast path):
 with CLAHE:
     [downsample] -> LUT (modality + VOI, to 1024 levels in uint16) -> OpenCV CLAHE (16-bit)
                  -> LUT (invert + brightness/contrast + gamma, to uint8)
+    The CLAHE output is kept per (image, size, window, CLAHE parameters): core.filters.clahe.
 Other dtypes (float, 32-bit) take the same steps with numpy arithmetic instead of LUTs.
 Colour: the grey chain runs on L of Lab, so hue and chroma stay as they were.
 """
@@ -20,9 +21,9 @@ from collections import OrderedDict
 import cv2
 import numpy as np
 
+from core.filters.clahe import apply_clahe, cached_clahe
 from core.filters.color import render_color
 from core.filters.lut import (
-    CLAHE_STEP,
     LUT_DTYPES,
     apply_lut,
     display_lut,
@@ -30,6 +31,7 @@ from core.filters.lut import (
     to_u8,
     tone,
     tone_lut16,
+    voi_key,
     window_lut,
 )
 from core.filters.settings import FilterSettings, FilterSettingsError
@@ -132,9 +134,7 @@ def _clahe(levels: np.ndarray, settings: FilterSettings) -> np.ndarray:
     than the 8-bit output (no banding where CLAHE stretches) while each bin of a preview
     tile still holds enough pixels for a stable clip.
     """
-    tiles = settings.clahe_tiles
-    clahe = cv2.createCLAHE(clipLimit=settings.clahe_clip * CLAHE_STEP, tileGridSize=(tiles, tiles))
-    return clahe.apply(np.ascontiguousarray(levels))
+    return apply_clahe(levels, settings.clahe_clip, settings.clahe_tiles)
 
 
 def _grey(raw: RawImage, pixels: np.ndarray, settings: FilterSettings) -> np.ndarray:
@@ -144,13 +144,22 @@ def _grey(raw: RawImage, pixels: np.ndarray, settings: FilterSettings) -> np.nda
     if px.dtype in LUT_DTYPES:
         if not settings.clahe:
             return apply_lut(px, display_lut(raw, px.dtype, voi, settings, invert))
-        levels = apply_lut(px, window_lut(raw, px.dtype, voi))
+
+        def levels() -> np.ndarray:
+            return apply_lut(px, window_lut(raw, px.dtype, voi))
     else:
-        v = apply_voi(raw, voi, modality_of(raw, px))
         if not settings.clahe:
+            v = apply_voi(raw, voi, modality_of(raw, px))
             return to_u8(tone(v, settings, invert))
-        levels = to_clahe_levels(v)
-    return apply_lut(_clahe(levels, settings), tone_lut16(settings, invert))
+
+        def levels() -> np.ndarray:
+            return to_clahe_levels(apply_voi(raw, voi, modality_of(raw, px)))
+
+    # The CLAHE output depends on the pixels (image and render size), the window and the
+    # CLAHE parameters only: kept, a gamma/brightness/contrast/invert change is one LUT pass.
+    key = (px.shape, px.dtype.str, voi_key(voi), settings.clahe_clip, settings.clahe_tiles)
+    equalised = cached_clahe(raw, key, lambda: _clahe(levels(), settings))
+    return apply_lut(equalised, tone_lut16(settings, invert))
 
 
 def _color_is_identity(settings: FilterSettings) -> bool:

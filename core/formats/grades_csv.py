@@ -1,5 +1,8 @@
 """Image-level grades as CSV: ``image,scale,value,author,source`` (one row per grade).
 
+A project with image-level tags adds a column per tag kind (``lesion_types``: the options
+present, ``;``-separated); see ``grades_csv_text``.
+
 Written beside VOC and YOLO exports (``grades.csv``) and read back on import. ``image`` is
 the image's file name in the export (or any path/name that identifies it on import).
 
@@ -82,22 +85,35 @@ def _csv_row(cells: list[str]) -> str:
     return one.getvalue()[:-2] + "\n"
 
 
-def grades_csv_text(rows: Iterable[GradeRow]) -> str:
+def grades_csv_text(
+    rows: Iterable[GradeRow],
+    tags: Mapping[str, str] | None = None,
+    tag_column: str = "lesion_types",
+) -> str:
     """Deterministic CSV (sorted by image, scale, source), LF line endings, text cells
-    escaped against formula injection."""
-    out = [_csv_row(list(COLUMNS))]
+    escaped against formula injection.
+
+    ``tags`` (image -> cell, e.g. ``papule;pustule``) adds the ``tag_column`` column: the
+    image's image-level tags on each of its rows, and one row with empty scale and value
+    for an image that has tags but no grade (readers skip such rows).
+    """
+    columns = [*COLUMNS, tag_column] if tags is not None else list(COLUMNS)
+    rows = list(rows)
+    if tags is not None:
+        graded = {r.image for r in rows}
+        rows += [GradeRow(img, "", math.nan, None, "") for img in tags if img not in graded]
+    out = [_csv_row(columns)]
     for r in sorted(rows, key=lambda r: (r.image, r.scale, r.source, r.author or "")):
-        out.append(
-            _csv_row(
-                [
-                    escape_cell(r.image),
-                    escape_cell(r.scale),
-                    _fmt(r.value),  # a number: never escaped, so -1 stays a number
-                    escape_cell(r.author or ""),
-                    escape_cell(r.source),
-                ]
-            )
-        )
+        cells = [
+            escape_cell(r.image),
+            escape_cell(r.scale),
+            "" if math.isnan(r.value) else _fmt(r.value),  # a number: never escaped
+            escape_cell(r.author or ""),
+            escape_cell(r.source),
+        ]
+        if tags is not None:
+            cells.append(escape_cell(tags.get(r.image, "")))
+        out.append(_csv_row(cells))
     return "".join(out)
 
 
@@ -146,6 +162,8 @@ def parse_grades_text(text: str, source: str, scales: Mapping[str, GradingScale]
                 return cell.strip()
 
             image, scale_name, raw_value = get("image"), get("scale"), get("value")
+            if not scale_name and not raw_value and any(c not in COLUMNS for c in cols):
+                continue  # an image's tags without a grade (see grades_csv_text)
             if not image:
                 raise FormatError(f"{source}, line {line}: no image name")
             scale = scales.get(scale_name)

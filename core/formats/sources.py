@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import FormatError
+from core.formats.coco import COCO_FILE, CocoImage, read_coco
 from core.formats.common import ParsedAnnotation
 from core.formats.txtlist import LIST_FILE_NAMES, read_list_file
 from core.formats.voc import read_voc
@@ -27,7 +28,7 @@ from core.formats.yolo import (
     rows_to_annotation,
 )
 
-FORMATS = ("voc", "yolo", "txt")
+FORMATS = ("voc", "yolo", "txt", "coco")
 # Folder names that mean the same place in image and annotation trees.
 _EQUIVALENT = {"images": "labels", "jpegimages": "annotations", "img": "labels"}
 
@@ -279,6 +280,108 @@ class TxtListSource(AnnotationSource):
         ]
 
 
+class CocoSource(AnnotationSource):
+    """One COCO ``annotations.json`` (the named file, or found in the folder or its parent,
+    where an export puts it beside ``images/``). Its ``file_name`` entries are matched to
+    the imported files by path (relative to the JSON's folder or its ``images/``), then by
+    file name where that is unambiguous."""
+
+    kind = "coco"
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        super().__init__()
+        self.path = _find_coco_file(roots)
+        self.doc = read_coco(self.path)
+        base = self.path.parent
+        self.entries: list[tuple[Path, Path, CocoImage]] = []  # (as named, under images/, entry)
+        for im in self.doc.images.values():
+            rel = Path(im.file_name.replace("\\", "/"))
+            self.entries.append((_resolved(base / rel), _resolved(base / "images" / rel), im))
+        self.used: set[int] = set()
+
+    def _match_all(self, images: Sequence[Path]) -> dict[Path, Any]:
+        out: dict[Path, Any] = {}
+        by_path: dict[Path, int] = {}
+        for i, (named, under, _) in enumerate(self.entries):
+            by_path.setdefault(named, i)
+            by_path.setdefault(under, i)
+        rest: list[Path] = []
+        for image in images:
+            hit = by_path.get(_resolved(image))
+            if hit is None or hit in self.used:
+                rest.append(image)
+            else:
+                out[image] = hit
+                self.used.add(hit)
+        free: dict[str, list[int]] = {}
+        for i, (_, _, im) in enumerate(self.entries):
+            if i not in self.used:
+                free.setdefault(Path(im.file_name.replace("\\", "/")).name, []).append(i)
+        wanted: dict[str, list[Path]] = {}
+        for image in rest:
+            if image.name in free:
+                wanted.setdefault(image.name, []).append(image)
+        for name, imgs in wanted.items():
+            ids = free[name]
+            if len(ids) == 1 and len(imgs) == 1:
+                out[imgs[0]] = ids[0]
+                self.used.add(ids[0])
+                continue
+            for image in imgs:
+                out[image] = FormatError(
+                    f"{self.path}: cannot tell which image entry is its own (several are "
+                    f"named '{name}'); import the images separately"
+                )
+        return out
+
+    def _read(self, ref: Any, width: int, height: int) -> ParsedAnnotation:
+        im = self.entries[int(ref)][2]
+        return ParsedAnnotation(
+            source=f"{self.path} (image id {im.id}, '{im.file_name}')",
+            image_name=im.file_name,
+            width=im.width or None,
+            height=im.height or None,
+            boxes=list(self.doc.boxes.get(im.id, [])),
+        )
+
+    def unused(self) -> list[str]:
+        out = [
+            f"{self.path}: image '{im.file_name}' (id {im.id}) not found among the imported files"
+            for i, (_, _, im) in enumerate(self.entries)
+            if i not in self.used
+        ]
+        if self.doc.crowd:
+            out.append(
+                f"{self.path}: {self.doc.crowd} crowd annotation(s) (iscrowd 1, a region of "
+                "many objects) not imported as boxes"
+            )
+        return out
+
+
+def _find_coco_file(roots: Sequence[Path]) -> Path:
+    """The named JSON file, else ``annotations.json`` in a folder or its parent, else the
+    one JSON file in a folder (or its ``annotations/``, CVAT's layout)."""
+    for root in roots:
+        if root.is_file() and root.suffix.lower() == ".json":
+            return root
+    for root in (r if r.is_dir() else r.parent for r in roots):
+        for folder in (root, root.parent):
+            if (folder / COCO_FILE).is_file():
+                return folder / COCO_FILE
+        for folder in (root, root / "annotations"):
+            found = sorted(folder.glob("*.json")) if folder.is_dir() else []
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise FormatError(
+                    f"{folder}: several JSON files ({found[0].name}, {found[1].name}); name "
+                    "the COCO file with --annotations"
+                )
+    raise FormatError(
+        f"{', '.join(map(str, roots))}: no COCO {COCO_FILE} found; name it with --annotations"
+    )
+
+
 def _resolved(path: Path) -> Path:
     """``path.resolve()``, or its absolute form when it cannot be resolved: a list line
     naming a link that loops must be reported as not found, not stop the import with a
@@ -309,7 +412,7 @@ def beside_images(roots: Sequence[Path]) -> list[Path]:
 
 
 def make_source(fmt: str, roots: Sequence[Path]) -> AnnotationSource:
-    wanted = {"voc": ".xml", "yolo": ".txt"}.get(fmt)
+    wanted = {"voc": ".xml", "yolo": ".txt", "coco": ".json"}.get(fmt)
     for r in roots:
         if not r.exists():
             raise FormatError(f"{r}: the annotation folder does not exist")
@@ -322,13 +425,16 @@ def make_source(fmt: str, roots: Sequence[Path]) -> AnnotationSource:
         return YoloSource(roots)
     if fmt == "txt":
         return TxtListSource(roots)
+    if fmt == "coco":
+        return CocoSource(roots)
     raise FormatError(f"unknown annotation format '{fmt}' (one of {', '.join(FORMATS)})")
 
 
 def guess_format(root: Path) -> str:
     """voc / txt / yolo from what an annotation folder holds (for --annotations alone)."""
     if root.is_file():
-        return "voc" if root.suffix.lower() == ".xml" else "txt"
+        suffix = root.suffix.lower()
+        return {".xml": "voc", ".json": "coco"}.get(suffix, "txt")
     if walk_files(root, [".xml"]):
         return "voc"
     names = {n.lower() for n in LIST_FILE_NAMES}

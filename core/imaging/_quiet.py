@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 import cv2
-from pydicom import config
 
 from core.text import shorten
 
@@ -36,6 +35,8 @@ def quiet_pydicom() -> Iterator[None]:
     and a CLI read can overlap safely.
     """
     global _depth, _saved
+    from pydicom import config  # only DICOM reads come here: pydicom is loaded by then
+
     with _lock:
         if _depth == 0:
             _saved = config.settings.reading_validation_mode

@@ -1,4 +1,7 @@
-"""Dispatch by content: one ``read``/``read_header`` for every supported format."""
+"""Dispatch by content: one ``read``/``read_header`` for every supported format.
+
+The DICOM and TIFF readers (pydicom, tifffile) load with the first file of their kind: a
+project of photos never imports them, and the window's start does not wait for them."""
 
 from __future__ import annotations
 
@@ -6,12 +9,10 @@ import os
 
 from core.errors import ImageReadError
 from core.imaging._quiet import quiet_reading
-from core.imaging.dicom import read_dicom, read_dicom_header
 from core.imaging.header import ImageHeader
 from core.imaging.photo import read_photo, read_photo_header
 from core.imaging.raw import RawImage
 from core.imaging.sniff import DICOM, TIFF, display_name, sniff
-from core.imaging.tiff import read_tiff, read_tiff_header
 
 PathLike = str | os.PathLike[str]
 
@@ -37,8 +38,12 @@ def read_header(path: PathLike) -> ImageHeader:
 def _read(path: PathLike, frame: int) -> RawImage:
     fmt = sniff(path)
     if fmt == DICOM:
+        from core.imaging.dicom import read_dicom
+
         return read_dicom(path, frame)
     if fmt == TIFF:
+        from core.imaging.tiff import read_tiff
+
         return read_tiff(path, frame)
     if frame != 0:
         raise ImageReadError(
@@ -51,7 +56,11 @@ def _read(path: PathLike, frame: int) -> RawImage:
 def _read_header(path: PathLike) -> ImageHeader:
     fmt = sniff(path)
     if fmt == DICOM:
+        from core.imaging.dicom import read_dicom_header
+
         return read_dicom_header(path)
     if fmt == TIFF:
+        from core.imaging.tiff import read_tiff_header
+
         return read_tiff_header(path)
     return read_photo_header(path, fmt)

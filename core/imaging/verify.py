@@ -33,11 +33,9 @@ import os
 from dataclasses import dataclass
 
 from core.imaging._quiet import quiet_reading
-from core.imaging.dicom import check_dicom
 from core.imaging.header import ImageHeader
 from core.imaging.photo import check_photo
 from core.imaging.sniff import DICOM, TIFF, sniff
-from core.imaging.tiff import check_tiff
 
 PathLike = str | os.PathLike[str]
 
@@ -60,8 +58,12 @@ def check_image(path: PathLike) -> CheckedImage:
     with quiet_reading():
         fmt = sniff(path)
         if fmt == DICOM:
+            from core.imaging.dicom import check_dicom  # pydicom with the first DICOM
+
             header, problem = check_dicom(path)
         elif fmt == TIFF:
+            from core.imaging.tiff import check_tiff
+
             header, problem = check_tiff(path)
         else:
             header, problem = check_photo(path, fmt)

@@ -1,4 +1,4 @@
-"""Export a project as a PASCAL VOC or an ultralytics YOLO dataset (+ grades.csv).
+"""Export a project as a PASCAL VOC, an ultralytics YOLO or a COCO dataset (+ grades.csv).
 
 The export is written into a hidden sibling folder and renamed into place at the end, so
 OUT is either complete or absent - a cancelled or failed export leaves nothing behind that
@@ -37,6 +37,7 @@ from typing import Any
 
 from core.annotations import Box, Grade
 from core.errors import ClinLensError, JobCancelled, UnknownLabelError
+from core.formats.coco import COCO_FILE
 from core.formats.grades_csv import GRADES_FILE, GradeRow, grades_csv_text
 from core.formats.naming import pseudonym_ids, safe_stem, unique_stems
 from core.formats.remap import make_remap
@@ -52,7 +53,7 @@ from core.project_io.destination import (
     is_outside,
 )
 from core.project_io.options import ExportOptions, check_options
-from core.project_io.writers import ExportItem, ItemResult, VocWriter, YoloWriter
+from core.project_io.writers import CocoWriter, ExportItem, ItemResult, VocWriter, YoloWriter
 from core.store import Project
 from core.store.records import now_iso
 
@@ -256,9 +257,13 @@ def export_project(
     )
     tmp = _prepare_out(target)
     try:
-        writer = (VocWriter if options.fmt == "voc" else YoloWriter)(
-            project, options, remap, tmp, target
-        )
+        writer: VocWriter | YoloWriter | CocoWriter
+        if options.fmt == "coco":
+            writer = CocoWriter(project, options, remap, tmp, target)
+        else:
+            writer = (VocWriter if options.fmt == "voc" else YoloWriter)(
+                project, options, remap, tmp, target
+            )
         results = _run(writer, items, progress, cancel)
         exported: list[tuple[ExportItem, ItemResult]] = []
         for item, res in zip(items, results, strict=True):
@@ -272,7 +277,10 @@ def export_project(
             report.dropped_boxes += res.dropped
         active = [s for s, f in zip(SPLITS, options.split, strict=True) if f > 0]
         report.splits = {s: sum(1 for it, _ in exported if it.split == s) for s in active}
-        if options.fmt == "voc":
+        if isinstance(writer, CocoWriter):
+            report.splits = {"all": len(exported)}  # one annotations.json, no split
+            (tmp / COCO_FILE).write_bytes(writer.annotations(exported))
+        elif options.fmt == "voc":
             _write_image_sets(tmp, exported, active)
         else:
             (tmp / "data.yaml").write_text(data_yaml_text(target, active, remap.names), "utf-8")
@@ -285,7 +293,9 @@ def export_project(
             for item, res in exported
             for g in item.grades
         ]
-        (tmp / GRADES_FILE).write_text(grades_csv_text(rows), "utf-8", newline="\n")
+        tags = _tag_cells(project, exported)
+        text = grades_csv_text(rows) if tags is None else grades_csv_text(rows, *tags)
+        (tmp / GRADES_FILE).write_text(text, "utf-8", newline="\n")
         if target.exists():
             target.rmdir()  # checked empty above
         os.replace(tmp, target)
@@ -302,6 +312,20 @@ def export_project(
     if pseudonymise:
         _keep_id_map(project, target, options.fmt, exported, report)
     return report
+
+
+def _tag_cells(
+    project: Project, exported: Sequence[tuple[ExportItem, ItemResult]]
+) -> tuple[dict[str, str], str] | None:
+    """(exported name -> the image's lesion types cell, column name), or None when the
+    project uses no tag kind (an X-ray project's CSV keeps its five columns)."""
+    kinds = project.tags.kinds()
+    if not kinds:
+        return None
+    kind = kinds[0]
+    values = project.tags.by_image(kind.name)
+    cells = {res.name: kind.cell(values[item.record.id].tags) for item, res in exported}
+    return cells, kind.name
 
 
 def id_maps_dir(project: Project) -> Path:
@@ -360,7 +384,7 @@ def _keep_id_map(
 
 
 def _run(
-    writer: VocWriter | YoloWriter,
+    writer: VocWriter | YoloWriter | CocoWriter,
     items: Sequence[ExportItem],
     progress: ProgressFn | None,
     cancel: CancelToken | None,

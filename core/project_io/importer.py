@@ -352,7 +352,7 @@ def import_images(
 ) -> ImportReport:
     """Import image files/folders, optionally with annotations and a grades CSV.
 
-    ``fmt``: voc / yolo / txt; annotation files are looked for in ``annotations`` (a folder,
+    ``fmt``: voc / yolo / txt / coco; annotation files are looked for in ``annotations`` (a folder,
     or a list file for txt), else beside the images. Raises UnknownLabelError (nothing
     imported) for labels the registry lacks unless ``add_labels``; JobCancelled when
     ``cancel`` is set (images saved before the cancel stay, whole chunks at a time).
@@ -363,6 +363,13 @@ def import_images(
     """
     report = ImportReport(reviewed_asked=reviewed)
     roots = [Path(p) for p in paths]
+    if fmt == "coco" and annotations is None:
+        # ``import DIR --format coco annotations.json``: the file is the annotations and
+        # its folder holds the images (an export's annotations.json beside images/).
+        named = [r for r in roots if r.suffix.lower() == ".json" and r.is_file()]
+        if len(named) == 1:
+            annotations = named[0]
+            roots = [r for r in roots if r != named[0]] or [named[0].parent]
     scales = {s.name: s for s in project.scales()}
     # The grades file is checked first, so a bad one stops the import before any write.
     grade_rows: list[GradeRow] = read_grades_csv(Path(grades_csv), scales) if grades_csv else []

@@ -12,7 +12,7 @@ from pathlib import Path
 from core.errors import ClinLensError
 from core.formats.tiling import MIN_FRACTION
 
-EXPORT_FORMATS = ("voc", "yolo")
+EXPORT_FORMATS = ("voc", "yolo", "coco")
 # What an export holds unless asked otherwise: reviewed images only. An unreviewed image's
 # missing boxes are not "no object here", and a trainer reads them so.
 REVIEWED_STATUSES = ("done",)
@@ -21,7 +21,7 @@ MAX_TILES = 1000  # random tiles per image
 
 @dataclass(frozen=True)
 class ExportOptions:
-    fmt: str  # "voc" | "yolo"
+    fmt: str  # "voc" | "yolo" | "coco"
     out: Path
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
@@ -44,7 +44,7 @@ class ExportOptions:
 def check_options(o: ExportOptions) -> None:
     """Refuse (ClinLensError) options no export can honour, before anything is written."""
     if o.fmt not in EXPORT_FORMATS:
-        raise ClinLensError(f"export format must be voc or yolo, not '{o.fmt}'")
+        raise ClinLensError(f"export format must be voc, yolo or coco, not '{o.fmt}'")
     tiling = o.tiles > 0 or o.tile_grid
     if tiling and o.fmt != "yolo":
         raise ClinLensError("tiling is available for YOLO exports only")

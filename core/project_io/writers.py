@@ -1,4 +1,4 @@
-"""Per-image writers of the VOC and YOLO exports (called from worker threads).
+"""Per-image writers of the VOC, YOLO and COCO exports (called from worker threads).
 
 Each ``write(item)`` places one image (copied, or rendered to 8-bit PNG with its recorded
 display settings) and its annotation, and returns what it did; an image that cannot be
@@ -19,6 +19,7 @@ import numpy as np
 
 from core.annotations import Box, Grade
 from core.errors import ClinLensError
+from core.formats.coco import COCO_IMAGES, CocoBox, CocoImage, category_id, coco_json
 from core.formats.eightbit import (
     COPYABLE_SUFFIXES,
     can_copy,
@@ -264,6 +265,58 @@ class YoloWriter(_Writer):
             files=len(tiles),
             dropped=dropped + len(kept) - len(seen),
         )
+
+
+class CocoWriter(_Writer):
+    """Images into ``images/`` (one folder: COCO has one annotation file, not splits); the
+    ``annotations.json`` is written once at the end from what each image reported."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        if self.o.images:
+            (self.root / COCO_IMAGES).mkdir()
+
+    def _write(self, item: ExportItem) -> ItemResult:
+        if self.o.images:
+            name, _ = self._place(item, self.root / COCO_IMAGES)
+        else:
+            name = self._plain_name(item)
+        kept = sum(
+            1 for b in item.boxes if self.remap.class_of(b.label, b.width, b.height) is not None
+        )
+        return ItemResult(
+            name=name, boxes=kept, files=int(self.o.images), dropped=len(item.boxes) - kept
+        )
+
+    def annotations(self, exported: list[tuple[ExportItem, ItemResult]]) -> bytes:
+        """The dataset's annotations.json: images by exported file name (ids 1..N in name
+        order, so a pseudonymised file keeps no trace of the import order), categories
+        from the class map (registry id + 1)."""
+        images: list[CocoImage] = []
+        boxes: list[CocoBox] = []
+        ordered = sorted(exported, key=lambda e: e[1].name)
+        for n, (item, res) in enumerate(ordered, start=1):
+            rec = item.record
+            images.append(CocoImage(n, res.name, rec.width, rec.height))
+            for b in item.boxes:
+                cid = self.remap.class_of(b.label, b.width, b.height)
+                if cid is None:
+                    continue
+                boxes.append(
+                    CocoBox(
+                        n,
+                        category_id(cid),
+                        b.x1,
+                        b.y1,
+                        b.x2,
+                        b.y2,
+                        occluded=b.occluded,
+                        truncated=b.truncated,
+                        difficult=b.difficult,
+                    )
+                )
+        cats = {category_id(k): v for k, v in self.remap.names.items()}
+        return coco_json(images, boxes, cats)
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:

@@ -37,6 +37,9 @@ are *repositories* over it, reached from the project:
   ``add_images(..., labels=...)`` in its transaction, never updated): ``role(id)``,
   ``roles()``, ``ids(role, reviewed_only=False)``, ``summary()`` (``stats()["heldout"]``),
   ``fraction()``, ``seed()``.
+- ``project.tags`` (``TagsRepository``, ``tags.py``): image-level tags (lesion types
+  present): the grader's choice, else what the boxes say: ``kinds()``, ``get()``,
+  ``by_image()``, ``set()``, ``reset()``.
 
 ``Project`` still forwards those names (``project.set_grade(...)``) for callers not yet
 moved; new code calls the repository. Images and boxes are still mixins of ``Project``

@@ -35,6 +35,7 @@ from core.store.opening import (
     fsync_dir,
 )
 from core.store.records import AuditEvent, now_iso
+from core.store.tags import TagsRepository
 
 
 class Project(BoxesMixin):
@@ -48,13 +49,14 @@ class Project(BoxesMixin):
     Parts of the API live in repositories sharing the project's ``Database``:
     ``definitions`` (labels and scales), ``grading`` (grades and review status),
     ``model_trust`` (the SHA-256 of each trusted model file) and ``heldout`` (each image's
-    frozen train / held-out role).
+    frozen train / held-out role) and ``tags`` (image-level tags such as lesion types).
     """
 
     definitions: DefinitionsRepository
     grading: GradesRepository
     model_trust: ModelTrustRepository
     heldout: HeldoutRepository
+    tags: TagsRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -63,6 +65,7 @@ class Project(BoxesMixin):
         self.grading = GradesRepository(db)
         self.model_trust = ModelTrustRepository(db)
         self.heldout = HeldoutRepository(db)
+        self.tags = TagsRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 

@@ -233,10 +233,32 @@ def _v3(conn: sqlite3.Connection) -> None:
     assign_unassigned(conn)
 
 
+_IMAGE_TAGS = """
+-- Image-level tags a grader chose (core.store.tags): one row per image and tag kind, the
+-- options as a JSON list. No row: the image shows what its boxes say (never stored).
+CREATE TABLE IF NOT EXISTS image_tags (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    author TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (image_id, kind)
+);
+"""
+
+
+def _image_tags(conn: sqlite3.Connection) -> None:
+    # Self-contained (no import of the repository): the table only.
+    for statement in _split(_IMAGE_TAGS):
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
     Migration(3, "frozen held-out set", _v3),
+    Migration(4, "image-level tags (lesion types)", _image_tags),
 ]
 
 

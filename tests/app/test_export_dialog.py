@@ -93,3 +93,13 @@ def test_unreviewed_statuses_are_exported_only_when_ticked(qtbot, tmp_path):
         box.setChecked(True)
     dialog._accept()
     assert dialog.options.statuses is None  # every status
+
+
+def test_coco_is_a_choice_and_reaches_the_options(qtbot, tmp_path):
+    project = tmp_path / "proj"
+    dialog = _dialog(qtbot, project, project / "exports" / "export")
+    dialog.fmt.setCurrentIndex(dialog.fmt.findData("coco"))
+    assert not dialog.train.isEnabled() and not dialog.tiles.isEnabled()
+    dialog._accept()
+    assert dialog.options is not None and dialog.options.fmt == "coco"
+    assert dialog.options.tiles == 0 and dialog.options.statuses == ("done",)

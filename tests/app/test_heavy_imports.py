@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -78,3 +80,56 @@ def test_torch_libraries_are_preloaded_before_the_import() -> None:
     count, has_cpu = done.stdout.split()
     if sys.platform.startswith("linux"):
         assert int(count) >= 3 and has_cpu == "True"
+
+
+# Deferred from the window's start (issue 17, cold start): each loads with its first use.
+# pydicom + tifffile: with the first DICOM / TIFF read; PyYAML: with the first YAML file;
+# ml.suggest / ml.detector: with the first suggestion.
+DEFERRED_AT_START = (
+    "torch",
+    "ultralytics",
+    "pydicom",
+    "tifffile",
+    "requests",
+    "yaml",
+    "ml.suggest",
+    "ml.detector",
+)
+
+
+@pytest.mark.slow
+def test_a_gui_start_to_the_first_png_on_screen_imports_none_of_the_deferred(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        before = set(sys.modules)
+        from PySide6.QtCore import QTimer
+        from app.launch import start_gui
+        app, win = start_gui([{str(tmp_path / "proj")!r}])
+        def report(*_):
+            print(json.dumps(sorted(m for m in sys.modules if m not in before)))
+            app.quit()
+        # Once the first image is on screen: the loader thread has read and rendered it.
+        win.image_shown.connect(report)
+        QTimer.singleShot(60000, report)
+        app.exec()
+        """
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CLINLENS_DATA_DIR=str(tmp_path / "data"))
+    make = (
+        "from pathlib import Path; from tests.app.conftest import make_project; "
+        f"make_project(Path({str(tmp_path / 'proj')!r})).close()"
+    )
+    # The project is made in another interpreter: the start's must begin with nothing loaded.
+    subprocess.run([sys.executable, "-c", make], cwd=ROOT, env=env, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "app.main_window" in loaded  # the start really ran
+    early = sorted(
+        m for m in loaded if any(m == d or m.startswith(d + ".") for d in DEFERRED_AT_START)
+    )
+    assert early == [], f"imported at start: {early}"
