@@ -86,6 +86,12 @@ def build_demo_project(
     ) as project:
         import_images(project, [images])
         xrays = [it for it in items if it.kind == "xray"]
+        for item in xrays:
+            # A TIFF has no modality to say it is a radiograph: the demo knows, and says
+            # so, so its X-rays are never asked for an acne grade.
+            record = project.find_image(path=item.path)
+            if record is not None and project.grading.image_kind(record.id) != "xray":
+                project.grading.set_image_kind(record.id, "xray")
         for i, item in enumerate(xrays):
             if i % 2:
                 continue  # every other X-ray stays new, for the user to annotate

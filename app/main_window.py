@@ -36,6 +36,7 @@ from app.docks.severity_panel import SeverityPanel
 from app.docks.thumbnails import ThumbnailCache
 from app.docks.training_panel import TrainingPanel
 from app.jobs import JobRunner
+from app.key_guard import EditorKeyGuard
 from app.jobs.panel import JobsPanel, JobsStatusIndicator
 from app.settings import Preferences
 from app.viewer.display import DisplayController, Loaded
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow):
         self._filters_timer.setInterval(SAVE_FILTERS_MS)
         self._filters_timer.timeout.connect(self.save_filter_settings)
         self.actions_ = build_actions(self, self)
+        self.key_guard = EditorKeyGuard.install(self)  # typed keys go to a focused field
         self._wire()
         self._restore_layout()
         self.set_project(None)
@@ -275,8 +277,11 @@ class MainWindow(QMainWindow):
                 self.banner.show()
             else:
                 self.banner.hide()
-            if self.images.model.rowCount() > 0:
-                self.images.select_row(0)
+            # Back to the image last viewed in this project, else the first one.
+            last = self.prefs.last_image(project.folder)
+            if not (last is not None and self.images.select_image(last)):
+                if self.images.model.rowCount() > 0:
+                    self.images.select_row(0)
         self._update_actions_enabled()
         self.project_changed.emit(project)
 
@@ -336,8 +341,10 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.canvas.clear_image()
+        self.pixel_label.clear()  # the readout belonged to the previous image
         self.severity.image_changed()
         self.annotations.set_image(record)
+        self.prefs.set_last_image(self.project.folder, image_id)
         self.info_label.setText(self._image_info(record))
         path = self.project.image_path(record)
         if not path.exists():

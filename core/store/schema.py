@@ -233,10 +233,28 @@ def _v3(conn: sqlite3.Connection) -> None:
     assign_unassigned(conn)
 
 
+_IMAGE_KIND = """
+-- A per-image choice of kind (core.annotations.kinds), only where the user made one: the
+-- kind otherwise follows from the file (modality, colour). Which scales "done" asks for
+-- depends on it.
+CREATE TABLE image_kind (
+    image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('xray', 'photo')),
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+def _image_kind(conn: sqlite3.Connection) -> None:
+    for statement in _split(_IMAGE_KIND):
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
     Migration(3, "frozen held-out set", _v3),
+    Migration(4, "per-image kind (X-ray / photo)", _image_kind),
 ]
 
 
