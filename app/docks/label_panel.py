@@ -66,6 +66,8 @@ class LabelPanel(QWidget):
             self._fill(None)
 
     def _fill(self, keep: str | None) -> None:
+        from app.theme import current_theme
+        from core.annotations.contrast import list_text_colour
         from core.annotations.kinds import kind_first
         from core.annotations.labels import builtin_label_kinds
 
@@ -79,6 +81,8 @@ class LabelPanel(QWidget):
             # Keys 1-9 pick by position (choose_index), so the shown key is the position.
             key = f"{i + 1}  " if i < 9 else "    "
             item = QListWidgetItem(colour_icon(lab.color), f"{key}{lab.name}")
+            # The name in its own colour, made readable on the list (WCAG 4.5:1).
+            item.setForeground(QColor(list_text_colour(lab.color, current_theme())))
             item.setData(Qt.ItemDataRole.UserRole, lab.name)
             self.list.addItem(item)
             self._names.append(lab.name)

@@ -242,3 +242,14 @@ def test_photos_are_scaled_smoothly_and_xrays_show_real_pixels(qtbot, mixed_wind
     assert w.canvas.image_item.smooth
     _show(qtbot, w, xray)
     assert not w.canvas.image_item.smooth
+
+
+# --- 7. readable captions -------------------------------------------------------------------
+def test_a_dark_label_caption_is_readable_on_the_canvas(window):
+    from core.annotations.contrast import contrast_ratio
+
+    window.labels.list.setCurrentRow(window.labels.names().index("zipper head"))
+    box = window.annotations.add_box_from_rect(QRectF(10, 10, 40, 30))
+    caption = window.canvas.items_by_id[box.id].caption
+    assert caption.plate.alpha() == 255  # the image underneath cannot lower the contrast
+    assert contrast_ratio(caption.colour.name(), caption.plate.name()) >= 4.5
