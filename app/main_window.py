@@ -192,6 +192,9 @@ class MainWindow(QMainWindow):
         self.severity.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self.severity.error.connect(self.show_error)
         self.severity.navigate_to.connect(lambda i: self.images.select_image(i))
+        self.image_shown.connect(self.severity.show_marked_lesions)
+        self.annotations.image_changed.connect(self.severity.show_marked_lesions)
+        self.annotations.image_changed.connect(lambda _i: self.severity.refresh_training())
         for controller in (self.projects, self.relocator):
             controller.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
             controller.error.connect(self.show_error)

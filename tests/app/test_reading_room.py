@@ -13,11 +13,11 @@ from app.main_window import MainWindow
 from tests.app.conftest import make_project, window_fixture, write_xray  # noqa: F401
 
 
-def _write_photo(path: Path) -> Path:
+def _write_photo(path: Path, seed: int = 1) -> Path:
     import cv2
     import numpy as np
 
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     img = rng.integers(60, 200, size=(120, 160, 3), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), img)
