@@ -82,6 +82,10 @@ class ProjectController(QObject):
             self.prompts.warn("Cannot create the project", str(exc))
             return False
         self.project_opened.emit(project)
+        if getattr(spec, "import_existing", False):
+            # The folder's own images (the wizard offers it; a background job: the folder
+            # may hold thousands). The project's models/ and exports/ are never scanned.
+            self.start_import([spec.folder])
         return True
 
     # --- import ---------------------------------------------------------------------------
