@@ -41,6 +41,7 @@ from app.jobs.panel import JobsPanel, JobsStatusIndicator
 from app.settings import Preferences
 from app.viewer.display import DisplayController, Loaded
 from app.viewer.readout import pixel_readout
+from app.window_fit import fit_window, scrollable
 from core.errors import ClinLensError
 
 if TYPE_CHECKING:
@@ -167,7 +168,8 @@ class MainWindow(QMainWindow):
     def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")  # saveState needs names
-        dock.setWidget(widget)
+        # Forms scroll inside their dock, so a small screen can still hold the window.
+        dock.setWidget(widget if key in ("images", "labels", "jobs") else scrollable(widget))
         self.addDockWidget(area, dock)
         self.docks[key] = dock
 
@@ -492,10 +494,10 @@ class MainWindow(QMainWindow):
         geometry, state = self.prefs.layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
         if state is not None:
             self.restoreState(state)
+        # Never larger than the screen it opens on (high-DPI and small screens).
+        fit_window(self, self.docks, restored=geometry is not None, has_state=state is not None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.training.confirm_close():

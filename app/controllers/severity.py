@@ -162,7 +162,7 @@ class SeverityController(QObject):
         if not scale:
             text = "This project has no grading scale to suggest."
         elif has:
-            text = f"A {title} grader is ready."
+            text = f"The {title} grader is ready."
         else:
             text = f"No {title} grader yet: grade some photos, then train one."
         self.panel.status.setText(text)
