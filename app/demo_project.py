@@ -125,9 +125,9 @@ def _grade_faces(project: Any, faces: Any, half: float) -> None:
     """The demo faces' human acne grades, and lesion boxes on a few of them."""
     from core.annotations import Box, builtin_label_set
 
-    for name in builtin_label_set("acne").names():
-        if project.definitions.label_set().by_name(name) is None:
-            project.add_label(name, builtin_label_set("acne").by_name(name).color)
+    for label in builtin_label_set("acne").labels:
+        if project.definitions.label_set().by_name(label.name) is None:
+            project.add_label(label.name, label.color)
     for i, face in enumerate(faces):
         record = project.find_image(path=face.path)
         if record is None:

@@ -53,10 +53,14 @@ class EditorKeyGuard(QObject):
     """Install once on the application (``install``)."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            if isinstance(watched, QWidget) and editor_claims(watched, event):
-                event.accept()  # the editor gets the key press; no shortcut fires
-                return True
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and isinstance(watched, QWidget)
+            and editor_claims(watched, event)
+        ):
+            event.accept()  # the editor gets the key press; no shortcut fires
+            return True
         return False
 
     @classmethod

@@ -36,8 +36,8 @@ from app.docks.severity_panel import SeverityPanel
 from app.docks.thumbnails import ThumbnailCache
 from app.docks.training_panel import TrainingPanel
 from app.jobs import JobRunner
-from app.key_guard import EditorKeyGuard
 from app.jobs.panel import JobsPanel, JobsStatusIndicator
+from app.key_guard import EditorKeyGuard
 from app.settings import Preferences
 from app.viewer.display import DisplayController, Loaded
 from app.viewer.readout import pixel_readout
@@ -284,9 +284,9 @@ class MainWindow(QMainWindow):
                 self.banner.hide()
             # Back to the image last viewed in this project, else the first one.
             last = self.prefs.last_image(project.folder)
-            if not (last is not None and self.images.select_image(last)):
-                if self.images.model.rowCount() > 0:
-                    self.images.select_row(0)
+            shown = last is not None and self.images.select_image(last)
+            if not shown and self.images.model.rowCount() > 0:
+                self.images.select_row(0)
         self._update_actions_enabled()
         self.project_changed.emit(project)
 

@@ -10,6 +10,8 @@ the width.
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
@@ -73,10 +75,18 @@ def fit_window(
 def compact_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """Every right-hand dock in one tab group (the Display dock too), the jobs under the
     image list's tab: a short screen then shows one panel at full height."""
-    right = [d for d in docks.values() if window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
-    left = [d for d in docks.values() if window.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea]
+    right = [
+        d
+        for d in docks.values()
+        if window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
+    ]
+    left = [
+        d
+        for d in docks.values()
+        if window.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea
+    ]
     for group in (right, left):
-        for first, second in zip(group, group[1:], strict=False):
+        for first, second in itertools.pairwise(group):
             window.tabifyDockWidget(first, second)
         if group:
             group[0].raise_()

@@ -139,7 +139,10 @@ class SeverityController(QObject):
                 f"{graded} so far (grade {MIN_GRADED - graded} more)."
             )
         if distinct < 2:
-            return False, f"All {graded} graded photos have the same {title} grade; training needs two different grades."
+            return (
+                False,
+                f"All {graded} graded photos have the same {title} grade; training needs two different grades.",
+            )
         return True, f"Train on the {graded} photos graded on {title}."
 
     def refresh_status(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -49,7 +51,7 @@ class LabelPanel(QWidget):
         lay.addWidget(self.hint)
         self._names: list[str] = []
         self._colours: dict[str, str] = {}
-        self._label_set = None
+        self._label_set: Any = None
         self._kind: str | None = None
 
     def set_labels(self, label_set, keep: str | None = None) -> None:  # type: ignore[no-untyped-def]

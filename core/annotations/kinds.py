@@ -30,8 +30,10 @@ PHOTO_MODALITIES = frozenset({"XC", "ES", "GM", "SM", "OP", "VL", "EPS"})
 _L = TypeVar("_L")
 
 
-def kind_of(modality: str | None, samples_per_pixel: int, override: str | None = None) -> str | None:
-    """"xray", "photo" or None (unknown: every scale applies)."""
+def kind_of(
+    modality: str | None, samples_per_pixel: int, override: str | None = None
+) -> str | None:
+    """ "xray", "photo" or None (unknown: every scale applies)."""
     if override in IMAGE_KINDS:
         return override
     mod = (modality or "").strip().upper()
@@ -67,7 +69,9 @@ def applies(applies_to: Sequence[str], kind: str | None) -> bool:
     return not applies_to or kind is None or kind in applies_to
 
 
-def kind_first(items: Iterable[_L], kind_of_item: dict[str, str | None], key: str, kind: str | None) -> list[_L]:
+def kind_first(
+    items: Iterable[_L], kind_of_item: dict[str, str | None], key: str, kind: str | None
+) -> list[_L]:
     """``items`` with those whose kind (``kind_of_item[getattr(item, key)]``) is ``kind``
     first, keeping the order within each group."""
     listed = list(items)

@@ -146,9 +146,7 @@ def _label_set_from_mapping(name: str, data: dict[str, Any], source: str) -> Lab
             f"{source}: label set '{shown}' has kind '{shorten(kind, 20)}'; "
             f"use {', '.join(IMAGE_KINDS)}"
         )
-    return LabelSet(
-        name=name, labels=tuple(labels), title=str(data.get("title", name)), kind=kind
-    )
+    return LabelSet(name=name, labels=tuple(labels), title=str(data.get("title", name)), kind=kind)
 
 
 @cache

@@ -221,7 +221,7 @@ class GradesRepository:
 
     # --- image kind (which scales apply) -------------------------------------------------
     def image_kind(self, image_id: int) -> str | None:
-        """"xray", "photo" or None (unknown: every scale applies)."""
+        """ "xray", "photo" or None (unknown: every scale applies)."""
         with self._db.read() as conn:
             return effective_kind(conn, get_image(conn, image_id))
 

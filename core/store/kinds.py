@@ -11,7 +11,9 @@ from core.store.records import ImageRecord
 
 
 def chosen_kind(conn: sqlite3.Connection, image_id: int) -> str | None:
-    row = conn.execute("SELECT kind FROM image_kind WHERE image_id = ?", (int(image_id),)).fetchone()
+    row = conn.execute(
+        "SELECT kind FROM image_kind WHERE image_id = ?", (int(image_id),)
+    ).fetchone()
     return None if row is None else str(row[0])
 
 

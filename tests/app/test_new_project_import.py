@@ -6,13 +6,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 
+from tests.app import test_project_controller as pc
 from tests.app.conftest import runner_fixture, write_xray  # noqa: F401
-from tests.app.test_project_controller import (  # noqa: F401
-    _spec,
-    controller,
-    prompts,
-    seen,
-)
+
+# The controller tests' fixtures, by their names (a fake prompts object, a real runner).
+controller, prompts, seen, _spec = pc.controller, pc.prompts, pc.seen, pc._spec
 
 
 def test_the_folders_images_are_imported_in_the_background(

@@ -121,9 +121,7 @@ def test_enter_in_the_window_field_applies_the_value_and_fires_no_shortcut(qtbot
 
 
 # --- 6. the corrupt-file message agrees with the list ------------------------------------------
-def test_a_corrupt_file_is_reported_as_the_error_row_the_list_shows(
-    qtbot, tmp_path, monkeypatch
-):
+def test_a_corrupt_file_is_reported_as_the_error_row_the_list_shows(qtbot, tmp_path, monkeypatch):
     make_project(tmp_path / "p", n_images=1).close()
     bad = tmp_path / "p" / "images" / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 10)

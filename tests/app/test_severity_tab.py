@@ -27,7 +27,9 @@ def _photo_project(folder: Path, n_photos: int) -> list[int]:
         label_set=builtin_label_set("acne"),
         scales=[scale_from_mapping("quality", quality), builtin_scale("acne4")],
     ) as project:
-        paths = [_write_photo(folder / "images" / f"face_{i:02d}.png", seed=i) for i in range(n_photos)]
+        paths = [
+            _write_photo(folder / "images" / f"face_{i:02d}.png", seed=i) for i in range(n_photos)
+        ]
         import_images(project, paths)
         return [project.find_image(path=p).id for p in paths]
 
@@ -69,7 +71,7 @@ def test_train_is_enabled_only_with_enough_graded_photos_of_two_grades(photo_win
 
 
 def test_the_suggestion_is_shown_against_the_experts_grade(photo_window):
-    w, ids = photo_window
+    w, _ids = photo_window
     image_id = w.annotations.image_id
     w.project.grading.set_grade(image_id, "acne4", 2)
     suggestion = SimpleNamespace(label="Moderate", value=1.0, group=None, confidence=0.7)

@@ -41,7 +41,7 @@ def test_a_photo_still_needs_every_scale(tmp_path: Path) -> None:
     with _project(tmp_path) as project:
         photo = _add(project, "face.jpg", spp=3)
         project.grading.set_grade(photo, "quality", 2)
-        with pytest.raises(ProjectError, match="no grade on acne4$"):
+        with pytest.raises(ProjectError, match=r"no grade on acne4$"):
             project.grading.set_review_status(photo, "done")
         project.grading.set_grade(photo, "acne4", 1)
         project.grading.set_review_status(photo, "done")
