@@ -117,6 +117,9 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["grade_cycle"] = act("Next grading scale", w.grades.cycle_active, "Alt+G")
     a["accept_grade"] = act("Accept the suggested grade", w.severity.accept_suggestion, "Alt+A")
     a["suggest_grade"] = act("Suggest a grade for this photo", w.severity.grade_current)
+    a["kind_xray"] = act("Grade this image as an X-ray", partial(ann.set_image_kind, "xray"))
+    a["kind_photo"] = act("Grade this image as a photo", partial(ann.set_image_kind, "photo"))
+    a["kind_auto"] = act("Image kind as the file says", partial(ann.set_image_kind, None))
     a["locate"] = act("Locate the missing file…", rc.locate_file)
     a["search_missing"] = act("Search a folder for missing files…", rc.search_folder)
     for d in range(10):
@@ -140,6 +143,8 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["one_to_one"] = act("1:1 (actual pixels)", w.canvas.one_to_one, "Ctrl+0")
     a["zoom_in"] = act("Zoom in", lambda: w.canvas.zoom_by(1.25), ["Ctrl+=", "Ctrl++"])
     a["zoom_out"] = act("Zoom out", lambda: w.canvas.zoom_by(0.8), "Ctrl+-")
+    a["full_screen"] = act("Full screen", partial(toggle_full_screen, window), "F11")
+    a["full_screen"].setCheckable(True)
     a["shortcuts"] = act("Keyboard shortcuts", w.show_shortcuts, "F1")
     # --- Reading room (issue 17): right-drag = window/level, right double-click = reset
     rr = w.reading_room
@@ -152,6 +157,14 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["about"] = act("&About ClinLens", w.show_about)
     _menus(window, w, a)
     return a
+
+
+def toggle_full_screen(window: QMainWindow) -> None:
+    """F11: full screen and back to the size the window had."""
+    if window.isFullScreen():
+        window.showNormal()
+    else:
+        window.showFullScreen()
 
 
 def _add(menu: QMenu, a: dict[str, QAction], keys: Sequence[str | None]) -> None:
@@ -179,6 +192,7 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
     _add(image, a, ("prev", "next", "done", "grade_cycle", "suggest_grade", "accept_grade", None))
     _add(image, a, ("locate", "search_missing"))
     _add(image, a, (None, "dicom_tags"))
+    _add(image, a, ("kind_xray", "kind_photo", "kind_auto", None, "locate", "search_missing"))
     model_menu = mb.addMenu("&Model")
     _add(
         model_menu,
@@ -198,6 +212,7 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
     view = mb.addMenu("&View")
     _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", None))
     _add(view, a, ("ruler", "pigment", "reset_window", None))
+    _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", "full_screen", None))
     for dock in w.docks.values():
         view.addAction(dock.toggleViewAction())
     help_menu = mb.addMenu("&Help")

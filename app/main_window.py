@@ -40,9 +40,11 @@ from app.docks.thumbnails import ThumbnailCache
 from app.docks.training_panel import TrainingPanel
 from app.jobs import JobRunner
 from app.jobs.panel import JobsPanel, JobsStatusIndicator
+from app.key_guard import EditorKeyGuard
 from app.settings import Preferences
 from app.viewer.display import DisplayController, Loaded
 from app.viewer.readout import pixel_readout
+from app.window_fit import fit_window, scrollable
 from core.errors import ClinLensError
 
 if TYPE_CHECKING:
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
         self._filters_timer.timeout.connect(self.save_filter_settings)
         self.reading_room = ReadingRoom(self)  # mouse W/L, ruler, boxes, pigment, tags
         self.actions_ = build_actions(self, self)
+        self.key_guard = EditorKeyGuard.install(self)  # typed keys go to a focused field
         self._wire()
         self._restore_layout()
         self.set_project(None)
@@ -175,7 +178,8 @@ class MainWindow(QMainWindow):
     def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")  # saveState needs names
-        dock.setWidget(widget)
+        # Forms scroll inside their dock, so a small screen can still hold the window.
+        dock.setWidget(widget if key in ("images", "labels", "jobs") else scrollable(widget))
         self.addDockWidget(area, dock)
         self.docks[key] = dock
 
@@ -200,6 +204,9 @@ class MainWindow(QMainWindow):
         self.severity.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
         self.severity.error.connect(self.show_error)
         self.severity.navigate_to.connect(lambda i: self.images.select_image(i))
+        self.image_shown.connect(self.severity.show_marked_lesions)
+        self.annotations.image_changed.connect(self.severity.show_marked_lesions)
+        self.annotations.image_changed.connect(lambda _i: self.severity.refresh_training())
         for controller in (self.projects, self.relocator):
             controller.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
             controller.error.connect(self.show_error)
@@ -302,7 +309,10 @@ class MainWindow(QMainWindow):
                 self.banner.show()
             else:
                 self.banner.hide()
-            if self.images.model.rowCount() > 0:
+            # Back to the image last viewed in this project, else the first one.
+            last = self.prefs.last_image(project.folder)
+            shown = last is not None and self.images.select_image(last)
+            if not shown and self.images.model.rowCount() > 0:
                 self.images.select_row(0)
         self._update_actions_enabled()
         self.project_changed.emit(project)
@@ -363,8 +373,10 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.canvas.clear_image()
+        self.pixel_label.clear()  # the readout belonged to the previous image
         self.severity.image_changed()
         self.annotations.set_image(record)
+        self.prefs.set_last_image(self.project.folder, image_id)
         self.info_label.setText(self._image_info(record))
         path = self.project.image_path(record)
         if not path.exists():
@@ -509,10 +521,10 @@ class MainWindow(QMainWindow):
         geometry, state = self.prefs.layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
         if state is not None:
             self.restoreState(state)
+        # Never larger than the screen it opens on (high-DPI and small screens).
+        fit_window(self, self.docks, restored=geometry is not None, has_state=state is not None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.training.confirm_close():

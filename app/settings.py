@@ -102,6 +102,35 @@ class Preferences:
         self.s.setValue("projects/demo_created", "true" if on else "false")
         self.s.sync()
 
+    # where the user was (issue 17: pickers start there, a project reopens on its image) -
+    def folder(self, purpose: str) -> str | None:
+        """The folder last used for ``purpose`` ("images", "export", "projects"), if it
+        still exists."""
+        value = str(self.s.value(f"folders/{purpose}", "") or "")
+        return value if value and Path(value).is_dir() else None
+
+    def set_folder(self, purpose: str, folder: str | Path) -> None:
+        self.s.setValue(f"folders/{purpose}", str(folder))
+        self.s.sync()
+
+    @staticmethod
+    def _project_key(project_folder: str | Path) -> str:
+        import hashlib
+
+        resolved = str(Path(project_folder).resolve())
+        return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
+
+    def last_image(self, project_folder: str | Path) -> int | None:
+        value = self.s.value(f"last_image/{self._project_key(project_folder)}", "")
+        try:
+            return int(str(value))
+        except ValueError:
+            return None
+
+    def set_last_image(self, project_folder: str | Path, image_id: int) -> None:
+        # No sync: this changes on every image; QSettings writes it out on its own.
+        self.s.setValue(f"last_image/{self._project_key(project_folder)}", int(image_id))
+
     # window layout -----------------------------------------------------------------------
     def save_layout(self, geometry: QByteArray, state: QByteArray) -> None:
         self.s.setValue("window/geometry", geometry)

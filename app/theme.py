@@ -50,3 +50,13 @@ def apply_theme(app: QApplication, name: str) -> str:
     app.setStyleSheet(qss.read_text(encoding="utf-8") if qss.exists() else "")
     app.setProperty("clinlens_theme", name)
     return name
+
+
+def current_theme() -> str:
+    """The theme ``apply_theme`` last applied ("dark" until one is): label captions and
+    the label list pick readable text colours for it."""
+    from PySide6.QtCore import QCoreApplication
+
+    app = QCoreApplication.instance()
+    name = app.property("clinlens_theme") if app is not None else None
+    return str(name) if name in THEMES else "dark"

@@ -58,7 +58,10 @@ def handle_points(rect: QRectF) -> list[QPointF]:
 
 
 class CaptionItem(QGraphicsItem):
-    """The box's label on a dark plate just above its top-left corner, screen-sized."""
+    """The box's label on a chip just above its top-left corner, screen-sized.
+
+    The chip is opaque in the theme's plate colour and the text is the label's colour
+    made readable on it (WCAG 4.5:1, core.annotations.contrast)."""
 
     def __init__(self, parent: QGraphicsItem) -> None:
         super().__init__(parent)
@@ -69,14 +72,20 @@ class CaptionItem(QGraphicsItem):
         self.font.setBold(True)
         self.text = ""
         self.colour = QColor("white")
+        self.plate = QColor("#1e1e1e")
         self._rect = QRectF()
 
     def set_text(self, text: str, colour: str) -> None:
         from PySide6.QtGui import QFontMetricsF
 
+        from app.theme import current_theme
+        from core.annotations.contrast import chip_colours
+
         self.prepareGeometryChange()
         self.text = text
-        self.colour = QColor(colour)
+        plate, readable = chip_colours(colour, current_theme())
+        self.plate = QColor(plate)
+        self.colour = QColor(readable)
         fm = QFontMetricsF(self.font)
         w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
         self._rect = QRectF(0, -h, w, h)
@@ -91,7 +100,7 @@ class CaptionItem(QGraphicsItem):
         if not self.text:
             return
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.setBrush(self.plate)
         painter.drawRoundedRect(self._rect, 3, 3)
         painter.setFont(self.font)
         painter.setPen(self.colour)

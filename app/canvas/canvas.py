@@ -89,8 +89,12 @@ class Canvas(QGraphicsView):
         self._nudge_run = 0
 
     # --- image ----------------------------------------------------------------------------
-    def set_image(self, width: int, height: int, frame: Frame | None = None) -> None:
-        """Show a new image (its boxes come through ``set_boxes``); fits it in view."""
+    def set_image(
+        self, width: int, height: int, frame: Frame | None = None, *, smooth: bool = False
+    ) -> None:
+        """Show a new image (its boxes come through ``set_boxes``); fits it in view.
+
+        ``smooth``: bilinear scaling at every zoom (photos); else real pixels above 2x."""
         self.flush_nudge()
         self.cancel_gesture()
         self.scene().clear()
@@ -98,7 +102,7 @@ class Canvas(QGraphicsView):
         self.overlay_items = []
         self.selected_id = None
         self._draw_item = None
-        self.image_item = ImageItem(width, height)
+        self.image_item = ImageItem(width, height, smooth=smooth)
         self.scene().addItem(self.image_item)
         # A margin lets a box at the border be grabbed and the image be panned off-centre.
         margin = max(width, height) * 0.5

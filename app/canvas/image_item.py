@@ -4,7 +4,8 @@ While a filter slider moves, the display controller renders at screen resolution
 stops, at full resolution. Both renders are kept: the item paints the smallest one that
 still has at least one rendered pixel per screen pixel, so zoomed-out repaints stay cheap
 and zoomed-in views show every stored pixel (nearest-neighbour above 2x, so a clinician sees
-real pixels instead of a blur).
+real pixels instead of a blur). Photos are drawn smooth (bilinear) at every zoom: a
+dermatologist zooming into skin wants texture, not blocks.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def to_bgra(rendered: np.ndarray) -> np.ndarray:
 class ImageItem(QGraphicsItem):
     """Paints ``frames`` (any resolutions of the same picture) over the image rectangle."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, *, smooth: bool = False) -> None:
         super().__init__()
+        self.smooth = bool(smooth)
         self.image_width = int(width)
         self.image_height = int(height)
         self.frames: dict[str, Frame] = {}
@@ -91,7 +93,7 @@ class ImageItem(QGraphicsItem):
         frame = self._pick(lod)
         if frame is None:
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, lod < 2.0)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth or lod < 2.0)
         exposed = option.exposedRect.intersected(self.boundingRect())  # type: ignore[attr-defined]
         if exposed.isEmpty():
             return

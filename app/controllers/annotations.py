@@ -102,9 +102,13 @@ class AnnotationController(QObject):
             boxes = self.project.boxes(self.record.id)
             grades = self.project.grading.grades(self.record.id)
             tags = [self.project.tags.get(self.record.id, k) for k in self.grades.tag_rows]
+            kind = self.project.grading.image_kind(self.record.id)
+            applicable = {sc.name for sc in self.project.grading.scales_for(self.record.id)}
         except ClinLensError as exc:
             self.error.emit(str(exc))
             return
+        self.labels.set_kind(kind)
+        self.grades.set_applicable(applicable)
         self.boxes = {b.id: b for b in boxes if b.id is not None}
         self.canvas.set_boxes([self._view(b) for b in boxes if b.id is not None])
         if select is not None:
@@ -243,11 +247,14 @@ class AnnotationController(QObject):
         box = self.selected_box()
         if box is None or box.label == label:
             return
-        self._edit(
+        stored = self._edit(
             "change the label",
             lambda: self.history.update_box(box.id, label=label),
             select=box.id,
         )
+        if stored is not None:
+            # Replaces "Box 'old' saved", which would now name the wrong label.
+            self.message.emit(f"Box relabelled '{label}' (was '{box.label}')", 3000)
 
     def toggle_flag(self, flag: str) -> None:
         """difficult / truncated on the selected box."""
@@ -351,6 +358,25 @@ class AnnotationController(QObject):
 
     def reset_tags(self, kind: str) -> None:
         self._edit("reset the tags", lambda: self.history.reset_tags(self.record.id, kind))
+    def set_image_kind(self, kind: str | None) -> None:
+        """The user says what the image on screen is (None: as the file says): the
+        scales and labels of that kind apply from now on."""
+        if self.project is None or self.record is None:
+            return
+        if self.project.read_only:
+            self.error.emit("This project is open read-only: the image kind cannot be changed.")
+            return
+        try:
+            self.project.grading.set_image_kind(self.record.id, kind)
+        except ClinLensError as exc:
+            self.error.emit(f"Could not set the image kind: {exc}")
+            return
+        self.refresh()
+        self.image_changed.emit(self.record.id)
+        from core.annotations.kinds import KIND_TITLES
+
+        shown = KIND_TITLES.get(kind or "", "as the file says")
+        self.message.emit(f"This image is graded as: {shown}", 3000)
 
     def accept_grade_suggestion(self, scale: str) -> None:
         if self.record is None:

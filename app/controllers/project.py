@@ -67,7 +67,9 @@ class ProjectController(QObject):
         return True
 
     def open_project_dialog(self) -> bool:
-        folder = self.prompts.pick_folder("Open project folder")
+        last = self.session.prefs.last_project()
+        start = str(Path(last).parent) if last else ""
+        folder = self.prompts.pick_folder("Open project folder", start)
         return bool(folder) and self.open_project(str(folder))
 
     def new_project(self) -> bool:
@@ -80,15 +82,30 @@ class ProjectController(QObject):
             self.prompts.warn("Cannot create the project", str(exc))
             return False
         self.project_opened.emit(project)
+        if getattr(spec, "import_existing", False):
+            # The folder's own images (the wizard offers it; a background job: the folder
+            # may hold thousands). The project's models/ and exports/ are never scanned.
+            self.start_import([spec.folder])
         return True
 
     # --- import ---------------------------------------------------------------------------
+    def _images_start(self) -> str:
+        """Where an image picker opens: the folder last added from, else the project's."""
+        last = self.session.prefs.folder("images")
+        if last:
+            return last
+        return str(self.project.folder) if self.project is not None else ""
+
     def add_image_files(self) -> Job | None:
-        files = self.prompts.pick_files("Add images", "", IMAGE_FILTER)
+        files = self.prompts.pick_files("Add images", self._images_start(), IMAGE_FILTER)
+        if files:
+            self.session.prefs.set_folder("images", Path(files[0]).parent)
         return self.start_import(files) if files else None
 
     def add_image_folder(self) -> Job | None:
-        folder = self.prompts.pick_folder("Add a folder of images")
+        folder = self.prompts.pick_folder("Add a folder of images", self._images_start())
+        if folder:
+            self.session.prefs.set_folder("images", Path(folder).parent)
         return self.start_import([folder]) if folder else None
 
     def start_import(self, paths: Sequence[str | Path]) -> Job | None:
@@ -121,8 +138,15 @@ class ProjectController(QObject):
         project = self.project
         if project is None:
             return None
-        options = self.prompts.export_options(free_export_folder(project.exports_dir))
-        return self.start_export(options) if options is not None else None
+        # The folder the last export went into (any project), else the project's exports.
+        base = self.session.prefs.folder("export")
+        options = self.prompts.export_options(
+            free_export_folder(Path(base) if base else project.exports_dir)
+        )
+        if options is None:
+            return None
+        self.session.prefs.set_folder("export", Path(options.out).parent)
+        return self.start_export(options)
 
     def start_export(self, options: ExportOptions) -> Job | None:
         project = self.project

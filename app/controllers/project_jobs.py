@@ -6,7 +6,6 @@ store serialises its own calls, so the GUI keeps reading while a job writes).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,17 +32,32 @@ def import_job(project: Any, paths: Sequence[str | Path]) -> JobFn:
 def _keep_unreadable(project: Any, report: Any) -> None:
     """Add the files the importer could not read, with the reason, so the list shows them
     with an error badge instead of silently leaving them out. (The GUI imports without
-    annotation files, so every skipped image here is an unreadable one.)"""
+    annotation files, so every skipped image here is an unreadable one.)
+
+    The report is brought in line with the list: a file kept as an error row is counted
+    among the errors, not among the skipped (it was not skipped: it is in the list)."""
     from core.store import NewImage
 
-    items = [
-        NewImage(path=path, width=0, height=0, error=reason)
+    kept = [
+        (path, reason)
         for path, reason in getattr(report, "skipped_items", [])
         if project.find_image(path=path) is None
     ]
-    if items:
-        with contextlib.suppress(ClinLensError):  # the report already names them
-            project.add_images(items, existing="reuse")
+    if not kept:
+        return
+    try:
+        project.add_images(
+            [NewImage(path=path, width=0, height=0, error=reason) for path, reason in kept],
+            existing="reuse",
+        )
+    except ClinLensError:
+        return  # not kept: the report's "skipped" stays true
+    for path, reason in kept:
+        entry = f"{path}: {reason}"
+        if entry in report.skipped:
+            report.skipped.remove(entry)
+        report.errors.append(entry)
+    report.skipped_items = [item for item in report.skipped_items if item not in kept]
 
 
 def export_job(project: Any, options: Any) -> JobFn:

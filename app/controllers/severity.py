@@ -25,6 +25,9 @@ log = logging.getLogger("clinlens.severity")
 
 PATCH_COLOUR = "#00e5ff"
 THUMB = 72
+# ml.severity.train.MIN_GRADED (a test keeps them equal; the GUI must not import ml):
+# fewer human-graded photos cannot be split into folds that say anything.
+MIN_GRADED = 10
 
 
 def _grade_job(project: Any, scale: str, image_id: int) -> Any:
@@ -110,9 +113,37 @@ class SeverityController(QObject):
     def set_project(self, project: Any) -> None:
         self.runner.cancel_channel("severity:image")
         self.project = project
-        self.panel.set_scales([s.name for s in project.definitions.scales()] if project else [])
+        self.panel.set_scales(project.definitions.scales() if project else [])
         self.image_changed()
         self.refresh_status()
+
+    def training_readiness(self, scale: str) -> tuple[bool, str]:
+        """Whether training the grader of ``scale`` can succeed, and why not (the Train
+        button's tooltip): enough human-graded photos, with at least two grades."""
+        from core.store.images import GRADED
+
+        title = self.panel.title_of(scale)
+        try:
+            graded = self.project.image_count(grade=(scale, GRADED))
+            scale_def = next(s for s in self.project.definitions.scales() if s.name == scale)
+            distinct = 0
+            for v in scale_def.values:  # two different grades are enough to know
+                distinct += bool(self.project.image_count(grade=(scale, v.value)))
+                if distinct >= 2:
+                    break
+        except (ClinLensError, StopIteration) as exc:
+            return False, f"Cannot count the graded photos: {exc}"
+        if graded < MIN_GRADED:
+            return False, (
+                f"Training needs at least {MIN_GRADED} photos graded on {title}; "
+                f"{graded} so far (grade {MIN_GRADED - graded} more)."
+            )
+        if distinct < 2:
+            return (
+                False,
+                f"All {graded} graded photos have the same {title} grade; training needs two different grades.",
+            )
+        return True, f"Train on the {graded} photos graded on {title}."
 
     def refresh_status(self) -> None:
         if self.project is None:
@@ -130,15 +161,50 @@ class SeverityController(QObject):
             log.warning("severity models unreadable: %s", exc)
         writable = not self.project.read_only
         has = scale in self.models
+        title = self.panel.title_of(scale)
         if not scale:
             text = "This project has no grading scale to suggest."
         elif has:
-            text = f"A {scale} grader is ready."
+            text = f"The {title} grader is ready."
         else:
-            text = f"No {scale} grader yet: grade some photos, then train one."
+            text = f"No {title} grader yet: grade some photos, then train one."
         self.panel.status.setText(text)
         self.panel.grade_button.setEnabled(has and writable)
-        self.panel.train_button.setEnabled(bool(scale) and writable)
+        self.refresh_training()
+
+    def refresh_training(self) -> None:
+        """Train enabled only when it can succeed (after each grade: cheap counts)."""
+        if self.project is None:
+            self.panel.set_train_allowed(False, "")
+            return
+        scale = self.panel.current_scale()
+        writable = not self.project.read_only
+        if not scale:
+            self.panel.set_train_allowed(False, "")
+        elif not writable:
+            self.panel.set_train_allowed(False, "This project is open read-only.")
+        else:
+            self.panel.set_train_allowed(*self.training_readiness(scale))
+
+    def show_marked_lesions(self, image_id: int) -> None:
+        """The lesion boxes of the photo on screen, counted by label, before any model
+        runs (the Hayashi grade from them comes with a suggested grade)."""
+        if self.project is None or image_id != self.annotations.image_id:
+            return
+        try:
+            if self.project.grading.image_kind(image_id) == "xray":
+                self.panel.marked.setText("")
+                return
+            boxes = [b for b in self.project.boxes(image_id) if b.status != "rejected"]
+        except ClinLensError:
+            return
+        counts: dict[str, int] = {}
+        for box in boxes:
+            counts[box.label] = counts.get(box.label, 0) + 1
+        detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
+        self.panel.marked.setText(
+            f"Lesions marked on this photo: {len(boxes)}" + (f" ({detail})" if detail else "")
+        )
 
     def image_changed(self) -> None:
         """A new image is on screen: old overlays and results no longer apply."""
@@ -161,18 +227,43 @@ class SeverityController(QObject):
             title=f"Suggest a {scale} grade",
             channel="severity:image",
         )
-        job.succeeded.connect(lambda result, i=image_id: self._on_graded(i, result))
+        job.succeeded.connect(lambda result, i=image_id, sc=scale: self._on_graded(i, result, sc))
         job.failed.connect(lambda message: self.error.emit(f"No grade suggested: {message}"))
         return job
 
-    def _on_graded(self, image_id: int, payload: Any) -> None:
+    def _against_human(self, image_id: int, scale: str, suggested: float) -> str:
+        """The expert's grade beside the model's: the line a grader compares first."""
+        try:
+            human = next(
+                (
+                    g
+                    for g in self.project.grading.grades(image_id)
+                    if g.scale == scale and g.source == "human"
+                ),
+                None,
+            )
+            definition = next(s for s in self.project.definitions.scales() if s.name == scale)
+        except (ClinLensError, StopIteration):
+            return ""
+        if human is None:
+            return "Your grade: not graded yet (Accept or Alt+A takes the model's)"
+        verdict = (
+            "the model agrees"
+            if abs(human.value - suggested) < 1e-9
+            else f"the model says {suggested - human.value:+g}"
+        )
+        return f"Your grade: {definition.label_of(human.value)} ({human.value:g}) — {verdict}"
+
+    def _on_graded(self, image_id: int, payload: Any, scale: str = "") -> None:
         if image_id != self.annotations.image_id:
             return
         result, thumbs = payload
         self.last_result = result
         s = result.suggestion
         group = f" · {s.group}" if s.group else ""
+        against = self._against_human(image_id, scale or self.panel.current_scale(), s.value)
         self.panel.result.setText(
+            f"{against}\n"
             f"Model ({result.model_ref}): {s.label} ({s.value:g}){group}, confidence "
             f"{s.confidence:.0%} · from {len(result.patches.patches)} patch(es), "
             f"{result.patches.method.replace('_', ' ')}"

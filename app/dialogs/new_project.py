@@ -32,6 +32,8 @@ class NewProjectSpec:
     name: str
     label_set: Any  # LabelSet
     scales: list[Any]  # GradingScale
+    # Add the images the folder already holds, as a background job once it is created.
+    import_existing: bool = False
 
 
 class NewProjectDialog(QDialog):
@@ -49,6 +51,11 @@ class NewProjectDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
+        self.import_existing = QCheckBox("Add the images already in this folder")
+        self.import_existing.setToolTip(
+            "Imported in the background (with its subfolders) once the project is created"
+        )
+        self.import_existing.setChecked(True)
         self.label_set = QComboBox()
         for name in builtin_label_set_names():
             self.label_set.addItem(name, name)
@@ -76,6 +83,7 @@ class NewProjectDialog(QDialog):
         form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("Folder", folder_row)
+        form.addRow("", self.import_existing)
         form.addRow("Labels", self.label_set)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -89,9 +97,11 @@ class NewProjectDialog(QDialog):
         lay.addWidget(self.error)
         lay.addWidget(buttons)
         self.spec: NewProjectSpec | None = None
+        self.start_folder: Path | None = default_folder  # where Browse… opens
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Project folder", self.folder.text())
+        start = self.folder.text() or str(self.start_folder or "")
+        folder = QFileDialog.getExistingDirectory(self, "Project folder", start)
         if folder:
             self.folder.setText(folder)
             if not self.name.text().strip():
@@ -131,7 +141,13 @@ class NewProjectDialog(QDialog):
                 scales.append(
                     dataclasses.replace(builtin_scale(scale_name), required=req.isChecked())
                 )
-        return NewProjectSpec(folder=folder, name=name, label_set=labels, scales=scales)
+        return NewProjectSpec(
+            folder=folder,
+            name=name,
+            label_set=labels,
+            scales=scales,
+            import_existing=self.import_existing.isChecked(),
+        )
 
     def _accept(self) -> None:
         from core.errors import ClinLensError

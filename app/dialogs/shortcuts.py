@@ -1,8 +1,15 @@
-"""F1: the keyboard cheat-sheet (LabelImg-compatible keys first)."""
+"""F1: the keyboard cheat-sheet (LabelImg-compatible keys first).
+
+The text wraps to the dialog's width (never a horizontal scroll bar) and the dialog opens
+tall enough to show every row when the screen allows it.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
+WIDTH = 620  # logical pixels: the longest description fits in two lines
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("W", "Draw a box (drag on the image)"),
@@ -36,13 +43,16 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+= / Ctrl+-", "Zoom in / out"),
     ("Ctrl+O / Ctrl+N / Ctrl+E", "Open / new project / export"),
     ("Ctrl+I", "Add images"),
+    ("F11", "Full screen (again: back)"),
+    ("Enter in a field", "Applies the typed value (keys go to the focused field first)"),
     ("F1", "This list"),
 )
 
 
 def shortcuts_html() -> str:
     rows = "".join(
-        f"<tr><td style='padding:2px 12px 2px 0'><b>{k}</b></td><td>{v}</td></tr>"
+        f"<tr><td style='padding:2px 12px 2px 0; white-space:nowrap'><b>{k}</b></td>"
+        f"<td>{v}</td></tr>"
         for k, v in SHORTCUTS
     )
     return f"<table>{rows}</table>"
@@ -52,13 +62,32 @@ class ShortcutsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.label = QLabel(shortcuts_html())
-        area = QScrollArea()
-        area.setWidget(self.label)
-        area.setWidgetResizable(True)
+        # A text view lays the table out to its own width (a QLabel in a scroll area kept
+        # its unwrapped width and scrolled sideways).
+        self.text = QTextBrowser()
+        self.text.setHtml(shortcuts_html())
+        self.text.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.text.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
+        self.text.setFrameShape(QTextBrowser.Shape.NoFrame)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
-        lay.addWidget(area)
+        lay.addWidget(self.text)
         lay.addWidget(buttons)
-        self.resize(560, 620)
+        self._fit_to_screen()
+
+    def wanted_height(self, width: int = WIDTH) -> int:
+        """The dialog height that shows every row at ``width`` without scrolling."""
+        doc = self.text.document().clone()
+        doc.setTextWidth(width - 40)  # dialog margins and the text view's own
+        return int(doc.size().height()) + 80  # the Close button and margins
+
+    def _fit_to_screen(self) -> None:
+        parent = self.parentWidget()
+        screen = parent.screen() if parent is not None else self.screen()
+        avail = screen.availableGeometry() if screen is not None else None
+        width = min(WIDTH, int(avail.width() * 0.9)) if avail is not None else WIDTH
+        height = self.wanted_height(width)
+        if avail is not None:
+            height = min(height, int(avail.height() * 0.9))
+        self.resize(width, height)

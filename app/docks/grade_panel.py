@@ -114,6 +114,7 @@ class GradePanel(QWidget):
         super().__init__(parent)
         self.rows: dict[str, ScaleRow] = {}
         self.tag_rows: dict[str, TagRow] = {}
+        self.applicable: set[str] | None = None  # scales of the image's kind (None: all)
         self.active = 0
         self._lay = QVBoxLayout(self)
         self._lay.setContentsMargins(2, 2, 2, 2)
@@ -138,6 +139,7 @@ class GradePanel(QWidget):
             row.setParent(None)
             row.deleteLater()
         self.rows = {}
+        self.applicable = None
         for i, scale in enumerate(scales):
             row = ScaleRow(scale, i)
             row.clicked_value.connect(self.grade_requested)
@@ -183,13 +185,39 @@ class GradePanel(QWidget):
         if not self.missing_required():
             self.clear_message()
 
+    def set_applicable(self, names: set[str] | None) -> None:
+        """Show only the scales that apply to the image on screen (its kind: X-ray or
+        photo); the others are hidden and never asked for."""
+        self.applicable = None if names is None else set(names)
+        for name, row in self.rows.items():
+            row.setVisible(self._applies(name))
+        shown = self._shown()
+        self.empty.setText(
+            "No grading scale applies to this image."
+            if self.rows and not shown
+            else "This project has no grading scales."
+        )
+        self.empty.setVisible(not shown)
+        self.hint.setVisible(bool(shown))
+        if self.active >= len(shown):
+            self.active = 0
+        self._mark_active()
+
+    def _applies(self, name: str) -> bool:
+        return self.applicable is None or name in self.applicable
+
+    def _shown(self) -> list[ScaleRow]:
+        return [r for n, r in self.rows.items() if self._applies(n)]
+
     def missing_required(self) -> list[str]:
-        return [n for n, r in self.rows.items() if r.required and r.value is None]
+        return [
+            n for n, r in self.rows.items() if r.required and r.value is None and self._applies(n)
+        ]
 
     def show_refusal(self, message: str) -> None:
         """Explain why "done" was refused and mark the scales still missing."""
-        for row in self.rows.values():
-            row.set_missing(row.required and row.value is None)
+        for name, row in self.rows.items():
+            row.set_missing(row.required and row.value is None and self._applies(name))
         self.message.setText(message)
         self.message.setVisible(True)
 
@@ -200,19 +228,22 @@ class GradePanel(QWidget):
 
     # --- keyboard ---------------------------------------------------------------------
     def cycle_active(self) -> None:
-        if self.rows:
-            self.active = (self.active + 1) % len(self.rows)
+        shown = self._shown()
+        if shown:
+            self.active = (self.active + 1) % len(shown)
             self._mark_active()
 
     def _mark_active(self) -> None:
-        for row in self.rows.values():
-            row.set_active(row.index == self.active and len(self.rows) > 1)
+        shown = self._shown()
+        for i, row in enumerate(shown):
+            row.set_active(i == self.active and len(shown) > 1)
 
     def digit(self, d: int) -> bool:
         """Alt+digit: the value d on the marked scale, else its d-th value."""
-        if not self.rows:
+        shown = self._shown()
+        if not shown:
             return False
-        row = list(self.rows.values())[self.active]
+        row = shown[min(self.active, len(shown) - 1)]
         values = [v.value for v in row.scale.values]
         target = next((v for v in values if abs(v - d) < 1e-9), None)
         if target is None and d < len(values):

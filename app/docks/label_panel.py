@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -49,16 +51,40 @@ class LabelPanel(QWidget):
         lay.addWidget(self.hint)
         self._names: list[str] = []
         self._colours: dict[str, str] = {}
+        self._label_set: Any = None
+        self._kind: str | None = None
 
     def set_labels(self, label_set, keep: str | None = None) -> None:  # type: ignore[no-untyped-def]
+        self._label_set = label_set
+        self._fill(keep)
+
+    def set_kind(self, kind: str | None) -> None:
+        """The image on screen is an X-ray / a photo (None: unknown): the labels made for
+        its kind come first, so keys 1-9 reach them. Nothing happens if it is unchanged."""
+        if kind == self._kind:
+            return
+        self._kind = kind
+        if self._label_set is not None:
+            self._fill(None)
+
+    def _fill(self, keep: str | None) -> None:
+        from app.theme import current_theme
+        from core.annotations.contrast import list_text_colour
+        from core.annotations.kinds import kind_first
+        from core.annotations.labels import builtin_label_kinds
+
         keep = keep or self.current()
         self.list.blockSignals(True)
         self.list.clear()
         self._names = []
         self._colours = {}
-        for lab in label_set.labels:
-            key = f"{lab.hotkey}  " if lab.hotkey else "    "
+        labels = kind_first(self._label_set.labels, builtin_label_kinds(), "name", self._kind)
+        for i, lab in enumerate(labels):
+            # Keys 1-9 pick by position (choose_index), so the shown key is the position.
+            key = f"{i + 1}  " if i < 9 else "    "
             item = QListWidgetItem(colour_icon(lab.color), f"{key}{lab.name}")
+            # The name in its own colour, made readable on the list (WCAG 4.5:1).
+            item.setForeground(QColor(list_text_colour(lab.color, current_theme())))
             item.setData(Qt.ItemDataRole.UserRole, lab.name)
             self.list.addItem(item)
             self._names.append(lab.name)

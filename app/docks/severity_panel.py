@@ -52,6 +52,12 @@ class SeverityPanel(QWidget):
         self.references.itemClicked.connect(self._on_reference)
         self.train_button = QPushButton("Train the grader on graded photos…")
         self.train_button.clicked.connect(lambda: self.train_requested.emit(self.current_scale()))
+        self.train_hint = QLabel()
+        self.train_hint.setWordWrap(True)
+        self.train_hint.setVisible(False)
+        self.marked = QLabel("")  # the lesion boxes on the photo, before any model runs
+        self.marked.setWordWrap(True)
+        self._titles: dict[str, str] = {}
         form = QFormLayout()
         form.addRow("Scale", self.scale)
         lay = QVBoxLayout(self)
@@ -61,21 +67,49 @@ class SeverityPanel(QWidget):
         lay.addWidget(self.grade_button)
         lay.addWidget(self.result)
         lay.addWidget(self.lesions)
+        lay.addWidget(self.marked)
         lay.addWidget(self.overlay)
         lay.addWidget(QLabel("Similar graded faces:"))
         lay.addWidget(self.references)
         lay.addWidget(self.train_button)
+        lay.addWidget(self.train_hint)
         lay.addStretch(1)
 
-    def set_scales(self, names: list[str]) -> None:
+    def set_scales(self, scales) -> None:  # type: ignore[no-untyped-def]
+        """The project's scales by title (as the Grades tab names them). A new project
+        opens on a photo scale (acne first): the tab grades faces, and a required
+        "image quality" scale of every image is not what it is for."""
         keep = self.current_scale()
         self.scale.blockSignals(True)
         self.scale.clear()
-        for name in names:
-            self.scale.addItem(name, name)
+        self._titles = {}
+        for scale in scales:
+            self.scale.addItem(scale.title, scale.name)
+            self.scale.setItemData(self.scale.count() - 1, scale.name, Qt.ItemDataRole.ToolTipRole)
+            self._titles[scale.name] = scale.title
         idx = self.scale.findData(keep)
-        self.scale.setCurrentIndex(idx if idx >= 0 else 0)
+        if idx < 0:
+            idx = self._preferred(scales)
+        self.scale.setCurrentIndex(idx)
         self.scale.blockSignals(False)
+
+    @staticmethod
+    def _preferred(scales) -> int:  # type: ignore[no-untyped-def]
+        names = [s.name for s in scales]
+        if "acne4" in names:
+            return names.index("acne4")
+        photo = [i for i, s in enumerate(scales) if "photo" in getattr(s, "applies_to", ())]
+        return photo[0] if photo else 0
+
+    def title_of(self, name: str) -> str:
+        return self._titles.get(name, name)
+
+    def set_train_allowed(self, allowed: bool, reason: str) -> None:
+        """Train only when it can succeed; the reason shows on the disabled button."""
+        self.train_button.setEnabled(allowed)
+        self.train_button.setToolTip(reason)
+        self.train_hint.setText("" if allowed else reason)
+        self.train_hint.setVisible(not allowed and bool(reason))
 
     def current_scale(self) -> str:
         return str(self.scale.currentData() or "")

@@ -177,7 +177,12 @@ class DisplayController(QObject):
         self.preview_raw = result.preview_raw
         self.settings = result.settings
         self.histogram = result.histogram
-        self.canvas.set_image(result.raw.width, result.raw.height, result.frame)
+        self.canvas.set_image(
+            result.raw.width,
+            result.raw.height,
+            result.frame,
+            smooth=bool(getattr(result.raw, "is_color", False)),
+        )
         self.first_display_s = time.perf_counter() - self.requested_at
         self.image_loaded.emit(result)
         self.settings_changed.emit(self.settings)

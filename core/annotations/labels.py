@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from core.annotations.kinds import IMAGE_KINDS
 from core.errors import FormatError
 from core.text import shorten
 from resources import resource_path
@@ -102,6 +103,7 @@ class LabelSet:
     name: str
     labels: tuple[Label, ...]
     title: str = ""
+    kind: str | None = None  # "xray" | "photo": the images it is made for (None: any)
 
     def names(self) -> list[str]:
         return [lab.name for lab in self.labels]
@@ -137,7 +139,13 @@ def _label_set_from_mapping(name: str, data: dict[str, Any], source: str) -> Lab
             )
         hotkey = str(i + 1) if i < 9 else None
         labels.append(Label(id=i, name=label_name, color=colour, hotkey=hotkey))
-    return LabelSet(name=name, labels=tuple(labels), title=str(data.get("title", name)))
+    kind = data.get("kind")
+    if kind is not None and kind not in IMAGE_KINDS:
+        raise FormatError(
+            f"{source}: label set '{shown}' has kind '{shorten(kind, 20)}'; "
+            f"use {', '.join(IMAGE_KINDS)}"
+        )
+    return LabelSet(name=name, labels=tuple(labels), title=str(data.get("title", name)), kind=kind)
 
 
 @cache
@@ -151,6 +159,16 @@ def _builtin_label_sets() -> dict[str, LabelSet]:
 
 def builtin_label_set_names() -> list[str]:
     return list(_builtin_label_sets())
+
+
+def builtin_label_kinds() -> dict[str, str | None]:
+    """Label name -> the kind of image its built-in set is made for (first set wins).
+    A project's registry keeps names, not sets: this is how a label knows its kind."""
+    kinds: dict[str, str | None] = {}
+    for label_set in _builtin_label_sets().values():
+        for lab in label_set.labels:
+            kinds.setdefault(lab.name, label_set.kind)
+    return kinds
 
 
 def builtin_label_set(name: str) -> LabelSet:

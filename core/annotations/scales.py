@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from core.annotations.kinds import applies, validate_kinds
 from core.annotations.labels import validate_name
 from core.errors import FormatError
 from core.text import shorten
@@ -43,6 +44,11 @@ class GradingScale:
     values: tuple[ScaleValue, ...]
     groups: tuple[ScaleGroup, ...] = ()
     required: bool = True  # an image cannot be marked done without it
+    applies_to: tuple[str, ...] = ()  # image kinds ("xray", "photo") it is for; () = all
+
+    def applies(self, kind: str | None) -> bool:
+        """Whether an image of ``kind`` (None: unknown) is graded on this scale."""
+        return applies(self.applies_to, kind)
 
     @property
     def allowed(self) -> np.ndarray:
@@ -158,7 +164,15 @@ def scale_from_mapping(name: str, data: dict[str, Any], source: str = "scale") -
         values=tuple(values),
         groups=tuple(groups),
         required=bool(data.get("required", True)),
+        applies_to=_kinds(data.get("applies_to"), where),
     )
+
+
+def _kinds(value: Any, where: str) -> tuple[str, ...]:
+    try:
+        return validate_kinds(value, where)
+    except ValueError as exc:
+        raise FormatError(str(exc)) from None
 
 
 def load_scale_file(path: str | os.PathLike[str]) -> list[GradingScale]:

@@ -1,8 +1,11 @@
 """Named starting points for the display (Auto, Bone, Soft tissue, Metal/implant, Face photo).
 
 A preset is an ordinary ``FilterSettings``; ``preset`` records where it came from. Presets
-must fit every image, so their windows are relative (percentiles of the image, counted in
-display order) except on CT, where ``hu_window`` gives the classic Hounsfield windows.
+must fit every image, so their windows are relative (percentiles counted in display order)
+except on CT, where ``hu_window`` gives the classic Hounsfield windows. The X-ray presets
+count their percentiles inside the body (``norm_region="body"``): on a thin full-body DX
+most pixels are air, and percentiles over the whole image would window the air and turn
+the body white. On a photo they leave the window alone (photos are not windowed).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ PRESETS: MappingProxyType[str, FilterSettings] = MappingProxyType(
             gamma=0.8,
             clahe=True,
             clahe_clip=1.5,
+            norm_region="body",
             preset="bone",
         ),
         # Narrower window on the lower/middle part of the display range, dropping the bright
@@ -35,17 +39,18 @@ PRESETS: MappingProxyType[str, FilterSettings] = MappingProxyType(
             norm_high_pct=85.0,
             hu_window=(40.0, 400.0),
             gamma=1.1,
+            norm_region="body",
             preset="soft_tissue",
         ),
-        # Only the top of the range, and its top end spread further (gamma < 1): bone
-        # sinks to dim grey for context while metal (the most attenuating, often saturated
-        # values) stands out white. CT: 1000..5000 HU.
+        # From just above the body's darkest values up to the very top (the metal, often
+        # saturated): bone and soft tissue sit in dim greys for context, metal alone is
+        # white. Counted inside the body, so air does not decide the low end. CT: 3000/4000.
         "metal": FilterSettings(
             normalise="percentile",
-            norm_low_pct=60.0,
+            norm_low_pct=5.0,
             norm_high_pct=100.0,
-            gamma=0.5,
             hu_window=(3000.0, 4000.0),
+            norm_region="body",
             preset="metal",
         ),
         # Photos: no windowing, gentle CLAHE on L of Lab (hues untouched).

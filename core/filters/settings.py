@@ -18,6 +18,8 @@ from core.errors import ClinLensError
 
 Normalise = Literal["none", "percentile", "minmax"]
 NORMALISE_MODES: tuple[str, ...] = ("none", "percentile", "minmax")
+NormRegion = Literal["image", "body"]
+NORM_REGIONS: tuple[str, ...] = ("image", "body")
 
 
 class FilterSettingsError(ClinLensError):
@@ -46,6 +48,9 @@ class FilterSettings:
     normalise: "none" (window / file VOI), "percentile" (norm_low_pct..norm_high_pct of
         the pixel values, counted in display order so the numbers mean the same for
         MONOCHROME1) or "minmax" (full range of the pixel values).
+    norm_region: where "percentile" counts: "image" (every pixel) or "body" (X-rays: only
+        the pixels inside the body, so the air around a thin full-body view does not
+        claim most of the percentiles; photos and images without air: the whole image).
     invert: flips black and white relative to the default (MONOCHROME1 is already shown
         inverted; ``invert=True`` on it shows the stored polarity).
     preset: the name of the preset these settings came from (informational).
@@ -64,6 +69,7 @@ class FilterSettings:
     normalise: Normalise = "none"
     norm_low_pct: float = 0.5
     norm_high_pct: float = 99.5
+    norm_region: NormRegion = "image"
     invert: bool = False
     preset: str | None = None
 
@@ -168,6 +174,12 @@ def _validate(s: FilterSettings) -> None:
         raise FilterSettingsError(
             f"Display setting 'norm_low_pct' ({lo:g}) must be below 'norm_high_pct' ({hi:g})."
         )
+    if s.norm_region not in NORM_REGIONS:
+        raise FilterSettingsError(
+            f"Display setting 'norm_region' must be one of {', '.join(NORM_REGIONS)}; "
+            f"got {s.norm_region!r}."
+        )
+    _set(s, "norm_region", cast(NormRegion, s.norm_region))
     _set(s, "norm_low_pct", lo)
     _set(s, "norm_high_pct", hi)
     _flag("invert", s.invert)

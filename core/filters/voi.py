@@ -113,6 +113,78 @@ def percentiles(raw: RawImage, lo_pct: float, hi_pct: float) -> tuple[float, flo
     return cached(raw, ("pct", lo_pct, hi_pct), make)  # type: ignore[no-any-return]
 
 
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of ``values`` (the split that maximises the between-class
+    variance), from a ``bins``-bin histogram; the tests check it against scikit-image."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2.0
+    w0 = np.cumsum(counts).astype(np.float64)
+    w1 = w0[-1] - w0
+    m = np.cumsum(counts * centres)
+    mean0 = np.divide(m, w0, out=np.zeros_like(m), where=w0 > 0)
+    mean1 = np.divide(m[-1] - m, w1, out=np.zeros_like(m), where=w1 > 0)
+    between = w0 * w1 * (mean0 - mean1) ** 2
+    return float(centres[int(np.argmax(between[:-1]))])
+
+
+def body_values(raw: RawImage) -> np.ndarray | None:
+    """Subsampled modality values inside the body of a grey image, or None when the image
+    shows no clear air around it (a tight crop, a photo: use every pixel then).
+
+    Air is the display-dark end (high stored values on MONOCHROME1) and it surrounds the
+    body: Otsu splits the values in display order, air is the narrow peak at the bottom
+    of the dark class, and it counts as air only when it is a real part of the image and
+    holds most of the image's border (a crop with no air splits its tissue in two, and
+    its border falls on both sides)."""
+
+    def make() -> np.ndarray | None:
+        if is_color(raw):
+            return None
+        sub = subsample(raw.pixels)
+        if sub.ndim == 3:
+            sub = sub[..., 0]
+        if sub.shape[0] < 8 or sub.shape[1] < 8:
+            return None
+        values = modality_of(raw, sub).astype(np.float64)
+        display = -values if shows_inverted(raw) else values
+        finite = np.isfinite(display)
+        if not finite.all() or float(display.max()) <= float(display.min()):
+            return None
+        t = otsu_threshold(display.ravel())
+        # Otsu's dark class also takes thin soft tissue (hands, arms); air itself is the
+        # narrow peak at its bottom: its median plus six robust deviations.
+        low = display[display <= t]
+        med = float(np.median(low))
+        mad = 1.4826 * float(np.median(np.abs(low - med)))
+        if med + 6.0 * mad >= t:
+            return None  # no narrow dark peak: tissue split in two, not air
+        dark = display <= med + 6.0 * mad
+        border = np.concatenate([dark[0], dark[-1], dark[:, 0], dark[:, -1]])
+        if not 0.05 <= dark.mean() <= 0.95 or border.mean() < 0.25:
+            return None
+        return values[~dark].ravel()
+
+    return cached(raw, ("body",), make)  # type: ignore[no-any-return]
+
+
+def region_percentiles(
+    raw: RawImage, lo_pct: float, hi_pct: float, region: str
+) -> tuple[float, float]:
+    """``percentiles`` counted inside the body (``region="body"``) when the image has air
+    around it, else over the whole image."""
+    if region != "body":
+        return percentiles(raw, lo_pct, hi_pct)
+    body = body_values(raw)
+    if body is None:
+        return percentiles(raw, lo_pct, hi_pct)
+
+    def make() -> tuple[float, float]:
+        lo, hi = np.percentile(body, [lo_pct, hi_pct])
+        return float(lo), float(hi)
+
+    return cached(raw, ("body-pct", lo_pct, hi_pct), make)  # type: ignore[no-any-return]
+
+
 def value_range(raw: RawImage) -> tuple[float, float]:
     """Exact smallest and largest modality value in the image (photos: of the lightness,
     from the subsample). A subsample could miss a few-pixel metal fragment."""
@@ -215,6 +287,9 @@ def _auto_range(raw: RawImage, settings: FilterSettings, fn: str) -> Window:
     if settings.normalise == "minmax":
         lo, hi = value_range(raw)
         return _range_window(lo, hi, fn)
+    if settings.normalise == "percentile" and is_color(raw) and settings.norm_region == "body":
+        # An X-ray preset (body windows) on a photo: photos are not windowed.
+        return _range_window(0.0, stored_max(raw), fn)
     if settings.normalise == "percentile":
         lo_pct, hi_pct = settings.norm_low_pct, settings.norm_high_pct
     elif is_color(raw):
@@ -229,7 +304,8 @@ def _auto_range(raw: RawImage, settings: FilterSettings, fn: str) -> Window:
         # Percentiles count in display order: "0.5 % shown black" means the same on
         # MONOCHROME1 (where black is the high stored values).
         lo_pct, hi_pct = 100.0 - hi_pct, 100.0 - lo_pct
-    lo, hi = percentiles(raw, lo_pct, hi_pct)
+    region = settings.norm_region if settings.normalise == "percentile" else "image"
+    lo, hi = region_percentiles(raw, lo_pct, hi_pct, region)
     return _range_window(lo, hi, fn)
 
 

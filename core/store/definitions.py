@@ -31,6 +31,7 @@ def scale_to_dict(scale: GradingScale) -> dict[str, Any]:
         "values": [{"value": v.value, "label": v.label} for v in scale.values],
         "groups": [{"label": g.label, "low": g.low, "high": g.high} for g in scale.groups],
         "required": scale.required,
+        "applies_to": list(scale.applies_to),
     }
 
 

@@ -7,15 +7,19 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import sqlite3
 from typing import Any
 
-from core.annotations import REVIEW_STATUSES, Grade
+from core.annotations import REVIEW_STATUSES, Grade, GradingScale
+from core.annotations.kinds import IMAGE_KINDS
+from core.annotations.scales import scale_from_mapping
 from core.errors import ProjectError
 from core.store.database import Database
 from core.store.definitions import get_scale
 from core.store.images import get_image
+from core.store.kinds import applying_scales, chosen_kind, effective_kind
 from core.store.records import now_iso
 
 _GRADE_COLUMNS = "g.scale, g.value, g.author, g.source, g.model_version, g.confidence, g.id"
@@ -151,7 +155,8 @@ class GradesRepository:
             before = _stored_grade(conn, image.id, scale, source)
             if before is None:
                 return
-            if image.review_status == "done" and source == "human" and grading.required:
+            applies = grading.applies(effective_kind(conn, image))
+            if image.review_status == "done" and source == "human" and grading.required and applies:
                 raise ProjectError(
                     f"'{image.path}' is marked done and needs its {grading.title} grade; "
                     "set it back to 'to review' before clearing the grade"
@@ -168,7 +173,8 @@ class GradesRepository:
 
     def set_review_status(self, image_id: int, status: str) -> None:
         """new / in_progress / to_review / done. "done" needs a human grade on every
-        required scale (ProjectError naming the missing scales)."""
+        required scale that applies to the image's kind (ProjectError naming the missing
+        scales)."""
         if status not in REVIEW_STATUSES:
             raise ProjectError(
                 f"unknown review status {status!r} (one of {', '.join(REVIEW_STATUSES)})"
@@ -178,14 +184,21 @@ class GradesRepository:
             if image.review_status == status:
                 return
             if status == "done":
-                missing = [
+                kind = effective_kind(conn, image)
+                graded = {
                     r[0]
                     for r in conn.execute(
-                        "SELECT name FROM scales WHERE required = 1 AND name NOT IN "
-                        "(SELECT scale FROM grades WHERE image_id = ? AND source = 'human') "
-                        "ORDER BY position",
+                        "SELECT scale FROM grades WHERE image_id = ? AND source = 'human'",
                         (image.id,),
                     )
+                }
+                missing = [
+                    str(name)
+                    for name, definition in conn.execute(
+                        "SELECT name, definition FROM scales WHERE required = 1 ORDER BY position"
+                    )
+                    if name not in graded
+                    and scale_from_mapping(name, json.loads(definition), "project").applies(kind)
                 ]
                 if missing:
                     raise ProjectError(
@@ -205,3 +218,50 @@ class GradesRepository:
                 before={"review_status": image.review_status},
                 after={"review_status": status},
             )
+
+    # --- image kind (which scales apply) -------------------------------------------------
+    def image_kind(self, image_id: int) -> str | None:
+        """ "xray", "photo" or None (unknown: every scale applies)."""
+        with self._db.read() as conn:
+            return effective_kind(conn, get_image(conn, image_id))
+
+    def chosen_kind(self, image_id: int) -> str | None:
+        """The user's per-image choice, None when the kind follows from the file."""
+        with self._db.read() as conn:
+            return chosen_kind(conn, image_id)
+
+    def set_image_kind(self, image_id: int, kind: str | None) -> None:
+        """Choose the kind of one image (None: back to what the file says)."""
+        if kind is not None and kind not in IMAGE_KINDS:
+            raise ProjectError(f"an image is one of {', '.join(IMAGE_KINDS)}, not {kind!r}")
+        with self._db.write() as conn:
+            image = get_image(conn, image_id)
+            before = chosen_kind(conn, image.id)
+            if before == kind:
+                return
+            if kind is None:
+                conn.execute("DELETE FROM image_kind WHERE image_id = ?", (image.id,))
+            else:
+                conn.execute(
+                    "INSERT INTO image_kind (image_id, kind, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (image_id) DO UPDATE SET kind = excluded.kind, "
+                    "updated_at = excluded.updated_at",
+                    (image.id, kind, now_iso()),
+                )
+            self._db.audit(
+                conn,
+                "set_image_kind",
+                "image",
+                entity_id=image.id,
+                image_id=image.id,
+                before={"kind": before},
+                after={"kind": kind},
+            )
+
+    def scales_for(self, image_id: int) -> list[GradingScale]:
+        """The project's scales that apply to this image, in the project's order."""
+        with self._db.read() as conn:
+            kind = effective_kind(conn, get_image(conn, image_id))
+            rows = conn.execute("SELECT name, definition FROM scales ORDER BY position").fetchall()
+        scales = [scale_from_mapping(r[0], json.loads(r[1]), "project") for r in rows]
+        return applying_scales(scales, kind)

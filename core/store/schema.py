@@ -247,10 +247,26 @@ CREATE TABLE IF NOT EXISTS image_tags (
 );
 """
 
+_IMAGE_KIND = """
+-- A per-image choice of kind (core.annotations.kinds), only where the user made one: the
+-- kind otherwise follows from the file (modality, colour). Which scales "done" asks for
+-- depends on it.
+CREATE TABLE image_kind (
+    image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('xray', 'photo')),
+    updated_at TEXT NOT NULL
+);
+"""
+
 
 def _image_tags(conn: sqlite3.Connection) -> None:
     # Self-contained (no import of the repository): the table only.
     for statement in _split(_IMAGE_TAGS):
+        conn.execute(statement)
+
+
+def _image_kind(conn: sqlite3.Connection) -> None:
+    for statement in _split(_IMAGE_KIND):
         conn.execute(statement)
 
 
@@ -259,6 +275,7 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "model trust table", _v2),
     Migration(3, "frozen held-out set", _v3),
     Migration(4, "image-level tags (lesion types)", _image_tags),
+    Migration(5, "per-image kind (X-ray / photo)", _image_kind),
 ]
 
 

@@ -149,7 +149,7 @@ def test_f1_opens_the_cheat_sheet(window, monkeypatch):
     opened = []
     monkeypatch.setattr(shortcuts.ShortcutsDialog, "exec", lambda self: opened.append(self) or 0)
     _key(window, Qt.Key.Key_F1)
-    assert opened and "Duplicate" in opened[0].label.text()
+    assert opened and "Duplicate" in opened[0].text.toPlainText()
 
 
 def test_status_bar_shows_coordinates_and_stored_value(window):

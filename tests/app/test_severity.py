@@ -46,7 +46,7 @@ def test_train_then_suggest_accept_overlay_and_references(qtbot, face_window):
     w = face_window
     panel = w.severity_panel
     assert panel.current_scale() == "acne4"
-    assert "No acne4 grader" in panel.status.text()
+    assert "No Acne severity (ACNE04 / Hayashi) grader" in panel.status.text()
     assert not panel.grade_button.isEnabled()
 
     train = w.severity.train("acne4")
@@ -105,7 +105,9 @@ def test_without_a_grader_the_panel_explains_and_training_needs_grades(qtbot, tm
     qtbot.addWidget(w)
     with qtbot.waitSignal(w.image_shown, timeout=10000):
         w.open_project(tmp_path / "p")
-    assert "No acne4 grader yet" in w.severity_panel.status.text()
+    assert "No Acne severity (ACNE04 / Hayashi) grader yet" in w.severity_panel.status.text()
+    assert not w.severity_panel.train_button.isEnabled()  # 0 graded photos
+    assert "at least 10" in w.severity_panel.train_button.toolTip()
     job = w.severity.train("acne4")
     with qtbot.waitSignal(job.finished, timeout=60000):
         pass

@@ -69,7 +69,7 @@ def test_user_session_on_xcb_annotates_and_exports_voc(xvfb_display, tmp_path):
     assert result["platform"] == "xcb"
     assert result["heavy_modules"] == [], "torch/ultralytics must not load in the GUI"
     steps = result["steps"]
-    assert steps["thumbnails"] == result["image_count"], "every list row shows its thumbnail"
+    assert steps["thumbnails"] == steps["visible_rows"] > 0, "every row on screen has its thumbnail"
     assert steps["filter_changed"], "the gamma slider changed the display settings"
     assert steps["boxes_drawn"] == ["watch", "surgical implant"]
     assert steps["graded"] == {"quality": 3.0}
@@ -167,15 +167,23 @@ def drive(result_path: str, export_dir: str, shots_dir: str) -> int:
         from app.docks.image_list_model import ThumbnailRole
 
         rows = window.images.model
+        # Thumbnails are made for the rows on screen (the demo's 19 rows do not all fit).
+        on_screen = [
+            r
+            for r in range(rows.rowCount())
+            if rows.record(r) is not None and rows.record(r).id in window.images.visible_image_ids()
+        ]
         _wait_until(
             app,
-            lambda: all(
-                rows.index(r).data(ThumbnailRole) is not None for r in range(rows.rowCount())
+            lambda: (
+                bool(on_screen)
+                and all(rows.index(r).data(ThumbnailRole) is not None for r in on_screen)
             ),
             60,
             "the list's thumbnails",
         )
-        steps["thumbnails"] = rows.rowCount()
+        steps["thumbnails"] = len(on_screen)
+        steps["visible_rows"] = len(on_screen)
         project = window.project
         first_id = window.annotations.image_id
         first_path = project.image(first_id).path
