@@ -215,12 +215,13 @@ class ImageListPanel(QWidget):
 
     def _add_grade_items(self, scale: Any) -> None:
         """Per scale: not yet graded, model grade to review, graded, then each value."""
-        from core.store.images import GRADED, SUGGESTED, UNGRADED
+        from core.store.images import DISPUTED, GRADED, SUGGESTED, UNGRADED
 
         first = self.grade.count()
         self.grade.addItem(f"{scale.name}: not graded", (scale.name, UNGRADED))
         self.grade.addItem(f"{scale.name}: model grade to review", (scale.name, SUGGESTED))
         self.grade.addItem(f"{scale.name}: graded", (scale.name, GRADED))
+        self.grade.addItem(f"{scale.name}: readers disagree", (scale.name, DISPUTED))
         for v in scale.values:
             text = f"{scale.name} = {v.value:g}"
             if v.label and v.label != f"{v.value:g}":

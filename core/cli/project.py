@@ -155,6 +155,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_stats)
 
+    from core.cli.readers import register_readers
+
+    register_readers(sub)  # agreement, adjudication, adjudicate, blinded (several readers)
+
 
 # --- create --------------------------------------------------------------------------
 def _label_set(spec: str) -> LabelSet:

@@ -26,6 +26,7 @@ from core.store.heldout import HeldoutRepository
 from core.store.images import get_image
 from core.store.lock import ProjectLock
 from core.store.model_trust import ModelTrustRepository
+from core.store.readers import ReadersRepository
 from core.store.opening import (
     DB_NAME,
     SIDE_FILES,
@@ -47,14 +48,16 @@ class Project(BoxesMixin):
 
     Parts of the API live in repositories sharing the project's ``Database``:
     ``definitions`` (labels and scales), ``grading`` (grades and review status),
-    ``model_trust`` (the SHA-256 of each trusted model file) and ``heldout`` (each image's
-    frozen train / held-out role).
+    ``model_trust`` (the SHA-256 of each trusted model file), ``heldout`` (each image's
+    frozen train / held-out role) and ``readers`` (readers' grades, "the" human grade,
+    adjudication, blinding; ``core.store.readers``).
     """
 
     definitions: DefinitionsRepository
     grading: GradesRepository
     model_trust: ModelTrustRepository
     heldout: HeldoutRepository
+    readers: ReadersRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -63,6 +66,7 @@ class Project(BoxesMixin):
         self.grading = GradesRepository(db)
         self.model_trust = ModelTrustRepository(db)
         self.heldout = HeldoutRepository(db)
+        self.readers = ReadersRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 
@@ -250,8 +254,10 @@ class Project(BoxesMixin):
             author=author,
         )
 
-    def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
-        self.grading.clear_grade(image_id, scale, source=source)
+    def clear_grade(
+        self, image_id: int, scale: str, *, source: str = "human", reader: str | None = None
+    ) -> None:
+        self.grading.clear_grade(image_id, scale, source=source, reader=reader)
 
     def set_review_status(self, image_id: int, status: str) -> None:
         self.grading.set_review_status(image_id, status)

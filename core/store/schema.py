@@ -233,10 +233,17 @@ def _v3(conn: sqlite3.Connection) -> None:
     assign_unassigned(conn)
 
 
+def _readers(conn: sqlite3.Connection) -> None:
+    from core.store.readers_schema import apply_readers_migration
+
+    apply_readers_migration(conn, _split)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
     Migration(3, "frozen held-out set", _v3),
+    Migration(4, "several readers: grades per reader, adjudicated grades", _readers),
 ]
 
 

@@ -1,0 +1,174 @@
+"""``clinlens project agreement|adjudication|adjudicate|blinded``: several readers.
+
+    project agreement DIR --scale S [--readers A,B,...] [--json]
+    project adjudication DIR --scale S [--threshold T] [--json]     (the queue)
+    project adjudicate DIR --scale S --image NAME --value V [--author WHO]
+    project blinded DIR on|off
+
+Agreement and the queue open the project read-only (they work beside the GUI). Readers
+are the authors of the human grades: each reader's own edits, or the ``author`` column of
+an imported grades CSV (one row per image and reader).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import ClinLensError
+
+
+def register_readers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "agreement",
+        help="agreement between readers on a scale (kappa, alpha, ICC; the model vs readers)",
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("--scale", required=True, metavar="S")
+    p.add_argument("--readers", metavar="A,B,...", help="the readers to compare (default: all)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_agreement)
+
+    p = sub.add_parser("adjudication", help="images whose readers disagree, to adjudicate")
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("--scale", required=True, metavar="S")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="queue images whose readers differ by at least T (default: more than one grade "
+        "step on named scales, 1.0 on numeric ones)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_queue)
+
+    p = sub.add_parser("adjudicate", help="set the adjudicated (final) grade of an image")
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("--scale", required=True, metavar="S")
+    p.add_argument("--image", required=True, metavar="NAME", help="image path, name or stem")
+    p.add_argument("--value", required=True, type=float, metavar="V")
+    p.add_argument("--author", help="the adjudicator (default: the OS user)")
+    p.set_defaults(func=run_adjudicate)
+
+    p = sub.add_parser("blinded", help="turn blinded reading on or off")
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(func=run_blinded)
+
+
+def _out(text: str) -> None:
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    sys.stdout.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def run_agreement(args: argparse.Namespace) -> int:
+    from core.agreement.report import agreement_report
+    from core.store import Project
+
+    readers = args.readers.split(",") if args.readers else None
+    with Project.open(args.dir, read_only=True) as project:
+        report = agreement_report(project, args.scale, readers)
+    if args.json:
+        _out(json.dumps(report, ensure_ascii=True))
+        return 0
+    _out(agreement_text(report))
+    return 0
+
+
+def agreement_text(r: dict[str, Any]) -> str:
+    lines = [
+        f"scale: {r['scale']} ({r['kind']}); readers: {', '.join(r['readers'])}; "
+        f"images rated by two or more: {r['images']}",
+    ]
+    for p in r["pairs"]:
+        line = f"  {p['readers'][0]} vs {p['readers'][1]}: n={p['n']}, "
+        line += f"quadratic kappa {_fmt(p['kappa_quadratic'])}"
+        if "mad" in p:
+            ba = p["bland_altman"] or {}
+            line += f", MAD {_fmt(p['mad'])}, Bland-Altman bias {_fmt(ba.get('bias'))} "
+            line += f"[{_fmt(ba.get('lower'))}, {_fmt(ba.get('upper'))}]"
+        lines.append(line)
+    lines.append(f"Fleiss' kappa: {_fmt(r['fleiss_kappa'])}")
+    lines.append(f"Krippendorff's alpha: {_fmt(r['krippendorff_alpha'])}")
+    if r["icc"]:
+        for key, title in (("icc2_1", "ICC(2,1)"), ("icc3_1", "ICC(3,1)")):
+            v = r["icc"][key]
+            lo, hi = v["ci95"]
+            lines.append(f"{title}: {_fmt(v['value'])} (95% CI {_fmt(lo)} to {_fmt(hi)})")
+    m = r["model"]
+    if m:
+        mean = m["to_readers_mean"]
+        lines.append(
+            f"model vs readers' mean: RMSE {_fmt(mean['rmse'])}, MAE {_fmt(mean['mae'])} "
+            f"(n={mean['n']}); within the readers' spread: {m['within_readers_spread']}"
+        )
+        for name, v in m["readers_leave_one_out"].items():
+            lines.append(
+                f"  {name} vs the others' mean: RMSE {_fmt(v['rmse'])}, MAE {_fmt(v['mae'])}"
+            )
+    for b in r["boxes"] or []:
+        lines.append(
+            f"boxes {b['readers'][0]} vs {b['readers'][1]}: F1@0.5 {_fmt(b['f1'])} "
+            f"over {b['images']} image(s)"
+        )
+    lines.append(f"images the readers grade differently: {len(r['disagreements'])}")
+    return "\n".join(lines)
+
+
+def run_queue(args: argparse.Namespace) -> int:
+    from core.store import Project
+
+    with Project.open(args.dir, read_only=True) as project:
+        _check_scale(project, args.scale)
+        queue = project.readers.adjudication_queue(args.scale, args.threshold)
+    items = [
+        {"image_id": q.image_id, "image": q.path, "grades": q.readers, "spread": q.spread}
+        for q in queue
+    ]
+    if args.json:
+        _out(json.dumps({"scale": args.scale, "queue": items}, ensure_ascii=True))
+        return 0
+    from core.store.readers import describe_readers
+
+    _out(f"{len(items)} image(s) to adjudicate on {args.scale}")
+    for q in queue:
+        _out(f"  {q.path}: {describe_readers(q.readers)} (spread {q.spread:g})")
+    return 0
+
+
+def run_adjudicate(args: argparse.Namespace) -> int:
+    from core.project_io.grades import ImageLookup
+    from core.store import Project
+
+    with Project.open(args.dir, author=args.author) as project:
+        _check_scale(project, args.scale)
+        image_id, why = ImageLookup(project).find(args.image)
+        if image_id is None:
+            raise ClinLensError(why)
+        final = project.readers.adjudicate(image_id, args.scale, args.value)
+    _out(f"{args.image}: {args.scale} = {final.value:g} ({final.reason})")
+    return 0
+
+
+def run_blinded(args: argparse.Namespace) -> int:
+    from core.store import Project
+
+    with Project.open(args.dir) as project:
+        project.readers.set_blinded(args.state == "on")
+    _out(f"blinded reading is {args.state}")
+    return 0
+
+
+def _check_scale(project: Any, name: str) -> None:
+    names = [s.name for s in project.definitions.scales()]
+    if name not in names:
+        raise ClinLensError(
+            f"this project has no '{name}' grading scale (its scales: {', '.join(names) or 'none'})"
+        )
