@@ -94,8 +94,16 @@ class AnnotationController(QObject):
             return
         try:
             self.record = self.project.image(self.record.id)
-            boxes = self.project.boxes(self.record.id)
-            grades = self.project.grading.grades(self.record.id)
+            # Blinded reading: other readers' work and the model's suggestions stay hidden
+            # until this reader has graded the image (core.store.readers).
+            readers = self.project.readers
+            boxes = readers.visible_boxes(self.project.boxes(self.record.id), self.record.id)
+            grades = readers.visible_grades(
+                self.project.grading.grades(self.record.id), self.record.id
+            )
+            # The grade panel shows this reader's own grade; other readers' are theirs.
+            me = self.project.author
+            grades = [g for g in grades if g.source != "human" or (g.author or "") == me]
         except ClinLensError as exc:
             self.error.emit(str(exc))
             return
@@ -340,11 +348,10 @@ class AnnotationController(QObject):
     def accept_grade_suggestion(self, scale: str) -> None:
         if self.record is None:
             return
-        model = [
-            g
-            for g in self.project.grading.grades(self.record.id)
-            if g.scale == scale and g.source != "human"
-        ]
+        visible = self.project.readers.visible_grades(
+            self.project.grading.grades(self.record.id), self.record.id
+        )
+        model = [g for g in visible if g.scale == scale and g.source != "human"]
         if model:
             self.set_grade(scale, model[0].value)
 

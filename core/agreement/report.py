@@ -78,7 +78,7 @@ def agreement_report(
         x, y = stats.pair_values(ratings, a, b)
         pair: dict[str, Any] = {
             "readers": [chosen[a], chosen[b]],
-            "n": int(len(x)),
+            "n": len(x),
             "kappa_quadratic": stats.weighted_kappa(x, y, categories),
             "confusion": _confusion(x, y, categories),
         }

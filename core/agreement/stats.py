@@ -153,7 +153,7 @@ def rmse_mae(pred: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
     if not len(d):
         return {"n": 0, "rmse": None, "mae": None}
     return {
-        "n": int(len(d)),
+        "n": len(d),
         "rmse": _finite(float(np.sqrt(np.mean(np.square(d))))),
         "mae": _finite(float(np.mean(np.abs(d)))),
     }

@@ -131,6 +131,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--include-suggested", action="store_true", help="also export unreviewed suggestions"
     )
+    p.add_argument(
+        "--boxes",
+        default="all",
+        metavar="all|consensus|READER",
+        help="whose boxes: every reader's (default), the readers' majority consensus, or one "
+        "reader's",
+    )
     names = p.add_mutually_exclusive_group()
     names.add_argument(
         "--pseudonymise",
@@ -296,6 +303,7 @@ def run_export(args: argparse.Namespace) -> int:
         statuses=statuses,
         include_suggested=args.include_suggested,
         pseudonymise=args.pseudonymise,
+        boxes=args.boxes,
     )
     with Project.open(args.dir, read_only=True) as project, _progress("exporting") as show:
         report = export_project(project, options, progress=show)

@@ -34,8 +34,7 @@ def _stored_grade(
     conn: sqlite3.Connection, image_id: int, scale: str, source: str, reader: str
 ) -> Grade | None:
     row = conn.execute(
-        f"{_GRADE_SELECT} WHERE g.image_id = ? AND g.scale = ? AND g.source = ? "
-        "AND g.reader = ?",
+        f"{_GRADE_SELECT} WHERE g.image_id = ? AND g.scale = ? AND g.source = ? AND g.reader = ?",
         (int(image_id), scale, source, reader),
     ).fetchone()
     return None if row is None else Grade(*row)

@@ -26,7 +26,6 @@ from core.store.heldout import HeldoutRepository
 from core.store.images import get_image
 from core.store.lock import ProjectLock
 from core.store.model_trust import ModelTrustRepository
-from core.store.readers import ReadersRepository
 from core.store.opening import (
     DB_NAME,
     SIDE_FILES,
@@ -35,6 +34,7 @@ from core.store.opening import (
     connect,
     fsync_dir,
 )
+from core.store.readers import ReadersRepository
 from core.store.records import AuditEvent, now_iso
 
 

@@ -33,7 +33,7 @@ BLINDED_KEY = "blinded_reading"
 
 @dataclass(frozen=True)
 class FinalGrade:
-    """"The" human grade of one image on one scale, and what it rests on."""
+    """ "The" human grade of one image on one scale, and what it rests on."""
 
     scale: str
     value: float | None
@@ -281,7 +281,10 @@ class ReadersRepository:
             elif numeric:
                 queued = spread >= 1.0 - 1e-9
             else:
-                steps = [min(range(len(allowed)), key=lambda i: abs(allowed[i] - v)) for v in grades.values()]  # noqa: E501
+                steps = [
+                    min(range(len(allowed)), key=lambda i: abs(allowed[i] - v))
+                    for v in grades.values()
+                ]
                 queued = max(steps) - min(steps) > 1
             if queued:
                 out.append(QueueItem(image_id, paths.get(image_id, ""), grades, spread))
@@ -298,9 +301,7 @@ class ReadersRepository:
 
     def set_blinded(self, on: bool) -> None:
         with self._db.write() as conn:
-            before = conn.execute(
-                "SELECT value FROM meta WHERE key = ?", (BLINDED_KEY,)
-            ).fetchone()
+            before = conn.execute("SELECT value FROM meta WHERE key = ?", (BLINDED_KEY,)).fetchone()
             value = "1" if on else "0"
             if before is not None and before[0] == value:
                 return
@@ -323,8 +324,7 @@ class ReadersRepository:
         mine = {
             r[0]
             for r in conn.execute(
-                "SELECT scale FROM grades WHERE image_id = ? AND source = 'human' "
-                "AND reader = ?",
+                "SELECT scale FROM grades WHERE image_id = ? AND source = 'human' AND reader = ?",
                 (image_id, reader),
             )
         }
@@ -336,7 +336,9 @@ class ReadersRepository:
         who = reader or self._db.author
         return not self.blinded() or self.has_graded(image_id, who)
 
-    def visible_grades(self, grades: list[Grade], image_id: int, reader: str | None = None) -> list[Grade]:  # noqa: E501
+    def visible_grades(
+        self, grades: list[Grade], image_id: int, reader: str | None = None
+    ) -> list[Grade]:
         """The grades ``reader`` may see: all, or under blinding before they graded the
         image only their own human grades."""
         who = reader or self._db.author
@@ -344,7 +346,9 @@ class ReadersRepository:
             return list(grades)
         return [g for g in grades if g.source == "human" and (g.author or "") == who]
 
-    def visible_boxes(self, boxes: list[Box], image_id: int, reader: str | None = None) -> list[Box]:  # noqa: E501
+    def visible_boxes(
+        self, boxes: list[Box], image_id: int, reader: str | None = None
+    ) -> list[Box]:
         """The boxes ``reader`` may see: all, or under blinding before they graded the
         image only the boxes they drew or took over (accepted or edited suggestions)."""
         who = reader or self._db.author

@@ -63,9 +63,7 @@ HAVING MIN(g.value) = MAX(g.value);
 """
 
 
-def apply_readers_migration(
-    conn: sqlite3.Connection, split: Callable[[str], list[str]]
-) -> None:
+def apply_readers_migration(conn: sqlite3.Connection, split: Callable[[str], list[str]]) -> None:
     for statement in split(_TABLES):
         conn.execute(statement)
     conn.execute(

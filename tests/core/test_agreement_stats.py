@@ -65,9 +65,7 @@ def test_fleiss_kappa_perfect_is_one_and_all_one_grade_is_undefined() -> None:
 @pytest.mark.parametrize("level", ["ordinal", "interval"])
 def test_krippendorff_alpha_equals_the_package(ratings: np.ndarray, level: str) -> None:
     kwargs = {"value_domain": ACNE} if level == "ordinal" else {}
-    expected = krippendorff.alpha(
-        reliability_data=ratings.T, level_of_measurement=level, **kwargs
-    )
+    expected = krippendorff.alpha(reliability_data=ratings.T, level_of_measurement=level, **kwargs)
     assert stats.krippendorff_alpha(ratings, level, ACNE) == pytest.approx(expected, abs=1e-12)
 
 
