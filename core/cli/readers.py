@@ -4,6 +4,8 @@
     project adjudication DIR --scale S [--threshold T] [--json]     (the queue)
     project adjudicate DIR --scale S --image NAME --value V [--author WHO]
     project blinded DIR on|off
+    project assignment-export DIR --reader NAME --out OUT [--status LIST] [--copy-images]
+    project assignment-import DIR RESULTS [--json]
 
 Agreement and the queue open the project read-only (they work beside the GUI). Readers
 are the authors of the human grades: each reader's own edits, or the ``author`` column of
@@ -57,6 +59,26 @@ def register_readers(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=run_blinded)
+
+    p = sub.add_parser(
+        "assignment-export", help="write a reading assignment (a reader project) for a reader"
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("--reader", required=True, metavar="NAME")
+    p.add_argument("--out", required=True, type=Path, metavar="OUT")
+    p.add_argument("--status", metavar="LIST", help="only images with these review statuses")
+    p.add_argument(
+        "--copy-images", action="store_true", help="copy the images (default: refer to them)"
+    )
+    p.set_defaults(func=run_assignment_export)
+
+    p = sub.add_parser(
+        "assignment-import", help="merge a reader's results into the project (never overwrites)"
+    )
+    p.add_argument("dir", metavar="DIR", type=Path)
+    p.add_argument("results", metavar="RESULTS", type=Path, help="the assignment folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_assignment_import)
 
 
 def _out(text: str) -> None:
@@ -164,6 +186,38 @@ def run_blinded(args: argparse.Namespace) -> int:
         project.readers.set_blinded(args.state == "on")
     _out(f"blinded reading is {args.state}")
     return 0
+
+
+def run_assignment_export(args: argparse.Namespace) -> int:
+    from core.project_io.assignment import export_assignment
+    from core.store import Project
+
+    with Project.open(args.dir, read_only=True) as project:
+        ids = None
+        if args.status:
+            ids = [r.id for r in project.images(status=args.status.split(","))]
+        manifest = export_assignment(
+            project, args.out, args.reader, image_ids=ids, copy_images=args.copy_images
+        )
+    _out(
+        f"assignment for {manifest['reader']}: {len(manifest['images'])} image(s) in "
+        f"{args.out} (the reader opens {args.out / 'project'})"
+    )
+    return 0
+
+
+def run_assignment_import(args: argparse.Namespace) -> int:
+    from core.project_io.assignment import import_results
+    from core.store import Project
+
+    with Project.open(args.dir) as project:
+        report = import_results(project, args.results)
+    _out(
+        json.dumps(report.to_dict(), ensure_ascii=True)
+        if args.json
+        else "\n".join(report.summary())
+    )
+    return 3 if report.conflicts or report.unknown_images else 0
 
 
 def _check_scale(project: Any, name: str) -> None:

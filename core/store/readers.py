@@ -161,6 +161,30 @@ class ReadersRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def project_uid(self) -> str:
+        """The project's identity (made by the several-readers migration)."""
+        with self._db.read() as conn:
+            return self._db.meta(conn, "project_uid") or ""
+
+    def mark_assignment(self, source_uid: str, reader: str) -> None:
+        """Make this project a reader's copy of project ``source_uid`` (an assignment)."""
+        with self._db.write() as conn:
+            self._db.set_meta(conn, "assignment_of", source_uid)
+            self._db.set_meta(conn, "assignment_reader", reader)
+            self._db.audit(
+                conn,
+                "make_assignment",
+                "project",
+                after={"assignment_of": source_uid, "reader": reader},
+            )
+
+    def assignment(self) -> tuple[str, str] | None:
+        """(source project uid, reader) when this project is a reading assignment."""
+        with self._db.read() as conn:
+            uid = self._db.meta(conn, "assignment_of")
+            reader = self._db.meta(conn, "assignment_reader")
+        return None if uid is None else (uid, reader or "")
+
     # --- "the" grade ------------------------------------------------------------------
     def final_grade(self, image_id: int, scale: str) -> FinalGrade:
         with self._db.read() as conn:

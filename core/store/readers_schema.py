@@ -13,6 +13,7 @@ still never handed out twice (undo relies on that for boxes; grades follow the s
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 
 _TABLES = """
@@ -84,3 +85,9 @@ def apply_readers_migration(conn: sqlite3.Connection, split: Callable[[str], lis
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('grades', ?)", (row[0],))
     for statement in split(_AFTER):
         conn.execute(statement)
+    # A project's own identity, so a reader's results are merged only into the project
+    # their reading assignment came from (core.project_io.assignment).
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('project_uid', ?) ON CONFLICT (key) DO NOTHING",
+        (uuid.uuid4().hex,),
+    )
