@@ -156,7 +156,7 @@ def _disagreements(
     project: Project, units: list[int], ratings: np.ndarray, readers: list[str]
 ) -> list[dict[str, Any]]:
     paths = {r.id: r.path for r in project.images()}
-    out = []
+    out: list[dict[str, Any]] = []
     for image_id, row in zip(units, ratings, strict=True):
         seen = row[~np.isnan(row)]
         spread = float(seen.max() - seen.min())
@@ -169,5 +169,5 @@ def _disagreements(
                     "spread": spread,
                 }
             )
-    out.sort(key=lambda d: (-d["spread"], d["image_id"]))
+    out.sort(key=lambda d: (-float(d["spread"]), int(d["image_id"])))
     return out

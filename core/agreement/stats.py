@@ -91,7 +91,7 @@ def krippendorff_alpha(
     return _finite(float(value))
 
 
-def icc(ratings: np.ndarray) -> dict[str, dict[str, Any]] | None:
+def icc(ratings: np.ndarray) -> dict[str, Any] | None:
     """ICC(2,1) (absolute agreement, two-way random) and ICC(3,1) (consistency, two-way
     mixed) with 95 % confidence intervals, over the complete units (as pingouin's
     ``intraclass_corr``, McGraw & Wong 1996). None with fewer than two complete units."""

@@ -102,7 +102,8 @@ def final_grades_of(
     conn: sqlite3.Connection, image_id: int | None = None, scale: str | None = None
 ) -> dict[tuple[int, str], FinalGrade]:
     """(image id, scale) -> FinalGrade for every pair with a reader's or adjudicated grade."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[object] = []
     if image_id is not None:
         clauses.append("image_id = ?")
         params.append(int(image_id))

@@ -176,3 +176,23 @@ def test_export_consensus_or_one_readers_boxes(
                        tmp_path / "z", "--boxes", "dr z")  # fmt: skip
     assert code == 2 and "reader 'dr z' drew no box in this project" in err
     assert not (tmp_path / "z").exists()
+
+
+def test_assignment_export_and_import_from_the_command_line(
+    proj: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "asg"
+    code, text, err = run(capsys, "project", "assignment-export", proj, "--reader", "dr d",
+                          "--out", out)  # fmt: skip
+    assert code == 0, err
+    assert text.startswith("assignment for dr d: 5 image(s)")
+    with Project.open(out / "project", author="dr d") as reader:
+        reader.set_grade(_id(reader, "a.png"), "acne4", 2)
+    code, text, err = run(capsys, "project", "assignment-import", proj, out, "--json")
+    assert code == 0, err
+    assert json.loads(text)["grades_added"] == 1
+    code, text, _ = run(capsys, "project", "assignment-import", proj, out)
+    assert code == 0 and "0 grade(s) and 0 box(es) merged, 1 grade(s)" in text
+    code, _, err = run(capsys, "project", "assignment-import", proj, tmp_path / "nowhere")
+    assert code == 2 and err.startswith("clinlens: error: reader results:")
+    assert err.count("\n") == 1

@@ -69,9 +69,7 @@ def test_merge_adds_the_readers_work_once_and_twice_changes_nothing(
         assert [b.author for b in project.boxes(zero)] == ["dr b"]
 
 
-def test_a_changed_grade_is_a_conflict_reported_not_overwritten(
-    main: Path, tmp_path: Path
-) -> None:
+def test_a_changed_grade_is_a_conflict_reported_not_overwritten(main: Path, tmp_path: Path) -> None:
     out = _assign(main, tmp_path / "asg")
     _read(out, {"0.png": 3})
     with Project.open(main) as project:
@@ -83,7 +81,9 @@ def test_a_changed_grade_is_a_conflict_reported_not_overwritten(
     with Project.open(main) as project:
         report = import_results(project, out)
         assert report.grades_added == 0 and len(report.conflicts) == 2
-        assert "0.png: dr b's acne4 grade is 3 here and 0 in the results; kept 3" in report.conflicts
+        assert (
+            "0.png: dr b's acne4 grade is 3 here and 0 in the results; kept 3" in report.conflicts
+        )
         assert "dr b's boxes here (1) differ" in report.conflicts[1]
         zero = next(r.id for r in project.images() if r.path.endswith("0.png"))
         assert project.grading.grade(zero, "acne4", reader="dr b").value == 3.0
