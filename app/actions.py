@@ -138,6 +138,15 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["zoom_in"] = act("Zoom in", lambda: w.canvas.zoom_by(1.25), ["Ctrl+=", "Ctrl++"])
     a["zoom_out"] = act("Zoom out", lambda: w.canvas.zoom_by(0.8), "Ctrl+-")
     a["shortcuts"] = act("Keyboard shortcuts", w.show_shortcuts, "F1")
+    readers = getattr(w, "readers_ui", None)
+    if readers is not None:  # several readers (issue #15)
+        # Checkable: ``toggled`` carries the state (``triggered`` does nothing here).
+        a["blinded"] = act("&Blinded reading", lambda: None)
+        a["blinded"].setCheckable(True)
+        a["blinded"].toggled.connect(readers.set_blinded)
+        readers.blinded_action = a["blinded"]
+        a["adjudication"] = act("&Adjudication queue…", readers.open_adjudication)
+        a["agreement"] = act("Reader a&greement…", readers.open_agreement)
     _menus(window, w, a)
     return a
 
@@ -182,6 +191,8 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
             "train_detector",
         ),
     )
+    if "agreement" in a:
+        _add(mb.addMenu("&Readers"), a, ("blinded", None, "adjudication", "agreement"))
     view = mb.addMenu("&View")
     _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", None))
     for dock in w.docks.values():

@@ -150,7 +150,11 @@ class MainWindow(QMainWindow):
         self._filters_timer.setSingleShot(True)
         self._filters_timer.setInterval(SAVE_FILTERS_MS)
         self._filters_timer.timeout.connect(self.save_filter_settings)
+        from app.readers.controller import ReadersController
+
+        self.readers_ui = ReadersController(self)  # several readers (issue #15)
         self.actions_ = build_actions(self, self)
+        self.project_changed.connect(self.readers_ui.project_changed)
         self._wire()
         self._restore_layout()
         self.set_project(None)
