@@ -260,7 +260,17 @@ class ImageListPanel(QWidget):
 
     def _update_count(self) -> None:
         n = self.model.rowCount()
-        self.count.setText(f"{n:,} image" + ("" if n == 1 else "s"))
+        text = f"{n:,} image" + ("" if n == 1 else "s")
+        readers = getattr(self.model.project, "readers", None)
+        if readers is not None:
+            # Per-reader progress (several readers): images each has fully graded.
+            try:
+                progress = readers.progress()
+            except Exception:  # a list view never fails on a count
+                progress = {}
+            if len(progress) > 1:
+                text += " · graded: " + ", ".join(f"{r or '?'} {c:,}" for r, c in progress.items())
+        self.count.setText(text)
 
     # --- selection ------------------------------------------------------------------------
     def current_row(self) -> int:
