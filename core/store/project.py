@@ -378,7 +378,9 @@ class Project(BoxesMixin):
             for source in grades:
                 counts = dict(
                     conn.execute(
-                        "SELECT scale, COUNT(*) FROM grades WHERE source = ? GROUP BY scale",
+                        # Images, not rows: several readers may grade one image.
+                        "SELECT scale, COUNT(DISTINCT image_id) FROM grades WHERE source = ? "
+                        "GROUP BY scale",
                         (source,),
                     ).fetchall()
                 )
