@@ -118,12 +118,7 @@ def _confusion(x: np.ndarray, y: np.ndarray, categories: list[float]) -> list[li
 def _model(
     project: Project, scale: str, by_image: dict[int, dict[str, float]], readers: list[str]
 ) -> dict[str, Any] | None:
-    model = {
-        image_id: g.value
-        for image_id, grades in project.grading.grades_by_image().items()
-        for g in grades
-        if g.scale == scale and g.source == "model"
-    }
+    model = project.readers.model_grades(scale)
     ids = sorted(i for i in model if any(r in by_image.get(i, {}) for r in readers))
     if not ids:
         return None
@@ -155,19 +150,22 @@ def _boxes(
 def _disagreements(
     project: Project, units: list[int], ratings: np.ndarray, readers: list[str]
 ) -> list[dict[str, Any]]:
+    if not units:
+        return []
     paths = {r.id: r.path for r in project.images()}
+    spreads = np.nanmax(ratings, axis=1) - np.nanmin(ratings, axis=1)
+    order = np.lexsort((np.asarray(units), -spreads))  # largest spread first, then by id
     out: list[dict[str, Any]] = []
-    for image_id, row in zip(units, ratings, strict=True):
-        seen = row[~np.isnan(row)]
-        spread = float(seen.max() - seen.min())
-        if spread > 0:
-            out.append(
-                {
-                    "image_id": image_id,
-                    "image": paths.get(image_id, ""),
-                    "grades": {r: float(v) for r, v in zip(readers, row, strict=True) if v == v},
-                    "spread": spread,
-                }
-            )
-    out.sort(key=lambda d: (-float(d["spread"]), int(d["image_id"])))
+    for index in order:
+        if spreads[index] <= 0:
+            break
+        row, image_id = ratings[index], units[index]
+        out.append(
+            {
+                "image_id": image_id,
+                "image": paths.get(image_id, ""),
+                "grades": {r: float(v) for r, v in zip(readers, row, strict=True) if v == v},
+                "spread": float(spreads[index]),
+            }
+        )
     return out

@@ -217,6 +217,17 @@ class ReadersRepository:
             rows = _reader_rows(conn, " AND scale = ?", (scale,))
         return {image_id: grades for (image_id, _), grades in rows.items()}
 
+    def model_grades(self, scale: str) -> dict[int, float]:
+        """image id -> the model's grade on ``scale``."""
+        with self._db.read() as conn:
+            return {
+                int(i): float(v)
+                for i, v in conn.execute(
+                    "SELECT image_id, value FROM grades WHERE source = 'model' AND scale = ?",
+                    (scale,),
+                )
+            }
+
     # --- adjudication -----------------------------------------------------------------
     def adjudicate(
         self, image_id: int, scale: str, value: float, *, adjudicator: str | None = None
