@@ -147,6 +147,8 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
         readers.blinded_action = a["blinded"]
         a["adjudication"] = act("&Adjudication queue…", readers.open_adjudication)
         a["agreement"] = act("Reader a&greement…", readers.open_agreement)
+        a["assignment_export"] = act("&Export a reading assignment…", readers.export_assignment)
+        a["assignment_import"] = act("&Import a reader's results…", readers.import_results)
     _menus(window, w, a)
     return a
 
@@ -192,7 +194,9 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
         ),
     )
     if "agreement" in a:
-        _add(mb.addMenu("&Readers"), a, ("blinded", None, "adjudication", "agreement"))
+        readers_menu = mb.addMenu("&Readers")
+        _add(readers_menu, a, ("blinded", None, "adjudication", "agreement", None))
+        _add(readers_menu, a, ("assignment_export", "assignment_import"))
     view = mb.addMenu("&View")
     _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", None))
     for dock in w.docks.values():

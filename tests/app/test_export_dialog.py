@@ -93,3 +93,15 @@ def test_unreviewed_statuses_are_exported_only_when_ticked(qtbot, tmp_path):
         box.setChecked(True)
     dialog._accept()
     assert dialog.options.statuses is None  # every status
+
+
+def test_whose_boxes_reaches_the_options(qtbot, tmp_path):
+    dialog = _dialog(qtbot, tmp_path / "proj", tmp_path / "proj" / "exports" / "export")
+    dialog._accept()
+    assert dialog.options.boxes == "all"
+    dialog.boxes.setCurrentText("consensus")
+    dialog._accept()
+    assert dialog.options.boxes == "consensus"
+    dialog.boxes.setCurrentText("dr b")  # one reader, typed in
+    dialog._accept()
+    assert dialog.options.boxes == "dr b"

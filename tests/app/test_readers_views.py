@@ -71,3 +71,26 @@ def test_blinded_reading_hides_the_other_readers_boxes_on_the_canvas(window, qtb
     project.set_grade(image_id, "acne4", 2)  # the window's reader grades the image
     window.annotations.refresh()
     assert len(window.annotations.boxes) == 1
+
+
+def test_a_readers_results_merge_from_the_readers_menu(
+    window, qtbot, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    from core.store import Project
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text: shown.append(text))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("dr d", True))
+    out = tmp_path / "asg"
+    monkeypatch.setattr(window.prompts, "pick_folder", lambda *a, **k: str(out))
+    with qtbot.waitSignal(window.readers_ui.export_assignment().finished, timeout=20000):
+        pass
+    assert shown and shown[-1].startswith("Assignment for dr d: 3 image(s)")
+    with Project.open(out / "project", author="dr d") as reader:
+        reader.set_grade(reader.images()[0].id, "acne4", 3)
+    with qtbot.waitSignal(window.readers_ui.import_results().finished, timeout=20000):
+        pass
+    assert shown[-1].startswith("reader dr d: 1 grade(s) and 0 box(es) merged")
+    assert window.project.readers.readers("acne4") == ["dr d"]
