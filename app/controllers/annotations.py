@@ -181,7 +181,22 @@ class AnnotationController(QObject):
             self.message.emit(f"Box '{label}' saved", 2000)
         return stored
 
+    def _someone_elses(self, box_id: int | None) -> bool:
+        """Under blinded reading a reader leaves other readers' boxes as they drew them
+        (editing would make the box theirs and lose the other reading): refuse, saying so."""
+        box = self.boxes.get(box_id) if box_id is not None else None
+        if box is None or self.project is None or box.status == "suggested":
+            return False
+        owner = box.author or ""
+        if not owner or owner == self.project.author or not self.project.readers.blinded():
+            return False
+        self.error.emit(f"This box is {owner}'s reading; draw your own box instead.")
+        self.refresh(select=box_id)
+        return True
+
     def move_box(self, box_id: int, rect: QRectF) -> None:
+        if self._someone_elses(box_id):
+            return
         self._edit(
             "move box",
             lambda: self.history.update_box(
@@ -194,6 +209,8 @@ class AnnotationController(QObject):
         """An arrow-key press: saved now, so the box the window shows is the stored one
         even if the process dies a moment later; the presses of one canvas run join one
         undo step (History's ``run``)."""
+        if self._someone_elses(box_id):
+            return
         self._edit(
             "move box",
             lambda: self.history.update_box(
@@ -215,6 +232,8 @@ class AnnotationController(QObject):
         box = self.selected_box()
         if box is None:
             self.message.emit("Select a box first (click it)", 3000)
+            return
+        if self._someone_elses(box.id):
             return
         self._edit("delete box", lambda: self.history.delete_box(box.id))
 
@@ -241,7 +260,7 @@ class AnnotationController(QObject):
 
     def relabel_selected(self, label: str) -> None:
         box = self.selected_box()
-        if box is None or box.label == label:
+        if box is None or box.label == label or self._someone_elses(box.id):
             return
         self._edit(
             "change the label",
@@ -254,6 +273,8 @@ class AnnotationController(QObject):
         box = self.selected_box()
         if box is None:
             self.message.emit("Select a box first", 3000)
+            return
+        if self._someone_elses(box.id):
             return
         value = not getattr(box, flag)
         self._edit(

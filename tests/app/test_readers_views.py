@@ -94,3 +94,21 @@ def test_a_readers_results_merge_from_the_readers_menu(
         pass
     assert shown[-1].startswith("reader dr d: 1 grade(s) and 0 box(es) merged")
     assert window.project.readers.readers("acne4") == ["dr d"]
+
+
+def test_under_blinding_another_readers_box_is_not_changed(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    project = window.project
+    image_id = window.annotations.record.id
+    theirs = project.add_box(image_id, Box(10, 10, 60, 60, "zipper", author="dr other"))
+    project.set_grade(image_id, "acne4", 2)  # graded: the other's box is visible
+    window.actions_["blinded"].setChecked(True)
+    errors: list[str] = []
+    window.annotations.error.connect(errors.append)
+    window.canvas.select_box(theirs.id)
+    window.annotations.delete_selected()
+    assert errors == ["This box is dr other's reading; draw your own box instead."]
+    assert [b.id for b in project.boxes(image_id)] == [theirs.id]
+    window.actions_["blinded"].setChecked(False)
+    window.canvas.select_box(theirs.id)
+    window.annotations.delete_selected()  # not blinded: the project's own rules
+    assert project.boxes(image_id) == []
