@@ -155,6 +155,17 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["reset_window"] = act("Reset window/level", rr.reset_window)
     a["dicom_tags"] = act("DICOM tags…", rr.show_dicom_tags, "Ctrl+Shift+I")
     a["about"] = act("&About ClinLens", w.show_about)
+    readers = getattr(w, "readers_ui", None)
+    if readers is not None:  # several readers (issue #15)
+        # Checkable: ``toggled`` carries the state (``triggered`` does nothing here).
+        a["blinded"] = act("&Blinded reading", lambda: None)
+        a["blinded"].setCheckable(True)
+        a["blinded"].toggled.connect(readers.set_blinded)
+        readers.blinded_action = a["blinded"]
+        a["adjudication"] = act("&Adjudication queue…", readers.open_adjudication)
+        a["agreement"] = act("Reader a&greement…", readers.open_agreement)
+        a["assignment_export"] = act("&Export a reading assignment…", readers.export_assignment)
+        a["assignment_import"] = act("&Import a reader's results…", readers.import_results)
     _menus(window, w, a)
     return a
 
@@ -209,6 +220,10 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
             "train_detector",
         ),
     )
+    if "agreement" in a:
+        readers_menu = mb.addMenu("&Readers")
+        _add(readers_menu, a, ("blinded", None, "adjudication", "agreement", None))
+        _add(readers_menu, a, ("assignment_export", "assignment_import"))
     view = mb.addMenu("&View")
     _add(view, a, ("fit", "one_to_one", "zoom_in", "zoom_out", None))
     _add(view, a, ("ruler", "pigment", "reset_window", None))

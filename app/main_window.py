@@ -164,6 +164,11 @@ class MainWindow(QMainWindow):
         self.reading_room = ReadingRoom(self)  # mouse W/L, ruler, boxes, pigment, tags
         self.actions_ = build_actions(self, self)
         self.key_guard = EditorKeyGuard.install(self)  # typed keys go to a focused field
+        from app.readers.controller import ReadersController
+
+        self.readers_ui = ReadersController(self)  # several readers (issue #15)
+        self.actions_ = build_actions(self, self)
+        self.project_changed.connect(self.readers_ui.project_changed)
         self._wire()
         self._restore_layout()
         self.set_project(None)

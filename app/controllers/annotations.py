@@ -99,8 +99,16 @@ class AnnotationController(QObject):
             return
         try:
             self.record = self.project.image(self.record.id)
-            boxes = self.project.boxes(self.record.id)
-            grades = self.project.grading.grades(self.record.id)
+            # Blinded reading: other readers' work and the model's suggestions stay hidden
+            # until this reader has graded the image (core.store.readers).
+            readers = self.project.readers
+            boxes = readers.visible_boxes(self.project.boxes(self.record.id), self.record.id)
+            grades = readers.visible_grades(
+                self.project.grading.grades(self.record.id), self.record.id
+            )
+            # The grade panel shows this reader's own grade; other readers' are theirs.
+            me = self.project.author
+            grades = [g for g in grades if g.source != "human" or (g.author or "") == me]
             tags = [self.project.tags.get(self.record.id, k) for k in self.grades.tag_rows]
             kind = self.project.grading.image_kind(self.record.id)
             applicable = {sc.name for sc in self.project.grading.scales_for(self.record.id)}
@@ -185,7 +193,22 @@ class AnnotationController(QObject):
             self.message.emit(f"Box '{label}' saved", 2000)
         return stored
 
+    def _someone_elses(self, box_id: int | None) -> bool:
+        """Under blinded reading a reader leaves other readers' boxes as they drew them
+        (editing would make the box theirs and lose the other reading): refuse, saying so."""
+        box = self.boxes.get(box_id) if box_id is not None else None
+        if box is None or self.project is None or box.status == "suggested":
+            return False
+        owner = box.author or ""
+        if not owner or owner == self.project.author or not self.project.readers.blinded():
+            return False
+        self.error.emit(f"This box is {owner}'s reading; draw your own box instead.")
+        self.refresh(select=box_id)
+        return True
+
     def move_box(self, box_id: int, rect: QRectF) -> None:
+        if self._someone_elses(box_id):
+            return
         self._edit(
             "move box",
             lambda: self.history.update_box(
@@ -198,6 +221,8 @@ class AnnotationController(QObject):
         """An arrow-key press: saved now, so the box the window shows is the stored one
         even if the process dies a moment later; the presses of one canvas run join one
         undo step (History's ``run``)."""
+        if self._someone_elses(box_id):
+            return
         self._edit(
             "move box",
             lambda: self.history.update_box(
@@ -219,6 +244,8 @@ class AnnotationController(QObject):
         box = self.selected_box()
         if box is None:
             self.message.emit("Select a box first (click it)", 3000)
+            return
+        if self._someone_elses(box.id):
             return
         self._edit("delete box", lambda: self.history.delete_box(box.id))
 
@@ -245,7 +272,7 @@ class AnnotationController(QObject):
 
     def relabel_selected(self, label: str) -> None:
         box = self.selected_box()
-        if box is None or box.label == label:
+        if box is None or box.label == label or self._someone_elses(box.id):
             return
         stored = self._edit(
             "change the label",
@@ -261,6 +288,8 @@ class AnnotationController(QObject):
         box = self.selected_box()
         if box is None:
             self.message.emit("Select a box first", 3000)
+            return
+        if self._someone_elses(box.id):
             return
         value = not getattr(box, flag)
         self._edit(
@@ -381,11 +410,10 @@ class AnnotationController(QObject):
     def accept_grade_suggestion(self, scale: str) -> None:
         if self.record is None:
             return
-        model = [
-            g
-            for g in self.project.grading.grades(self.record.id)
-            if g.scale == scale and g.source != "human"
-        ]
+        visible = self.project.readers.visible_grades(
+            self.project.grading.grades(self.record.id), self.record.id
+        )
+        model = [g for g in visible if g.scale == scale and g.source != "human"]
         if model:
             self.set_grade(scale, model[0].value)
 

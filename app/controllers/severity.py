@@ -222,6 +222,15 @@ class SeverityController(QObject):
         if self.project.read_only:
             self.error.emit("This project is read-only: a suggested grade cannot be stored.")
             return None
+        readers = getattr(self.project, "readers", None)
+        if readers is not None and not readers.revealed(image_id):
+            # Blinded reading: the model's grade (and the similar faces' graded references)
+            # would show this reader what others think before they have graded.
+            self.error.emit(
+                "Blinded reading: grade this image yourself first; then the model's "
+                "suggestion can be shown."
+            )
+            return None
         job = self.runner.submit(
             _grade_job(self.project, scale, image_id),
             title=f"Suggest a {scale} grade",

@@ -119,6 +119,15 @@ class ExportDialog(QDialog):
             self.statuses[key] = box
             status_row.addWidget(box)
         self.include_suggested = QCheckBox("Also export unreviewed model suggestions")
+        # Whose boxes (several readers): every reader's, the majority consensus, or a
+        # reader's name typed in.
+        self.boxes = QComboBox()
+        self.boxes.setEditable(True)
+        self.boxes.addItems(["all", "consensus"])
+        self.boxes.setToolTip(
+            "all: every reader's boxes; consensus: the boxes most of an image's readers "
+            "drew, averaged; or type one reader's name"
+        )
         self.pseudonymise = QCheckBox("Pseudonymise file names (img-… ids)")
         self.pseudonymise.setToolTip(
             "Name the exported files by opaque ids made from the image content instead of "
@@ -150,6 +159,7 @@ class ExportDialog(QDialog):
         form.addRow("Images", status_row)
         form.addRow(self.no_images)
         form.addRow(self.include_suggested)
+        form.addRow("Boxes", self.boxes)
         form.addRow(self.pseudonymise)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
@@ -250,6 +260,7 @@ class ExportDialog(QDialog):
             statuses=None if len(statuses) == len(self.statuses) else statuses,
             include_suggested=self.include_suggested.isChecked(),
             pseudonymise=self.pseudonymise.isChecked(),
+            boxes=self.boxes.currentText().strip() or "all",
         )
 
     def _accept(self) -> None:

@@ -181,9 +181,19 @@ class ImageListModel(QAbstractListModel):
                 grades = self.project.grades(image_id)
             except Exception:
                 grades = []
-            self._grades[image_id] = ", ".join(
-                f"{g.scale} {g.value:g}" for g in grades if g.source == "human"
+            # This reader's own grades (others' stay hidden: blinded reading), and how
+            # many readers graded the image: per-reader progress at a glance.
+            me = getattr(self.project, "author", "")
+            readers = sorted({g.author or "" for g in grades if g.source == "human"})
+            text = ", ".join(
+                f"{g.scale} {g.value:g}"
+                for g in grades
+                if g.source == "human" and (g.author or "") == me
             )
+            if len(readers) > 1 or (readers and readers != [me]):
+                mine = "incl. you" if me in readers else "not you yet"
+                text += ("; " if text else "") + f"{len(readers)} reader(s), {mine}"
+            self._grades[image_id] = text
         return self._grades[image_id]
 
     # --- lookups and refreshes ------------------------------------------------------------

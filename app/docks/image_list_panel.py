@@ -215,12 +215,13 @@ class ImageListPanel(QWidget):
 
     def _add_grade_items(self, scale: Any) -> None:
         """Per scale: not yet graded, model grade to review, graded, then each value."""
-        from core.store.images import GRADED, SUGGESTED, UNGRADED
+        from core.store.images import DISPUTED, GRADED, SUGGESTED, UNGRADED
 
         first = self.grade.count()
         self.grade.addItem(f"{scale.name}: not graded", (scale.name, UNGRADED))
         self.grade.addItem(f"{scale.name}: model grade to review", (scale.name, SUGGESTED))
         self.grade.addItem(f"{scale.name}: graded", (scale.name, GRADED))
+        self.grade.addItem(f"{scale.name}: readers disagree", (scale.name, DISPUTED))
         for v in scale.values:
             text = f"{scale.name} = {v.value:g}"
             if v.label and v.label != f"{v.value:g}":
@@ -259,7 +260,17 @@ class ImageListPanel(QWidget):
 
     def _update_count(self) -> None:
         n = self.model.rowCount()
-        self.count.setText(f"{n:,} image" + ("" if n == 1 else "s"))
+        text = f"{n:,} image" + ("" if n == 1 else "s")
+        readers = getattr(self.model.project, "readers", None)
+        if readers is not None:
+            # Per-reader progress (several readers): images each has fully graded.
+            try:
+                progress = readers.progress()
+            except Exception:  # a list view never fails on a count
+                progress = {}
+            if len(progress) > 1:
+                text += " · graded: " + ", ".join(f"{r or '?'} {c:,}" for r, c in progress.items())
+        self.count.setText(text)
 
     # --- selection ------------------------------------------------------------------------
     def current_row(self) -> int:

@@ -173,31 +173,34 @@ class History:
     def set_grade(self, image_id: int, scale: str, value: float, **kwargs: Any) -> Grade:
         """Same keywords as ``Project.set_grade`` (source, model_version, confidence)."""
         source = kwargs.get("source", "human")
-        before = self._grade(image_id, scale, source)
+        # The reader is fixed now: undo after a change of author still touches this one.
+        reader = self.project.grading.reader_of(source, kwargs.get("author"))
+        before = self._grade(image_id, scale, source, reader)
         after = self.project.grading.set_grade(image_id, scale, value, **kwargs)
         if before == after:
             return after
 
         def undo() -> None:
-            self._put_grade(image_id, scale, source, before)
+            self._put_grade(image_id, scale, source, before, reader)
 
         def redo() -> None:
-            self._put_grade(image_id, scale, source, after)
+            self._put_grade(image_id, scale, source, after, reader)
 
         self._push(_Step(f"set {scale} grade", undo, redo, int(image_id)))
         return after
 
     def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
-        before = self._grade(image_id, scale, source)
-        self.project.grading.clear_grade(image_id, scale, source=source)
+        reader = self.project.grading.reader_of(source)
+        before = self._grade(image_id, scale, source, reader)
+        self.project.grading.clear_grade(image_id, scale, source=source, reader=reader)
         if before is None:
             return
 
         def undo() -> None:
-            self._put_grade(image_id, scale, source, before)
+            self._put_grade(image_id, scale, source, before, reader)
 
         def redo() -> None:
-            self.project.grading.clear_grade(image_id, scale, source=source)
+            self.project.grading.clear_grade(image_id, scale, source=source, reader=reader)
 
         self._push(_Step(f"clear {scale} grade", undo, redo, int(image_id)))
 
@@ -351,15 +354,15 @@ class History:
         if restored.id != old and restored.id is not None:
             self._ids[old] = restored.id
 
-    def _grade(self, image_id: int, scale: str, source: str) -> Grade | None:
-        for grade in self.project.grading.grades(image_id):
-            if grade.scale == scale and grade.source == source:
-                return grade
-        return None
+    def _grade(self, image_id: int, scale: str, source: str, reader: str) -> Grade | None:
+        # One reader's grade: other readers' grades are theirs, undo leaves them alone.
+        return self.project.grading.grade(image_id, scale, source=source, reader=reader)
 
-    def _put_grade(self, image_id: int, scale: str, source: str, grade: Grade | None) -> None:
+    def _put_grade(
+        self, image_id: int, scale: str, source: str, grade: Grade | None, reader: str
+    ) -> None:
         if grade is None:
-            self.project.grading.clear_grade(image_id, scale, source=source)
+            self.project.grading.clear_grade(image_id, scale, source=source, reader=reader)
             return
         self.project.grading.set_grade(
             image_id,

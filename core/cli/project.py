@@ -140,6 +140,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--include-suggested", action="store_true", help="also export unreviewed suggestions"
     )
+    p.add_argument(
+        "--boxes",
+        default="all",
+        metavar="all|consensus|READER",
+        help="whose boxes: every reader's (default), the readers' majority consensus, or one "
+        "reader's",
+    )
     names = p.add_mutually_exclusive_group()
     names.add_argument(
         "--pseudonymise",
@@ -163,6 +170,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("dir", metavar="DIR", type=Path)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_stats)
+
+    from core.cli.readers import register_readers
+
+    register_readers(sub)  # agreement, adjudication, adjudicate, blinded (several readers)
 
 
 # --- create --------------------------------------------------------------------------
@@ -301,6 +312,7 @@ def run_export(args: argparse.Namespace) -> int:
         statuses=statuses,
         include_suggested=args.include_suggested,
         pseudonymise=args.pseudonymise,
+        boxes=args.boxes,
     )
     with Project.open(args.dir, read_only=True) as project, _progress("exporting") as show:
         report = export_project(project, options, progress=show)

@@ -40,6 +40,7 @@ from core.errors import ClinLensError, JobCancelled, UnknownLabelError
 from core.formats.coco import COCO_FILE
 from core.formats.grades_csv import GRADES_FILE, GradeRow, grades_csv_text
 from core.formats.naming import pseudonym_ids, safe_stem, unique_stems
+from core.formats.readers_csv import READERS_FILE, readers_csv_text
 from core.formats.remap import make_remap
 from core.formats.split import SPLITS, assign_splits, stratum_key
 from core.formats.voc import image_set_text
@@ -53,8 +54,10 @@ from core.project_io.destination import (
     is_outside,
 )
 from core.project_io.options import ExportOptions, check_options
+from core.project_io.reader_boxes import check_box_choice, choose_boxes
 from core.project_io.writers import CocoWriter, ExportItem, ItemResult, VocWriter, YoloWriter
 from core.store import Project
+from core.store.readers import FinalGrade
 from core.store.records import now_iso
 
 EXPORTED_BOX_STATUSES = ("accepted", "edited")  # unreviewed suggestions are not ground truth
@@ -67,6 +70,8 @@ class _Plan:
     items: list[ExportItem]
     not_asked: int = 0  # images not done that the statuses left out
     unboxed: int = 0  # unreviewed images without boxes left out of a YOLO export
+    # image id -> scale -> "the" human grade (core.store.readers)
+    finals: dict[int, dict[str, FinalGrade]] = field(default_factory=dict)
 
 
 @dataclass
@@ -167,13 +172,14 @@ def _plan(project: Project, o: ExportOptions, pseudonymise: bool) -> _Plan:
     wanted = EXPORTED_BOX_STATUSES + (("suggested",) if o.include_suggested else ())
     registry = set(project.label_set().names())
     all_boxes, all_grades = project.boxes_by_image(), project.grades_by_image()
+    finals = project.readers.final_grades()
     records = []
     boxes: list[list[Box]] = []
     grades: list[list[Grade]] = []
     unknown: dict[str, str] = {}
     unboxed = 0
     for rec in chosen:
-        bx = [b for b in all_boxes.get(rec.id, ()) if b.status in wanted]
+        bx = choose_boxes([b for b in all_boxes.get(rec.id, ()) if b.status in wanted], o.boxes)
         if o.fmt == "yolo" and not bx and rec.review_status != REVIEWED:
             unboxed += 1
             continue
@@ -191,11 +197,14 @@ def _plan(project: Project, o: ExportOptions, pseudonymise: bool) -> _Plan:
             list(unknown),
         )
     counts: Counter[str] = Counter(b.label for bx in boxes for b in bx)
+    # "The" human grade (adjudicated, or the readers' one value) stratifies the split.
     strata = [
         stratum_key(
-            (b.label for b in bx), ((g.scale, g.value) for g in gr if g.source == "human"), counts
+            (b.label for b in bx),
+            ((s, f.value) for s, f in finals.get(rec.id, {}).items() if f.value is not None),
+            counts,
         )
-        for bx, gr in zip(boxes, grades, strict=True)
+        for rec, bx in zip(records, boxes, strict=True)
     ]
     keys = [rec.sha256 or f"id{rec.id}" for rec in records]
     splits = assign_splits(keys, strata, o.split, o.seed)
@@ -210,7 +219,7 @@ def _plan(project: Project, o: ExportOptions, pseudonymise: bool) -> _Plan:
         ExportItem(rec, bx, gr, stem, split)
         for rec, bx, gr, stem, split in zip(records, boxes, grades, stems, splits, strict=True)
     ]
-    return _Plan(items, not_asked, unboxed)
+    return _Plan(items, not_asked, unboxed, finals)
 
 
 def export_project(
@@ -232,6 +241,7 @@ def export_project(
         else bool(options.pseudonymise)
     )
     remap = make_remap(options.remap, project.label_set())
+    check_box_choice(project, options.boxes)
     plan = _plan(project, options, pseudonymise)
     items = plan.items
     if not items:
@@ -296,6 +306,11 @@ def export_project(
         tags = _tag_cells(project, exported)
         text = grades_csv_text(rows) if tags is None else grades_csv_text(rows, *tags)
         (tmp / GRADES_FILE).write_text(text, "utf-8", newline="\n")
+        wide = readers_csv_text(
+            [(res.name, item.grades, plan.finals.get(item.record.id, {})) for item, res in exported]
+        )
+        if wide is not None:  # one column per reader, the adjudicated and the final grade
+            (tmp / READERS_FILE).write_text(wide, "utf-8", newline="\n")
         if target.exists():
             target.rmdir()  # checked empty above
         os.replace(tmp, target)

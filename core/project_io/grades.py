@@ -47,29 +47,33 @@ def apply_grade_rows(
 ) -> int:
     """Set every matched grade in one transaction; return how many were set.
 
-    Unmatched rows go to ``skipped``. So do rows that disagree: the project keeps one
-    grade per image, scale and source (human / model), so two rows for the same three
-    with a different value or author cannot both be kept, and taking the last one would
-    silently drop a reader's grade. Such a group is reported naming its lines and none of
-    it is set. Rows that repeat each other exactly count once.
+    The ``author`` column is the reader: one row per image, scale and reader loads several
+    readers' grades (a row without author is the importing user's). Unmatched rows go to
+    ``skipped``. So do rows that disagree: the project keeps one human grade per image,
+    scale and reader, and one model grade per image and scale, so two such rows with a
+    different value (or model author) cannot both be kept, and taking the last one would
+    silently drop a grade. Such a group is reported naming its lines and none of it is
+    set. Rows that repeat each other exactly count once.
     """
     lookup = ImageLookup(project)
-    groups: dict[tuple[int, str, str], list[GradeRow]] = {}
+    groups: dict[tuple[int, str, str, str], list[GradeRow]] = {}
     for row in rows:
         image_id, why = lookup.find(row.image)
         if image_id is None:
             skipped.append(f"{source}, line {row.line}: {why}")
         else:
-            groups.setdefault((image_id, row.scale, row.source), []).append(row)
+            reader = project.grading.reader_of(row.source, row.author)
+            groups.setdefault((image_id, row.scale, row.source, reader), []).append(row)
     matched: list[tuple[int, GradeRow]] = []
-    for (image_id, scale, _), group in groups.items():
+    for (image_id, scale, _, _), group in groups.items():
         if len({(r.value, r.author) for r in group}) > 1:
             lines = ", ".join(str(r.line) for r in group[:5]) + (", ..." if len(group) > 5 else "")
             values = "; ".join(dict.fromkeys(_value(r) for r in group))
             skipped.append(
                 f"{source}, lines {lines}: conflicting {group[0].source} grades for "
                 f"'{shorten(group[0].image, 60)}' on {shorten(scale, 40)} ({shorten(values)}); "
-                "the project keeps one per image and scale, so none of them was imported"
+                "the project keeps one per image, scale and reader, so none of them was "
+                "imported"
             )
             continue
         matched.append((image_id, group[0]))

@@ -39,6 +39,10 @@ class ExportOptions:
     # Name images by opaque ids (img-<hash>) instead of their file names, which can carry
     # a patient's name. None: yes when ``out`` lies outside the project folder.
     pseudonymise: bool | None = None
+    # Whose boxes: "all" (every reader's, as before several readers), "consensus" (the
+    # boxes a majority of the image's readers drew, averaged; core.agreement.boxes) or
+    # one reader's name.
+    boxes: str = "all"
 
 
 def check_options(o: ExportOptions) -> None:

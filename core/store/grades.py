@@ -1,7 +1,9 @@
-"""Image-level grades (one human and at most one model grade per scale) and review status.
+"""Image-level grades (one human grade per reader and at most one model grade per scale)
+and review status.
 
 ``GradesRepository``, reached as ``project.grading``. Review status lives here because
-"done" is defined by the grades: a human grade on every required scale.
+"done" is defined by the grades: "the" human grade (``core.store.readers.final_grade``:
+adjudicated, else the readers' one value) on every required scale.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from core.store.database import Database
 from core.store.definitions import get_scale
 from core.store.images import get_image
 from core.store.kinds import applying_scales, chosen_kind, effective_kind
+from core.store.readers import check_done
 from core.store.records import now_iso
 
 _GRADE_COLUMNS = "g.scale, g.value, g.author, g.source, g.model_version, g.confidence, g.id"
@@ -31,10 +34,12 @@ def grade_dict(grade: Grade) -> dict[str, Any]:
     return dataclasses.asdict(grade)
 
 
-def _stored_grade(conn: sqlite3.Connection, image_id: int, scale: str, source: str) -> Grade | None:
+def _stored_grade(
+    conn: sqlite3.Connection, image_id: int, scale: str, source: str, reader: str
+) -> Grade | None:
     row = conn.execute(
-        f"{_GRADE_SELECT} WHERE g.image_id = ? AND g.scale = ? AND g.source = ?",
-        (int(image_id), scale, source),
+        f"{_GRADE_SELECT} WHERE g.image_id = ? AND g.scale = ? AND g.source = ? AND g.reader = ?",
+        (int(image_id), scale, source, reader),
     ).fetchone()
     return None if row is None else Grade(*row)
 
@@ -45,12 +50,25 @@ class GradesRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def reader_of(self, source: str, author: str | None = None) -> str:
+        """The reader a grade belongs to: its author (default: the project's author) for a
+        human grade, '' for a model grade (one per image and scale)."""
+        return (author or self._db.author) if source == "human" else ""
+
+    def grade(
+        self, image_id: int, scale: str, *, source: str = "human", reader: str | None = None
+    ) -> Grade | None:
+        """One reader's grade (default: the project author's), or the model grade."""
+        with self._db.read() as conn:
+            return _stored_grade(conn, image_id, scale, source, self.reader_of(source, reader))
+
     def grades(self, image_id: int) -> list[Grade]:
-        """An image's grades, in the project's scale order, the human grade first."""
+        """An image's grades, in the project's scale order, the human grades first (by
+        reader)."""
         with self._db.read() as conn:
             rows = conn.execute(
                 f"{_GRADE_SELECT} JOIN scales s ON s.name = g.scale WHERE g.image_id = ? "
-                "ORDER BY s.position, g.source",
+                "ORDER BY s.position, g.source, g.reader",
                 (int(image_id),),
             ).fetchall()
         return [Grade(*r) for r in rows]
@@ -62,7 +80,7 @@ class GradesRepository:
         with self._db.read() as conn:
             for row in conn.execute(
                 f"SELECT g.image_id, {_GRADE_COLUMNS} FROM grades g JOIN scales s "
-                "ON s.name = g.scale ORDER BY g.image_id, s.position, g.source"
+                "ON s.name = g.scale ORDER BY g.image_id, s.position, g.source, g.reader"
             ):
                 out.setdefault(int(row[0]), []).append(Grade(*row[1:]))
         return out
@@ -78,10 +96,12 @@ class GradesRepository:
         confidence: float | None = None,
         author: str | None = None,
     ) -> Grade:
-        """Set (replace) the human or model grade of an image on a scale.
+        """Set (replace) one reader's human grade, or the model grade, of an image on a
+        scale.
 
         The value must be one of the scale's values (ProjectError listing them).
-        ``author`` defaults to the project author (undo passes the original one).
+        ``author`` defaults to the project author (undo passes the original one); for a
+        human grade it is the reader, so another author adds a reader's grade beside it.
         """
         if source not in _SOURCES:
             raise ProjectError(f"grade source must be 'human' or 'model', not {source!r}")
@@ -100,7 +120,8 @@ class GradesRepository:
                     f"{value!r} is not a grade on the {grading.title} scale (allowed: {allowed})"
                 )
             number = float(grading.allowed[abs(grading.allowed - number).argmin()])
-            before = _stored_grade(conn, image.id, scale, source)
+            reader = self.reader_of(source, author)
+            before = _stored_grade(conn, image.id, scale, source, reader)
             grade = Grade(
                 scale=scale,
                 value=number,
@@ -114,8 +135,10 @@ class GradesRepository:
             stamp = now_iso()
             conn.execute(
                 "INSERT INTO grades (image_id, scale, value, author, source, model_version, "
-                "confidence, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (image_id, scale, source) DO UPDATE SET value = excluded.value, "
+                "confidence, created_at, updated_at, reader) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (image_id, scale, source, reader) DO UPDATE SET "
+                "value = excluded.value, "
                 "author = excluded.author, model_version = excluded.model_version, "
                 "confidence = excluded.confidence, updated_at = excluded.updated_at",
                 (
@@ -128,9 +151,10 @@ class GradesRepository:
                     grade.confidence,
                     stamp,
                     stamp,
+                    reader,
                 ),
             )
-            stored = _stored_grade(conn, image.id, scale, source)
+            stored = _stored_grade(conn, image.id, scale, source, reader)
             assert stored is not None
             self._db.audit(
                 conn,
@@ -143,16 +167,19 @@ class GradesRepository:
             )
         return stored
 
-    def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
-        """Remove a grade (nothing happens if there is none).
+    def clear_grade(
+        self, image_id: int, scale: str, *, source: str = "human", reader: str | None = None
+    ) -> None:
+        """Remove one reader's grade (default: the project author's) or the model grade
+        (nothing happens if there is none).
 
-        Refused for the human grade of a required scale on an image marked done: set the
+        Refused for a human grade of a required scale on an image marked done: set the
         image back to another status first, so "done" always means "fully graded".
         """
         with self._db.write() as conn:
             image = get_image(conn, image_id)
             grading = get_scale(conn, scale)
-            before = _stored_grade(conn, image.id, scale, source)
+            before = _stored_grade(conn, image.id, scale, source, self.reader_of(source, reader))
             if before is None:
                 return
             applies = grading.applies(effective_kind(conn, image))
@@ -185,26 +212,14 @@ class GradesRepository:
                 return
             if status == "done":
                 kind = effective_kind(conn, image)
-                graded = {
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT scale FROM grades WHERE image_id = ? AND source = 'human'",
-                        (image.id,),
-                    )
-                }
-                missing = [
+                applicable = {
                     str(name)
                     for name, definition in conn.execute(
                         "SELECT name, definition FROM scales WHERE required = 1 ORDER BY position"
                     )
-                    if name not in graded
-                    and scale_from_mapping(name, json.loads(definition), "project").applies(kind)
-                ]
-                if missing:
-                    raise ProjectError(
-                        f"'{image.path}' cannot be marked done: it has no grade on "
-                        f"{', '.join(missing)}"
-                    )
+                    if scale_from_mapping(name, json.loads(definition), "project").applies(kind)
+                }
+                check_done(conn, image.id, image.path, scales=applicable)
             conn.execute(
                 "UPDATE images SET review_status = ?, updated_at = ? WHERE id = ?",
                 (status, now_iso(), image.id),

@@ -19,10 +19,12 @@ from core.store.heldout import assign_new
 from core.store.records import ImageRecord, NewImage, now_iso
 
 # Scale-level grade filters: ``images(grade=(scale, GRADED))`` etc.
+# "Human grade" is "the" grade of core.store.readers (adjudicated, or the readers' value).
 GRADED = "graded"  # a human grade on the scale
 UNGRADED = "ungraded"  # no human grade on the scale (may have a model grade)
 SUGGESTED = "suggested"  # a model grade waiting for the expert: no human grade yet
-GRADE_STATES = (GRADED, UNGRADED, SUGGESTED)
+DISPUTED = "disputed"  # readers graded it differently and nobody adjudicated yet
+GRADE_STATES = (GRADED, UNGRADED, SUGGESTED, DISPUTED)
 
 # A grade filter: (scale, a value of the scale) or (scale, one of GRADE_STATES).
 GradeFilter = tuple[str, "float | str"]
@@ -351,12 +353,19 @@ class ImagesMixin(ProjectBase):
                 f"a grade filter is (scale, value) or (scale, one of {', '.join(GRADE_STATES)}), "
                 f"not {grade!r}"
             ) from None
-        human = "SELECT image_id FROM grades WHERE scale = ? AND source = 'human'"
+        # "The" human grade (core.store.readers): adjudicated, or the readers' one value.
+        human = "SELECT image_id FROM final_grades WHERE scale = ?"
         if isinstance(wanted, str) and wanted in GRADE_STATES:
             if wanted == GRADED:
                 return f"id IN ({human})", (scale,)
             if wanted == UNGRADED:
                 return f"id NOT IN ({human})", (scale,)
+            if wanted == DISPUTED:
+                return (
+                    "id IN (SELECT image_id FROM grades WHERE scale = ? AND source = 'human') "
+                    f"AND id NOT IN ({human})",
+                    (scale, scale),
+                )
             return (
                 "id IN (SELECT image_id FROM grades WHERE scale = ? AND source = 'model') "
                 f"AND id NOT IN ({human})",

@@ -34,6 +34,7 @@ from core.store.opening import (
     connect,
     fsync_dir,
 )
+from core.store.readers import ReadersRepository
 from core.store.records import AuditEvent, now_iso
 from core.store.tags import TagsRepository
 
@@ -50,6 +51,9 @@ class Project(BoxesMixin):
     ``definitions`` (labels and scales), ``grading`` (grades and review status),
     ``model_trust`` (the SHA-256 of each trusted model file) and ``heldout`` (each image's
     frozen train / held-out role) and ``tags`` (image-level tags such as lesion types).
+    ``model_trust`` (the SHA-256 of each trusted model file), ``heldout`` (each image's
+    frozen train / held-out role) and ``readers`` (readers' grades, "the" human grade,
+    adjudication, blinding; ``core.store.readers``).
     """
 
     definitions: DefinitionsRepository
@@ -57,6 +61,7 @@ class Project(BoxesMixin):
     model_trust: ModelTrustRepository
     heldout: HeldoutRepository
     tags: TagsRepository
+    readers: ReadersRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -66,6 +71,7 @@ class Project(BoxesMixin):
         self.model_trust = ModelTrustRepository(db)
         self.heldout = HeldoutRepository(db)
         self.tags = TagsRepository(db)
+        self.readers = ReadersRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 
@@ -253,8 +259,10 @@ class Project(BoxesMixin):
             author=author,
         )
 
-    def clear_grade(self, image_id: int, scale: str, *, source: str = "human") -> None:
-        self.grading.clear_grade(image_id, scale, source=source)
+    def clear_grade(
+        self, image_id: int, scale: str, *, source: str = "human", reader: str | None = None
+    ) -> None:
+        self.grading.clear_grade(image_id, scale, source=source, reader=reader)
 
     def set_review_status(self, image_id: int, status: str) -> None:
         self.grading.set_review_status(image_id, status)
@@ -375,7 +383,9 @@ class Project(BoxesMixin):
             for source in grades:
                 counts = dict(
                     conn.execute(
-                        "SELECT scale, COUNT(*) FROM grades WHERE source = ? GROUP BY scale",
+                        # Images, not rows: several readers may grade one image.
+                        "SELECT scale, COUNT(DISTINCT image_id) FROM grades WHERE source = ? "
+                        "GROUP BY scale",
                         (source,),
                     ).fetchall()
                 )

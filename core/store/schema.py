@@ -270,12 +270,19 @@ def _image_kind(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _readers(conn: sqlite3.Connection) -> None:
+    from core.store.readers_schema import apply_readers_migration
+
+    apply_readers_migration(conn, _split)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
     Migration(3, "frozen held-out set", _v3),
     Migration(4, "image-level tags (lesion types)", _image_tags),
     Migration(5, "per-image kind (X-ray / photo)", _image_kind),
+    Migration(6, "several readers: grades per reader, adjudicated grades", _readers),
 ]
 
 

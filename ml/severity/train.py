@@ -68,16 +68,19 @@ def project_scale(project: Any, name: str) -> GradingScale:
 
 
 def graded_sources(project: Any, scale: str) -> list[FaceSource]:
-    """Every readable image with a human grade on ``scale``, in project order."""
+    """Every readable image with "the" human grade on ``scale`` (adjudicated, or the
+    readers' one value: ``core.store.readers``), in project order. Images whose readers
+    disagree without adjudication are left out."""
     from ml.severity.grader import project_source
 
+    finals = project.readers.final_grades(scale)
     out = []
     for record in project.images():
         if record.error:
             continue
-        human = [g for g in project.grades(record.id) if g.scale == scale and g.source == "human"]
-        if human:
-            out.append(project_source(project, record.id, grade=float(human[0].value)))
+        final = finals.get(record.id, {}).get(scale)
+        if final is not None and final.value is not None:
+            out.append(project_source(project, record.id, grade=float(final.value)))
     return out
 
 

@@ -272,17 +272,24 @@ def test_conflicting_grade_rows_are_reported_not_collapsed(
     assert grades_of["a.png"] == [] and [g.value for g in grades_of["b.png"]] == [2.0]
 
 
-def test_two_readers_grading_one_image_is_a_conflict_too(
+def test_two_readers_grading_one_image_load_as_two_readers(
     proj: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The author column is the reader (several readers, issue #15): not a conflict.
     write_rgb(tmp_path / "imgs" / "a.png")
     grades = tmp_path / "g.csv"
     grades.write_text("image,scale,value,author\na.png,acne4,1,dr a\na.png,acne4,2,dr b\n")
     code, out, _ = run(
         capsys, "project", "import", proj, tmp_path / "imgs", "--grades", grades, "--json"
     )
-    assert code == 3 and json.loads(out)["grades"] == 0
-    assert "dr a: 1; dr b: 2" in json.loads(out)["skipped_grades"][0]
+    assert code == 0 and json.loads(out)["grades"] == 2
+    with Project.open(proj, read_only=True) as project:
+        (image_id,) = [r.id for r in project.images()]
+        assert {(g.author, g.value) for g in project.grades(image_id)} == {
+            ("dr a", 1.0),
+            ("dr b", 2.0),
+        }
+        assert project.readers.final_grade(image_id, "acne4").basis == "disputed"
 
 
 @pytest.mark.parametrize(

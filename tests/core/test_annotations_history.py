@@ -110,18 +110,22 @@ def test_grades_and_review_status_undo(project: Project, image_id: int) -> None:
     history = History(project)
     start = _snapshot(project, image_id)
     history.set_grade(image_id, "acne4", 1)
+    history.set_grade(image_id, "acne4", 2)
     project.author = "dr.b"
-    history.set_grade(image_id, "acne4", 3)
+    history.set_grade(image_id, "acne4", 2)  # a second reader, agreeing
     history.set_review_status(image_id, "done")
     done = _snapshot(project, image_id)
     history.undo()  # review status
     assert project.image(image_id).review_status == "new"
-    history.undo()  # second grade -> first grade, by its original author
+    history.undo()  # the second reader's grade goes; the first reader's stays
+    (grade,) = project.grades(image_id)
+    assert (grade.value, grade.author) == (2.0, "dr.a")
+    history.undo()  # dr.a's second grade -> dr.a's first, though dr.b is the author now
     (grade,) = project.grades(image_id)
     assert (grade.value, grade.author) == (1.0, "dr.a")
     history.undo()  # first grade -> none
     assert _snapshot(project, image_id) == start
-    for _ in range(3):
+    for _ in range(4):
         history.redo()
     assert _snapshot(project, image_id) == done
 

@@ -179,7 +179,7 @@ def test_the_migration_to_3_assigns_existing_images(tmp_path: Path) -> None:
                 "added_at, updated_at) VALUES (?, ?, 10, 10, 8, 1, '', '')",
                 (f"{k}.png", f"{k:064x}"),
             )
-        assert store_schema.migrate(conn, "mem", store_schema.MIGRATIONS[:3]) == [3]
+        assert store_schema.migrate(conn, "mem")[0] == 3  # then any later steps
         n, h = conn.execute("SELECT COUNT(*), SUM(role = 'heldout') FROM image_split").fetchone()
         assert n == 25 and h in (5, 6)
         assert conn.execute("SELECT value FROM meta WHERE key = 'heldout_fraction'").fetchone()
