@@ -26,6 +26,7 @@ from core.store.heldout import HeldoutRepository
 from core.store.images import get_image
 from core.store.lock import ProjectLock
 from core.store.model_trust import ModelTrustRepository
+from core.store.scores import ScoresRepository
 from core.store.opening import (
     DB_NAME,
     SIDE_FILES,
@@ -55,6 +56,7 @@ class Project(BoxesMixin):
     grading: GradesRepository
     model_trust: ModelTrustRepository
     heldout: HeldoutRepository
+    scores: ScoresRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -63,6 +65,7 @@ class Project(BoxesMixin):
         self.grading = GradesRepository(db)
         self.model_trust = ModelTrustRepository(db)
         self.heldout = HeldoutRepository(db)
+        self.scores = ScoresRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 

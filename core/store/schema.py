@@ -233,10 +233,33 @@ def _v3(conn: sqlite3.Connection) -> None:
     assign_unassigned(conn)
 
 
+_V4 = """
+-- Informativeness scores for "review next" (core.store.scores): one row per kind, model
+-- version and image; a new version gets its own rows, so stale scores are never mixed in.
+CREATE TABLE active_scores (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,                -- 'detector' or 'severity:<scale>'
+    model TEXT NOT NULL,               -- the NAME:V that computed it
+    score REAL NOT NULL,
+    reasons TEXT NOT NULL,             -- JSON list of short texts
+    features BLOB,                     -- float32 vector for batch diversity
+    computed_at TEXT NOT NULL,
+    PRIMARY KEY (kind, model, image_id)
+);
+CREATE INDEX active_scores_rank ON active_scores (kind, model, score);
+"""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    for statement in _split(_V4):
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
     Migration(3, "frozen held-out set", _v3),
+    Migration(4, "informativeness scores", _v4),
 ]
 
 
