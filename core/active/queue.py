@@ -15,6 +15,7 @@ version (``core.store.scores``). Rules:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,13 +68,17 @@ def build_queue(
     ``reviewed``: (training, held-out) images already reviewed (for the held-out rate)."""
     notes: list[str] = []
     train = [(i, p) for i, p in candidates if roles.get(i) != HELDOUT]
-    held = [(i, p) for i, p in candidates if roles.get(i) == HELDOUT]
+    held = [(i, p) for i, p in candidates if roles.get(i) == HELDOUT][:n]
     if scores is None:
         notes.append("no active model: images in file order")
-        ranked = [QueueItem(i, p, None, ("file order (no active model)",)) for i, p in train]
+        ranked = [QueueItem(i, p, None, ("file order (no active model)",)) for i, p in train[:n]]
     else:
         scored = [(i, p) for i, p in train if i in scores]
-        scored.sort(key=lambda ip: (-float(scores[ip[0]].score), ip[0]))
+        key = lambda ip: (-float(scores[ip[0]].score), ip[0])  # noqa: E731
+        if diversity or n * 4 >= len(scored):
+            scored.sort(key=key)
+        else:  # "review next" asks for one of thousands: no full sort
+            scored = heapq.nsmallest(n, scored, key=key)
         if diversity and len(scored) > 1:
             feats = [scores[i].features for i, _ in scored]
             if all(f is not None for f in feats) and len({len(f) for f in feats}) == 1:
@@ -88,7 +93,7 @@ def build_queue(
         unscored = [(i, p) for i, p in train if i not in scores]
         if unscored:
             notes.append(f"{len(unscored)} image(s) not scored yet: they follow in file order")
-        ranked += [QueueItem(i, p, None, ("not scored yet",)) for i, p in unscored]
+        ranked += [QueueItem(i, p, None, ("not scored yet",)) for i, p in unscored[:n]]
     items: list[QueueItem] = []
     done_train, done_held = reviewed
     ti = hi = 0

@@ -23,6 +23,8 @@ import numpy as np
 from core.store.database import Database
 from core.store.records import now_iso
 
+LOOP_KEY = "active_loop"
+
 
 @dataclass(frozen=True)
 class StoredScore:
@@ -120,3 +122,21 @@ class ScoresRepository:
                 "DELETE FROM active_scores WHERE kind = ? AND model IS NOT ?", (kind, keep_model)
             )
             return int(cur.rowcount or 0)
+
+    # --- the loop's per-project setting (meta row ``active_loop``, JSON) --------------------
+
+    def loop_settings(self) -> dict[str, object]:
+        with self._db.read() as conn:
+            text = Database.meta(conn, LOOP_KEY)
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:  # a hand-edited row: the defaults
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    def set_loop_settings(self, settings: dict[str, object]) -> None:
+        with self._db.write() as conn:
+            before = Database.meta(conn, LOOP_KEY)
+            text = json.dumps(settings, sort_keys=True)
+            Database.set_meta(conn, LOOP_KEY, text)
+            self._db.audit(conn, "set_active_loop", "project", before=before, after=text)
