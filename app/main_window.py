@@ -152,6 +152,9 @@ class MainWindow(QMainWindow):
         self._filters_timer.timeout.connect(self.save_filter_settings)
         self.actions_ = build_actions(self, self)
         self._wire()
+        from app.active_learning_ui import install as install_active_learning
+
+        self.active_learning = install_active_learning(self)  # review next, the loop (#12)
         self._restore_layout()
         self.set_project(None)
 

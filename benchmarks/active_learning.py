@@ -202,39 +202,117 @@ class _Split:
         return "heldout" if image_id in self.heldout else "train"
 
 
-def detection_task(
-    work: Path, *, pool: int, test: int, epochs0: int, epochs: int, size: int = 128
-) -> tuple[Task, Callable[[], float]]:
+def _phantom_images(
+    folder: Path, n: int, rng: np.random.Generator, size: int, kind: str, pool: int = 0
+) -> tuple[list[Any], list[list[Any]]]:
+    """Write ``n`` phantoms; ``kind`` "source" (keys only, high contrast: the pretraining
+    domain) or "target" (keys and buckles, a third faint, the first third of the pool
+    mostly empty: acquisition sessions)."""
     import tifffile
 
-    from core.annotations import Box, builtin_label_set
-    from core.store import NewImage, Project
-    from tests.ml.conftest import TINY_CLASSES, TINY_YAML, PhantomBox, make_phantom
+    from core.annotations import Box
+    from core.store import NewImage
+    from tests.ml.conftest import TINY_CLASSES, PhantomBox, make_phantom
 
-    rng = np.random.default_rng(123)
-    folder = work / "det-project"
-    (folder / "images").mkdir(parents=True)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
     items, truth = [], []
-    n = pool + test
     for i in range(n):
-        # Acquisition sessions: the first third of the pool mostly empty images.
-        empty_p = 0.8 if i < pool // 3 else (0.25 if i < pool else 0.4)
+        if kind == "source":
+            empty_p, faint = 0.2, False
+        else:
+            empty_p = 0.8 if i < pool // 3 else (0.25 if i < pool else 0.4)
+            faint = rng.random() < 0.33
         count = 0 if rng.random() < empty_p else int(rng.integers(1, 4))
-        faint = rng.random() < 0.33
         boxes = []
         for _ in range(count):
-            cls = int(rng.integers(0, 2))
+            cls = 0 if kind == "source" else int(rng.integers(0, 2))
             bw, bh = (int(rng.integers(10, 20)),) * 2 if cls == 0 else (int(rng.integers(24, 36)), 14)
             x, y = int(rng.integers(2, size - bw - 2)), int(rng.integers(2, size - bh - 2))
             boxes.append(PhantomBox(x, y, x + bw, y + bh, cls))
         img = make_phantom(rng, size, size, boxes)
-        if faint and boxes:  # faint objects: pull them towards the body
+        if faint and boxes:  # faint objects: pulled towards the body
             base = make_phantom(np.random.default_rng(i), size, size, [])
             img = (0.55 * img.astype(np.float32) + 0.45 * base).astype(np.uint16)
-        path = folder / "images" / f"p{i:04d}.tif"
+        path = folder / "images" / f"{kind[0]}{i:04d}.tif"
         tifffile.imwrite(path, img)
         items.append(NewImage(path=str(path), width=size, height=size, bit_depth=16))
         truth.append([Box(b.x1, b.y1, b.x2, b.y2, label=TINY_CLASSES[b.cls]) for b in boxes])
+    return items, truth
+
+
+def _recipe(cfg: Path, size: int, epochs: int, scratch: bool) -> Any:
+    from ml.training.recipe import preset
+
+    return preset(
+        "xray", epochs=epochs, imgsz=size, tile_size=size, tiles=0, batch=8, device="cpu",
+        arch=str(cfg), start="scratch" if scratch else "active", val_every=100,
+        augment_copies=0, min_images=1, min_boxes=1, seed=0,
+    )  # fmt: skip
+
+
+def _train_once(
+    project: Any, recipe: Any, split: Any, work: Path, start: Any
+) -> Any:
+    from core.formats.remap import make_remap
+    from ml.detector.checkpoint import load_detector_bytes
+    from ml.detector.predict import Detector
+    from ml.detector.tiling import TilingSpec
+    from ml.training import runner
+    from ml.training.dataset import build_dataset
+
+    run_dir = Path(tempfile.mkdtemp(dir=work))
+    try:
+        remap = make_remap("none", project.label_set())
+        data, _ = build_dataset(project, recipe, remap, run_dir / "data", split=split)
+        with contextlib.redirect_stderr(io.StringIO()):
+            result = runner.train(data, recipe, run_dir, start_module=start)
+        loaded = load_detector_bytes(result.weights.read_bytes(), "round model")
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return Detector(loaded, device="cpu", tiling=TilingSpec.from_dict(recipe.tiling()))
+
+
+def pretrained_start(work: Path, cfg: Path, size: int, n: int, epochs: int) -> Any:
+    """A model pretrained on another domain (keys only, high contrast), as a project
+    starts from a generic detector: the loop's first round fine-tunes it."""
+    from core.annotations import builtin_label_set
+    from core.store import Project
+
+    folder = work / "source-project"
+    items, truth = _phantom_images(folder, n, np.random.default_rng(5), size, "source")
+    project = Project.create(folder, label_set=builtin_label_set("xray"), scales=[])
+    ids = project.add_images(items)
+    for image_id, boxes in zip(ids, truth, strict=True):
+        project.add_boxes(image_id, [_accepted(b) for b in boxes])
+        project.set_review_status(image_id, "done")
+    det = _train_once(project, _recipe(cfg, size, epochs, True), _Split(set(ids[-2:])), work, None)
+    project.close()
+    return det
+
+
+def detection_task(
+    work: Path,
+    *,
+    pool: int,
+    test: int,
+    epochs0: int,
+    epochs: int,
+    size: int = 128,
+    pretrain: int = 48,
+    pretrain_epochs: int = 30,
+    full_epochs: int | None = None,
+) -> tuple[Task, Callable[[], float]]:
+    from core.annotations import builtin_label_set
+    from core.store import Project
+    from tests.ml.conftest import TINY_CLASSES, TINY_YAML
+
+    cfg = work / "tiny.yaml"
+    cfg.write_text(TINY_YAML.format(nc=len(TINY_CLASSES)), encoding="utf-8")
+    t = time.perf_counter()
+    source = pretrained_start(work, cfg, size, pretrain, pretrain_epochs) if pretrain else None
+    _say(f"pretrained start: {time.perf_counter() - t:.0f} s")
+    folder = work / "det-project"
+    items, truth = _phantom_images(folder, pool + test, np.random.default_rng(123), size, "target", pool)
     project = Project.create(folder, label_set=builtin_label_set("xray"), scales=[])
     ids = project.add_images(items)
     pool_ids, test_ids = ids[:pool], ids[pool:]
@@ -242,8 +320,6 @@ def detection_task(
         project.add_boxes(image_id, [_accepted(b) for b in boxes])
         project.set_review_status(image_id, "done")
     split = _Split(set(test_ids))
-    cfg = work / "tiny.yaml"
-    cfg.write_text(TINY_YAML.format(nc=len(TINY_CLASSES)), encoding="utf-8")
     from core.formats.remap import make_remap
 
     remap = make_remap("none", project.label_set())
@@ -264,41 +340,12 @@ def detection_task(
         revealed.update(want)
 
     def train(labelled: list[int], previous: Any) -> Any:
-        from ml.detector.checkpoint import load_detector_bytes
-        from ml.detector.predict import Detector
-        from ml.detector.tiling import TilingSpec
-        from ml.training import runner
-        from ml.training.dataset import build_dataset
-        from ml.training.recipe import preset
-
         reveal(labelled)
-        recipe = preset(
-            "xray",
-            epochs=epochs0 if previous is None else epochs,
-            imgsz=size,
-            tile_size=size,
-            tiles=0,
-            batch=8,
-            device="cpu",
-            arch=str(cfg),
-            start="scratch" if previous is None else "active",
-            val_every=100,
-            augment_copies=0,
-            min_images=1,
-            min_boxes=1,
-            seed=0,
-        )
-        run_dir = Path(tempfile.mkdtemp(dir=work))
-        try:
-            data, _ = build_dataset(project, recipe, remap, run_dir / "data", split=split)
-            start = None if previous is None else previous.loaded.model.float()
-            with contextlib.redirect_stderr(io.StringIO()):
-                result = runner.train(data, recipe, run_dir, start_module=start)
-            loaded = load_detector_bytes(result.weights.read_bytes(), "round model")
-        finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        det = Detector(loaded, device="cpu", tiling=TilingSpec.from_dict(recipe.tiling()))
-        return det
+        first = previous is None
+        start = source if first else previous
+        recipe = _recipe(cfg, size, epochs0 if first else epochs, start is None)
+        module = None if start is None else start.loaded.model.float()
+        return _train_once(project, recipe, split, work, module)
 
     def evaluate(det: Any) -> float:
         from ml.training.gate import evaluate_detector
@@ -329,8 +376,11 @@ def detection_task(
         return np.asarray(scores), np.stack(feats)
 
     def full_pool() -> float:
-        # The same recipe on the whole pool, from scratch (the first round's epochs).
-        return evaluate(train(list(range(pool)), None))
+        # The whole pool from the same start, with as many epochs as a loop's rounds add up to.
+        reveal(list(range(pool)))
+        recipe = _recipe(cfg, size, full_epochs or epochs0, source is None)
+        module = None if source is None else source.loaded.model.float()
+        return evaluate(_train_once(project, recipe, split, work, module))
 
     task = Task(
         "detection",
@@ -621,12 +671,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, help="also write the runs as JSON")
     ap.add_argument("--speed-images", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--det-pool", type=int, default=96)
-    ap.add_argument("--det-test", type=int, default=40)
-    ap.add_argument("--det-rounds", type=int, default=3)
+    ap.add_argument("--det-pool", type=int, default=64)
+    ap.add_argument("--det-test", type=int, default=32)
+    ap.add_argument("--det-rounds", type=int, default=2)
     ap.add_argument("--det-k", type=int, default=8)
-    ap.add_argument("--det-epochs0", type=int, default=30, help="first round, from scratch")
-    ap.add_argument("--det-epochs", type=int, default=8, help="later rounds, from the previous")
+    ap.add_argument("--det-epochs0", type=int, default=6, help="first round")
+    ap.add_argument("--det-epochs", type=int, default=4, help="later rounds, from the previous")
+    ap.add_argument("--det-pretrain", type=int, default=40, help="source-domain images (0: none)")
+    ap.add_argument("--det-pretrain-epochs", type=int, default=30)
     ap.add_argument(
         "--det-strategies",
         default="queue (unc+flip+count)",
@@ -664,6 +716,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 test=args.det_test,
                 epochs0=args.det_epochs0,
                 epochs=args.det_epochs,
+                pretrain=args.det_pretrain,
+                pretrain_epochs=args.det_pretrain_epochs,
+                full_epochs=args.det_epochs0 + args.det_rounds * args.det_epochs,
             )
             chosen = [s for s in args.det_strategies.split(",") if s]
             det.strategies = {s: det.strategies[s] for s in chosen}

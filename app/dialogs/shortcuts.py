@@ -26,6 +26,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Enter / R", "Accept / reject the selected suggestion"),
     ("Ctrl+Enter", "Accept all suggestions above the threshold"),
     ("Ctrl+M", "Suggest boxes for this image"),
+    ("N", "Review next: the unreviewed image the active model would learn most from"),
     ("Mouse wheel", "Zoom around the pointer"),
     ("Space+drag / middle drag", "Pan"),
     ("Ctrl+F / Ctrl+0", "Fit the image / show 1:1 (one image pixel per screen pixel)"),

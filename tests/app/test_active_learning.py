@@ -17,7 +17,7 @@ from core.active import loop
 from core.annotations import builtin_label_set
 from core.store import NewImage, Project
 from core.store.scores import StoredScore
-from tests.app.conftest import runner_fixture  # noqa: F401
+from tests.app.conftest import runner_fixture, window_fixture  # noqa: F401
 
 
 class FakeJob(QObject):
@@ -226,3 +226,45 @@ def test_review_next_answers_within_100_ms_from_stored_scores(
         times.append(time.perf_counter() - start)
     assert min(times) < 0.1, times
     project.close()
+
+
+def test_the_window_has_review_next_on_n_and_the_list_sorts_by_informativeness(
+    window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    ui = window.active_learning
+    assert ui.review_next.shortcut().toString() == "N"
+    from PySide6.QtWidgets import QToolBar
+
+    toolbar_actions = [a for tb in window.findChildren(QToolBar) for a in tb.actions()]
+    assert ui.review_next in toolbar_actions, "a toolbar button"
+    project = window.project
+    ids = project.image_ids()
+    roles = project.heldout.roles()
+    train = [i for i in ids if roles[i] == "train"]
+    best = train[-1]
+    project.scores.put(
+        "detector", "det:1", [StoredScore(i, 0.9 if i == best else 0.1, ("2 uncertain boxes",)) for i in train]
+    )
+    monkeypatch.setattr("app.controllers.review_queue.active_detector_ref", lambda f: "det:1")
+    ui.queue.invalidate()
+    for i in ids:
+        if roles[i] == "heldout":  # the held-out quota is met
+            for scale in project.definitions.scales():
+                project.grading.set_grade(i, scale.name, 1.0)
+            project.set_review_status(i, "done")
+    window.activateWindow()
+    window.canvas.setFocus()
+    with qtbot.waitSignal(window.image_shown, timeout=10000, raising=False):
+        QTest.keyClick(window.canvas, Qt.Key.Key_N)
+    assert window.annotations.image_id == best
+    assert "2 uncertain boxes" in window.statusBar().currentMessage()
+    model = window.images.model
+    assert "score 0.90: 2 uncertain boxes" in model.summary(project.image(best))
+    window.images.sort.setCurrentIndex(1)  # most informative first
+    assert model.sorted_by_score and model.record(0).id == best
+    assert window.images.current_image_id() == best, "the selection follows the sort"
+    window.images.sort.setCurrentIndex(0)
+    assert model.record(0).id == ids[0]
