@@ -226,7 +226,9 @@ def _phantom_images(
         boxes = []
         for _ in range(count):
             cls = 0 if kind == "source" else int(rng.integers(0, 2))
-            bw, bh = (int(rng.integers(10, 20)),) * 2 if cls == 0 else (int(rng.integers(24, 36)), 14)
+            bw, bh = (
+                (int(rng.integers(10, 20)),) * 2 if cls == 0 else (int(rng.integers(24, 36)), 14)
+            )
             x, y = int(rng.integers(2, size - bw - 2)), int(rng.integers(2, size - bh - 2))
             boxes.append(PhantomBox(x, y, x + bw, y + bh, cls))
         img = make_phantom(rng, size, size, boxes)
@@ -250,9 +252,7 @@ def _recipe(cfg: Path, size: int, epochs: int, scratch: bool) -> Any:
     )  # fmt: skip
 
 
-def _train_once(
-    project: Any, recipe: Any, split: Any, work: Path, start: Any
-) -> Any:
+def _train_once(project: Any, recipe: Any, split: Any, work: Path, start: Any) -> Any:
     from core.formats.remap import make_remap
     from ml.detector.checkpoint import load_detector_bytes
     from ml.detector.predict import Detector
@@ -312,7 +312,9 @@ def detection_task(
     source = pretrained_start(work, cfg, size, pretrain, pretrain_epochs) if pretrain else None
     _say(f"pretrained start: {time.perf_counter() - t:.0f} s")
     folder = work / "det-project"
-    items, truth = _phantom_images(folder, pool + test, np.random.default_rng(123), size, "target", pool)
+    items, truth = _phantom_images(
+        folder, pool + test, np.random.default_rng(123), size, "target", pool
+    )
     project = Project.create(folder, label_set=builtin_label_set("xray"), scales=[])
     ids = project.add_images(items)
     pool_ids, test_ids = ids[:pool], ids[pool:]
@@ -331,7 +333,8 @@ def detection_task(
         with project.batch():
             for image_id in revealed - want:
                 for b in project.boxes(image_id):
-                    project.delete_box(b.id)
+                    if b.id is not None:
+                        project.delete_box(b.id)
                 project.set_review_status(image_id, "new")
             for image_id in want - revealed:
                 project.add_boxes(image_id, [_accepted(b) for b in truth[ids.index(image_id)]])
@@ -373,7 +376,7 @@ def detection_task(
                 )
                 scores.append(s)
                 feats.append(f)
-        return np.asarray(scores), np.stack(feats)
+        return np.asarray(scores), np.stack([f for f in feats if f is not None])
 
     def full_pool() -> float:
         # The whole pool from the same start, with as many epochs as a loop's rounds add up to.
@@ -422,7 +425,9 @@ def severity_sources(n_synthetic: int, use_acne: bool) -> tuple[list[Any], list[
             grade = float(p.name[5])
 
             def load(p: Path = p) -> tuple[np.ndarray, int]:
-                return cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), 8
+                bgr = cv2.imread(str(p))
+                assert bgr is not None, p
+                return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), 8
 
             sources.append(FaceSource(i, p.name, f"acne:{p.name}", load, grade))
         notes.append(f"ACNE04 development photos: {len(photos)} from {ACNE_DIR}")
@@ -434,14 +439,16 @@ def severity_sources(n_synthetic: int, use_acne: bool) -> tuple[list[Any], list[
         faces = make_faces(list(grades), builtin_scale("acne4"), seed=7, size=256)
         base = len(sources)
         sources += [
-            FaceSource(base + i, f"synthetic{i}", f"syn:{i}", (lambda f=f: (f.pixels, 8)), f.grade)
+            FaceSource(base + i, f"synthetic{i}", f"syn:{i}", (lambda f=f: (f.pixels, 8)), f.grade)  # type: ignore[misc]
             for i, f in enumerate(faces)
         ]
         notes.append(f"synthetic faces: {n_synthetic}")
     return sources, notes
 
 
-def severity_task(name: str, sources: list[Any], test_fraction: float = 0.3) -> tuple[Task, Callable[[], float]]:
+def severity_task(
+    name: str, sources: list[Any], test_fraction: float = 0.3
+) -> tuple[Task, Callable[[], float]]:
     from types import SimpleNamespace
 
     from core.annotations import builtin_scale
@@ -484,7 +491,11 @@ def severity_task(name: str, sources: list[Any], test_fraction: float = 0.3) -> 
             f = pool_faces[i]
             rows = (ds.face == f) & ~ds.augmented
             out = scorer.score_features(int(ds.image_ids[f]), ds.image_refs[f], ds.X[rows])
-            s = out.terms["edge"] if variant == "edge" else float(out.score or 0.0)
+            s = (
+                out.terms["edge"]
+                if variant == "edge"
+                else float(0.5 * out.terms["edge"] + 0.5 * out.terms["disagreement"])
+            )
             scores.append(s)
             feats.append(out.features)
         return np.asarray(scores), np.stack(feats)
@@ -500,9 +511,10 @@ def severity_task(name: str, sources: list[Any], test_fraction: float = 0.3) -> 
         evaluate,
         score,
         {
-            "queue (edge+neighbours)": "combined",
-            "queue (edge+neighbours, k-center)": "combined+diversity",
-            "edge only": "edge",
+            "queue (edge)": "edge",
+            "queue (edge, k-center)": "edge+diversity",
+            "edge+neighbours": "combined",
+            "edge+neighbours, k-center": "combined+diversity",
         },
     )
     return task, full_pool
@@ -538,7 +550,9 @@ def speed_rows(work: Path, n_images: int) -> list[tuple[str, float, float]]:
     project = Project.create(folder, label_set=builtin_label_set("xray"), scales=[])
     ids = project.add_images(items)
     for image_id, boxes in zip(ids, truth, strict=True):
-        project.add_boxes(image_id, [_accepted(Box(b.x1, b.y1, b.x2, b.y2, b.label)) for b in boxes])
+        project.add_boxes(
+            image_id, [_accepted(Box(b.x1, b.y1, b.x2, b.y2, b.label)) for b in boxes]
+        )
         project.set_review_status(image_id, "done")
     from core.formats.remap import make_remap
 
@@ -549,7 +563,9 @@ def speed_rows(work: Path, n_images: int) -> list[tuple[str, float, float]]:
     run_dir = work / "speed-run"
     split = _Split(set())
     split.role = lambda image_id: "heldout" if image_id == ids[-1] else "train"  # type: ignore[method-assign]
-    data, _ = build_dataset(project, recipe, make_remap("none", project.label_set()), run_dir / "d", split=split)
+    data, _ = build_dataset(
+        project, recipe, make_remap("none", project.label_set()), run_dir / "d", split=split
+    )
     with contextlib.redirect_stderr(io.StringIO()):
         result = runner.train(data, recipe, run_dir)
     det = Detector(
@@ -562,13 +578,19 @@ def speed_rows(work: Path, n_images: int) -> list[tuple[str, float, float]]:
 
     def suggest() -> None:
         for i in ids:
-            det.predict_raw(read(project.image_path(project.image(i))), fallback_settings=project.default_filter_settings())
+            det.predict_raw(
+                read(project.image_path(project.image(i))),
+                fallback_settings=project.default_filter_settings(),
+            )
 
     def scoring(flip: str) -> Callable[[], None]:
         def run() -> None:
             with scoring_mode(det) as (t, tap):
                 for i in ids:
-                    rgb = det.render(read(project.image_path(project.image(i))), project.default_filter_settings())
+                    rgb = det.render(
+                        read(project.image_path(project.image(i))),
+                        project.default_filter_settings(),
+                    )
                     score_rgb(det, rgb, t, tap, flip=flip)
 
         return run
@@ -601,7 +623,9 @@ def _review_next_ms(work: Path) -> tuple[float, float]:
     with Project.create(folder, label_set=builtin_label_set("xray"), scales=[]) as project:
         ids = project.add_images([NewImage(str(folder / f"{i}.png"), 64, 64) for i in range(n)])
         rng = np.random.default_rng(0)
-        project.scores.put("detector", "m:1", [StoredScore(i, float(rng.random()), ("r",)) for i in ids])
+        project.scores.put(
+            "detector", "m:1", [StoredScore(i, float(rng.random()), ("r",)) for i in ids]
+        )
         roles = project.heldout.roles()
         cands = [(i, str(i)) for i in ids]
         times = []
@@ -649,11 +673,10 @@ def table(title: str, rows: list[dict[str, Any]], full: float, metric: str) -> s
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
-        ratio = (
-            f"{1 - r['labels_to_target'] / random['labels_to_target']:+.0%} fewer"
-            if random and random["labels_to_target"]
-            else "-"
-        )
+        ratio = "-"
+        if random and random["labels_to_target"] and r is not random:
+            saved = 1 - r["labels_to_target"] / random["labels_to_target"]
+            ratio = f"{saved:.0%} fewer" if saved >= 0 else f"{-saved:.0%} more"
         lines.append(
             f"| {r['strategy']} | {r['labels_to_target']:.1f} | {ratio} | {r['reached']} | "
             f"{r['final']:.3f} | {r['area']:.3f} |"
@@ -727,10 +750,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             strategies = [*task.strategies, *base]
             t = time.perf_counter()
             runs = simulate(task, strategies, seeds, n0, k, rounds)
-            full = full_fn()
+            full: float = full_fn()
             rows = summarise(runs, full, strategies)
             report["parts"][task.name] = {
                 "full": full,
+                "pool": task.pool,
                 "rows": rows,
                 "n0": n0,
                 "k": k,
@@ -744,7 +768,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if "speed" in parts and not args.tiny:
             rows_s = speed_rows(work, args.speed_images)
             report["speed"] = rows_s
-            lines = ["| scoring speed (1500 x 1216, YOLOv8n, 256-px tiles, CPU) | images/s (ms for the last row) | vs suggestion |", "| --- | ---: | ---: |"]
+            lines = [
+                "| scoring speed (1500 x 1216, YOLOv8n, 256-px tiles, CPU) | images/s (ms for the last row) | vs suggestion |",
+                "| --- | ---: | ---: |",
+            ]
             for name, v, ratio in rows_s[:-1]:
                 lines.append(f"| {name} | {v:.2f} | {ratio:.2f} |")
             name, med, low = rows_s[-1]

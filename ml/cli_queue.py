@@ -38,9 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--flip", choices=("all", "uncertain", "off"), default="all")
     p.add_argument("--diversity", action="store_true", help="spread the batch (k-center)")
-    p.add_argument(
-        "--no-compute", action="store_true", help="use stored scores only; compute none"
-    )
+    p.add_argument("--no-compute", action="store_true", help="use stored scores only; compute none")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run_queue)
 
@@ -102,7 +100,9 @@ def run_queue(args: argparse.Namespace) -> int:
     sys.stdout.write(f"model: {doc['model'] or 'none (file order)'}\n")
     for item in doc["images"]:
         score = "-" if item["score"] is None else f"{item['score']:.3f}"
-        sys.stdout.write(f"{item['image']:>6}  {score:>6}  {item['path']}  ({'; '.join(item['reasons'])})\n")
+        sys.stdout.write(
+            f"{item['image']:>6}  {score:>6}  {item['path']}  ({'; '.join(item['reasons'])})\n"
+        )
     return 0
 
 

@@ -88,7 +88,9 @@ class ActiveLoopController(QObject):
             self.status.emit(f"Active learning paused: {s.paused}")
         else:
             left = s.every - loop.new_since(self.reviewed(), s.baseline)
-            self.status.emit(f"Active learning: retraining after {max(0, left)} more reviewed image(s)")
+            self.status.emit(
+                f"Active learning: retraining after {max(0, left)} more reviewed image(s)"
+            )
 
     # --- the trigger -----------------------------------------------------------------------
     def on_reviewed(self, *_args: Any) -> Any:

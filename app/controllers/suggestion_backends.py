@@ -116,6 +116,8 @@ class ProcessBackend:
     ) -> dict[str, Any]:
         """Informativeness scores from the detector process, stored here (the writer) with
         the model version that computed them, in batches; returns the ``done`` event."""
+        import numpy as np
+
         from core.store.scores import StoredScore
 
         pending: list[tuple[str, StoredScore]] = []

@@ -152,7 +152,9 @@ class ImageListModel(QAbstractListModel):
     def _informative_order(self) -> list[int]:
         ids = self.project.image_ids_where(**self.filters)
         scores = self.scores
-        return sorted(ids, key=lambda i: (i not in scores, -scores[i].score if i in scores else 0, i))
+        return sorted(
+            ids, key=lambda i: (i not in scores, -scores[i].score if i in scores else 0, i)
+        )
 
     # --- Qt model -------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008

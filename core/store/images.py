@@ -250,7 +250,9 @@ class ImagesMixin(ProjectBase):
         building records (the review queue's candidates: one light query)."""
         with self._read() as conn:
             where, params = self._filters(conn, status, label, search, grade)
-            return [int(r[0]) for r in conn.execute(f"SELECT id FROM images{where} ORDER BY id", params)]
+            return [
+                int(r[0]) for r in conn.execute(f"SELECT id FROM images{where} ORDER BY id", params)
+            ]
 
     def image_ids(self) -> list[int]:
         with self._read() as conn:

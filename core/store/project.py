@@ -26,7 +26,6 @@ from core.store.heldout import HeldoutRepository
 from core.store.images import get_image
 from core.store.lock import ProjectLock
 from core.store.model_trust import ModelTrustRepository
-from core.store.scores import ScoresRepository
 from core.store.opening import (
     DB_NAME,
     SIDE_FILES,
@@ -36,6 +35,7 @@ from core.store.opening import (
     fsync_dir,
 )
 from core.store.records import AuditEvent, now_iso
+from core.store.scores import ScoresRepository
 
 
 class Project(BoxesMixin):

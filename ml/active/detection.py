@@ -126,9 +126,7 @@ def score_rgb(
     if run_flip:
         mirrored = detector.predict_rgb8(np.ascontiguousarray(rgb[:, ::-1]), cancel=cancel)
         fb, fs, fl = _arrays(mirrored)
-        disagreement = flip_disagreement(
-            boxes, scores, labels, flip_boxes(fb, first.width), fs, fl
-        )
+        disagreement = flip_disagreement(boxes, scores, labels, flip_boxes(fb, first.width), fs, fl)
         terms = detection_terms(scores, threshold, flip=disagreement)
     values = {
         "uncertainty": round(terms.uncertainty, 4),

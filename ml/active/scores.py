@@ -21,7 +21,7 @@ The combination (``STRATEGIES``) is chosen by ``benchmarks/active_learning.py``;
 
 Severity: ``1 - margin`` (``ml.severity.grading.edge_margin``: 1 on a grade edge, 0 on a
 grade value) and the disagreement of the nearest graded faces (the standard deviation of
-their grades over one grade step, capped at 1), averaged.
+their grades over one grade step, capped at 1); ``DEFAULT_SEVERITY`` says which rank.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ STRATEGIES: dict[str, tuple[float, float, bool]] = {
     "uncertainty+flip+count": (0.5, 0.5, True),
 }
 DEFAULT_DETECTION = "uncertainty+flip+count"
+# Severity: "edge" (distance to the nearest grade edge) or "edge+neighbours" (averaged with
+# the disagreement of the nearest graded faces). The benchmark found edge alone as good or
+# better on ACNE04 and on synthetic faces (benchmarks/RESULTS.md), so it ranks; the
+# neighbours' disagreement is still measured and named in the reasons.
+SEVERITY_STRATEGIES = ("edge", "edge+neighbours")
+DEFAULT_SEVERITY = "edge"
 UNCERTAIN_P = (0.25, 0.75)  # a box is "uncertain" when its p lies here (reasons)
 
 
@@ -167,7 +173,9 @@ class SeverityTerms:
     upper: float | None
     neighbour_grades: tuple[float, ...] = field(default=())
 
-    def score(self) -> float:
+    def score(self, strategy: str | None = None) -> float:
+        if (strategy or DEFAULT_SEVERITY) == "edge":
+            return float(self.edge)
         return float(0.5 * self.edge + 0.5 * self.disagreement)
 
     def reasons(self) -> list[str]:

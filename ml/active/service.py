@@ -68,9 +68,7 @@ class Scorer:
 
 
 class DetectorScorer(Scorer):
-    def __init__(
-        self, detector: Any, *, flip: str = "all", strategy: str | None = None
-    ) -> None:
+    def __init__(self, detector: Any, *, flip: str = "all", strategy: str | None = None) -> None:
         from ml.active.detection import scoring_mode
         from ml.active.scores import DEFAULT_DETECTION
 

@@ -41,7 +41,9 @@ class SeverityScorer(Scorer):
         grader = self.grader
         holder: list[np.ndarray] = []
         ps = patches_for(source, grader.cache, holder)
-        X = features_for(source, [p.box for p in ps.patches], grader.extractor, grader.cache, holder)
+        X = features_for(
+            source, [p.box for p in ps.patches], grader.extractor, grader.cache, holder
+        )
         return self.score_features(image_id, source.image_ref, X, start)
 
     def score_features(

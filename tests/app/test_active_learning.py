@@ -246,7 +246,9 @@ def test_the_window_has_review_next_on_n_and_the_list_sorts_by_informativeness(
     train = [i for i in ids if roles[i] == "train"]
     best = train[-1]
     project.scores.put(
-        "detector", "det:1", [StoredScore(i, 0.9 if i == best else 0.1, ("2 uncertain boxes",)) for i in train]
+        "detector",
+        "det:1",
+        [StoredScore(i, 0.9 if i == best else 0.1, ("2 uncertain boxes",)) for i in train],
     )
     monkeypatch.setattr("app.controllers.review_queue.active_detector_ref", lambda f: "det:1")
     ui.queue.invalidate()

@@ -27,7 +27,9 @@ def test_scores_are_stored_per_model_version_and_old_versions_can_be_dropped(
         assert project.schema_version == latest_version()
         a, b = add_image(project, "a.png"), add_image(project, "b.png")
         feats = np.arange(4, dtype=np.float32)
-        project.scores.put("detector", "det:1", [StoredScore(a, 0.9, ("3 uncertain boxes",), feats)])
+        project.scores.put(
+            "detector", "det:1", [StoredScore(a, 0.9, ("3 uncertain boxes",), feats)]
+        )
         project.scores.put("detector", "det:2", [StoredScore(a, 0.1), StoredScore(b, 0.5)])
         one = project.scores.scores("detector", "det:1", with_features=True)
         assert one[a].score == 0.9 and one[a].reasons == ("3 uncertain boxes",)
