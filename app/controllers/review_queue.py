@@ -20,10 +20,12 @@ from PySide6.QtCore import QObject, Signal
 from app.jobs import LANE_IDLE, JobRunner
 from core.active.queue import build_queue
 from core.errors import ClinLensError
+from core.jobs import check_cancel
 
 KIND = "detector"
 UNREVIEWED = ("new", "in_progress", "to_review")
 CHANNEL = "active:score"
+SCORE_CHUNK = 4  # images per request to the shared detector process
 
 
 def active_detector_ref(folder: Any) -> str | None:
@@ -168,9 +170,23 @@ class ReviewQueueController(QObject):
         project, device = self.project, self.device
 
         def job(progress: Any, cancel: Any) -> Any:
-            return backend.score(
-                project, ids, kind=KIND, device=device, progress=progress, cancel=cancel
-            )
+            # Small requests: the detector process is shared with suggestions, and a
+            # suggestion the user asks for gets its turn between two of them.
+            total: dict[str, Any] = {"scored": 0, "skipped": 0, "model": None}
+            for start in range(0, len(ids), SCORE_CHUNK):
+                check_cancel(cancel)
+                done = backend.score(
+                    project,
+                    ids[start : start + SCORE_CHUNK],
+                    kind=KIND,
+                    device=device,
+                    progress=lambda d, t, m, s=start: progress(s + d, len(ids), m),
+                    cancel=cancel,
+                )
+                total["model"] = done.get("model")
+                total["scored"] += int(done.get("scored") or 0)
+                total["skipped"] += int(done.get("skipped") or 0)
+            return total
 
         self.job = self.runner.submit(
             job, title=f"Score {len(ids)} image(s) for review next", channel=CHANNEL, lane=LANE_IDLE
