@@ -170,6 +170,9 @@ class MainWindow(QMainWindow):
         self.actions_ = build_actions(self, self)
         self.project_changed.connect(self.readers_ui.project_changed)
         self._wire()
+        from app.active_learning_ui import install as install_active_learning
+
+        self.active_learning = install_active_learning(self)  # review next, the loop (#12)
         self._restore_layout()
         self.set_project(None)
 

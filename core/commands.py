@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("detector-worker", "ml.cli_detector_worker"),
     ("train-worker", "ml.cli_training"),
     ("self-test", "ml.cli_selftest"),
+    ("queue", "ml.cli_queue"),
 )
 
 

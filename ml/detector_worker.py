@@ -12,6 +12,11 @@ Requests (besides ``cancel`` / ``quit``):
   ``{image_id, path, boxes: [box...], model, seconds}`` or a ``skipped`` event
   ``{image_id, path, error}``, a ``note`` event ``{text}`` when the detector changes course
   (e.g. it fell back to the CPU), then done ``{device, model, notes}``.
+- ``score`` ``{images: [id...], kind: "detector" | "severity:SCALE", device, flip?}`` ->
+  per image a ``scored`` event ``{image_id, path, score, reasons, features, terms, model}``
+  or a ``skipped`` event ``{image_id, path, error}``, then done ``{model, kind, scored,
+  skipped}``: the informativeness scores of the active model (``ml.active``), which the
+  GUI stores with that model's ``NAME:V`` (``project.scores.put``).
 - ``import_model`` ``{file, kind, name?}`` -> done ``{model: registry entry, notes,
   confirmed}``: check the file (its pickle against the allow-list, then a
   ``weights_only`` load to describe it) and store it with its JSON in ``models/``. This
@@ -52,7 +57,12 @@ class DetectorService:
         self.project = project
 
     def handlers(self) -> dict[str, Any]:
-        return {"warmup": self.warmup, "suggest": self.suggest, "import_model": self.import_model}
+        return {
+            "warmup": self.warmup,
+            "suggest": self.suggest,
+            "score": self.score,
+            "import_model": self.import_model,
+        }
 
     def _detector(self, request: dict[str, Any]) -> Any:
         from ml.suggest import cached_detector
@@ -100,6 +110,44 @@ class DetectorService:
             "model": detector.model_ref,
             "notes": list(detector.notes),
         }
+
+    def score(self, request: dict[str, Any], emit: Emitter, cancel: CancelToken) -> dict[str, Any]:
+        from ml.active.service import iter_scores, open_scorer
+
+        ids = [int(i) for i in request.get("images") or []]
+        kind = str(request.get("kind") or "detector")
+        emit.progress(0, len(ids), "loading the model")
+        scorer = open_scorer(
+            self.project,
+            kind,
+            device=str(request.get("device") or "auto"),
+            flip=str(request.get("flip") or "all"),
+        )
+        scored = skipped = 0
+        try:
+            emit.progress(0, len(ids), f"scoring images with {scorer.model}")
+            for done, out in enumerate(iter_scores(self.project, scorer, ids, cancel=cancel), 1):
+                if out.ok:
+                    scored += 1
+                    emit(
+                        "scored",
+                        image_id=out.image_id,
+                        path=out.path,
+                        score=round(float(out.score or 0.0), 6),
+                        reasons=list(out.reasons),
+                        features=None
+                        if out.features is None
+                        else [round(float(v), 5) for v in out.features],
+                        terms=out.terms,
+                        model=scorer.model,
+                    )
+                else:
+                    skipped += 1
+                    emit("skipped", image_id=out.image_id, path=out.path, error=out.error)
+                emit.progress(done, len(ids), out.path)
+        finally:
+            scorer.close()
+        return {"model": scorer.model, "kind": kind, "scored": scored, "skipped": skipped}
 
     def import_model(
         self, request: dict[str, Any], emit: Emitter, cancel: CancelToken

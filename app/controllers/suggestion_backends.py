@@ -109,6 +109,63 @@ class ProcessBackend:
         summary.seconds = time.perf_counter() - start
         return summary
 
+    def score(
+        self,
+        project: Any,
+        image_ids: list[int],
+        *,
+        kind: str,
+        device: str,
+        progress: Callable[..., None],
+        cancel: CancelToken,
+    ) -> dict[str, Any]:
+        """Informativeness scores from the detector process, stored here (the writer) with
+        the model version that computed them, in batches; returns the ``done`` event."""
+        import numpy as np
+
+        from core.store.scores import StoredScore
+
+        pending: list[tuple[str, StoredScore]] = []
+
+        def flush() -> None:
+            by_model: dict[str, list[StoredScore]] = {}
+            for model, row in pending:
+                by_model.setdefault(model, []).append(row)
+            for model, rows in by_model.items():
+                project.scores.put(kind, model, rows)
+            pending.clear()
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("event") != "scored":
+                return
+            feats = event.get("features")
+            pending.append(
+                (
+                    str(event["model"]),
+                    StoredScore(
+                        int(event["image_id"]),
+                        float(event["score"]),
+                        tuple(str(r) for r in event.get("reasons") or ()),
+                        None if feats is None else np.asarray(feats, dtype=np.float32),
+                    ),
+                )
+            )
+            if len(pending) >= 25:
+                flush()
+
+        try:
+            return self.worker.request(
+                "score",
+                images=list(image_ids),
+                kind=kind,
+                device=device,
+                progress=progress,
+                cancel=cancel,
+                on_event=on_event,
+            )
+        finally:
+            flush()  # what was scored before a cancel or a failure is kept
+
     def import_model(self, project: Any, path: str, cancel: CancelToken) -> Any:
         from ml import registry
 

@@ -37,6 +37,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("M", "Ruler: drag to measure (mm with pixel spacing, else px)"),
     ("H", "Hyperpigmentation view of a face photo"),
     ("Ctrl+Shift+I", "DICOM tags (never the patient's)"),
+    ("N", "Review next: the unreviewed image the active model would learn most from"),
     ("Mouse wheel", "Zoom around the pointer"),
     ("Space+drag / middle drag", "Pan"),
     ("Ctrl+F / Ctrl+0", "Fit the image / show 1:1 (one image pixel per screen pixel)"),

@@ -74,12 +74,19 @@ class ImageListModel(QAbstractListModel):
         self._grades: dict[int, str] = {}
         self.fetches = 0  # pages read from the store (tests check laziness)
         self.thumbnails: Any = None  # a ThumbnailCache, when the list shows thumbnails
+        # Review next (#12): the active version's stored scores, and the informativeness
+        # order (image ids, best first) when the list is sorted by it; None = file order.
+        self.scores: dict[int, Any] = {}
+        self._order: list[int] | None = None
+        self._position: dict[int, int] = {}
+        self._by_id: OrderedDict[int, Any] = OrderedDict()
 
     # --- set-up ---------------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
         self.beginResetModel()
         self.project = project
         self.filters = {}
+        self.scores = {}
         self._reset_caches()
         self.endResetModel()
 
@@ -111,7 +118,43 @@ class ImageListModel(QAbstractListModel):
     def _reset_caches(self) -> None:
         self._pages.clear()
         self._grades.clear()
+        self._by_id.clear()
         self._count = self.project.image_count(**self.filters) if self.project is not None else 0
+        if self._order is not None and self.project is not None:
+            self._order = self._informative_order()
+            self._position = {i: r for r, i in enumerate(self._order)}
+            self._count = len(self._order)
+
+    # --- informativeness (review next) ----------------------------------------------------
+    @property
+    def sorted_by_score(self) -> bool:
+        return self._order is not None
+
+    def set_scores(self, scores: dict[int, Any]) -> None:
+        """Show these scores (image id -> StoredScore) and re-sort when sorted by them."""
+        self.scores = dict(scores)
+        if self._order is not None:
+            self.reload()
+        elif self._count:
+            self.dataChanged.emit(self.index(0), self.index(self._count - 1))
+
+    def set_sort(self, by_score: bool) -> None:
+        """Most informative first (the stored scores; unscored images after, in file order),
+        or file order."""
+        if by_score == self.sorted_by_score:
+            return
+        self.beginResetModel()
+        self._order = [] if by_score else None
+        self._position = {}
+        self._reset_caches()
+        self.endResetModel()
+
+    def _informative_order(self) -> list[int]:
+        ids = self.project.image_ids_where(**self.filters)
+        scores = self.scores
+        return sorted(
+            ids, key=lambda i: (i not in scores, -scores[i].score if i in scores else 0, i)
+        )
 
     # --- Qt model -------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -120,6 +163,8 @@ class ImageListModel(QAbstractListModel):
     def record(self, row: int) -> Any:
         if not 0 <= row < self._count or self.project is None:
             return None
+        if self._order is not None:
+            return self._record_by_id(self._order[row])
         page_no, offset = divmod(row, PAGE_SIZE)
         page = self._pages.get(page_no)
         if page is None:
@@ -150,6 +195,9 @@ class ImageListModel(QAbstractListModel):
                 lines.append(f"{rec.width} × {rec.height}, {rec.bit_depth}-bit")
             if rec.error:
                 lines.append(f"Cannot be shown: {rec.error}")
+            score = self.scores.get(rec.id)
+            if score is not None:
+                lines.append(f"Informativeness {score.score:.3f}: {'; '.join(score.reasons)}")
             return "\n".join(lines)
         if role == RecordRole:
             return rec
@@ -164,6 +212,19 @@ class ImageListModel(QAbstractListModel):
             return self.thumbnails.pixmap(rec) if self.thumbnails is not None else None
         return None
 
+    def _record_by_id(self, image_id: int) -> Any:
+        rec = self._by_id.get(image_id)
+        if rec is None:
+            try:
+                rec = self.project.image(image_id)
+            except Exception:
+                return None
+            self.fetches += 1
+            self._by_id[image_id] = rec
+            while len(self._by_id) > PAGE_SIZE * MAX_PAGES:
+                self._by_id.popitem(last=False)
+        return rec
+
     def summary(self, rec: Any) -> str:
         """Second line of a row: status · boxes · grades (or the error)."""
         if rec.error:
@@ -173,6 +234,10 @@ class ImageListModel(QAbstractListModel):
         grades = self._grade_text(rec.id)
         if grades:
             parts.append(grades)
+        score = self.scores.get(rec.id)
+        if score is not None and rec.review_status != "done":
+            why = f": {score.reasons[0]}" if score.reasons else ""
+            parts.append(f"score {score.score:.2f}{why}")
         return " · ".join(parts)
 
     def _grade_text(self, image_id: int) -> str:
@@ -199,6 +264,8 @@ class ImageListModel(QAbstractListModel):
     # --- lookups and refreshes ------------------------------------------------------------
     def row_of(self, image_id: int) -> int | None:
         """Row of an image among the cached pages (None when not loaded)."""
+        if self._order is not None:
+            return self._position.get(image_id)
         for page_no, page in self._pages.items():
             for i, rec in enumerate(page):
                 if rec.id == image_id:
@@ -208,7 +275,7 @@ class ImageListModel(QAbstractListModel):
     def find_row(self, image_id: int) -> int | None:
         """Row of an image, reading pages when needed (navigation to a given image)."""
         row = self.row_of(image_id)
-        if row is not None:
+        if row is not None or self._order is not None:
             return row
         for page_no in range((self._count + PAGE_SIZE - 1) // PAGE_SIZE):
             if page_no in self._pages:
@@ -224,6 +291,11 @@ class ImageListModel(QAbstractListModel):
         self._grades.pop(image_id, None)
         row = self.row_of(image_id)
         if row is None or self.project is None:
+            return
+        if self._order is not None:
+            self._by_id.pop(image_id, None)
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx)
             return
         page_no, offset = divmod(row, PAGE_SIZE)
         try:

@@ -143,6 +143,11 @@ class ImageListPanel(QWidget):
         self.grade = QComboBox()
         self.grade.addItem("All grades", None)
         self.grade.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.sort = QComboBox()  # review next (#12): the stored informativeness scores
+        self.sort.addItem("File order", False)
+        self.sort.addItem("Most informative first", True)
+        self.sort.setToolTip("Sort by the active model's informativeness score (review next)")
+        self.sort.currentIndexChanged.connect(lambda _i: self._apply_sort())
         self.count = QLabel()
         filters = QHBoxLayout()
         filters.addWidget(self.status)
@@ -152,6 +157,7 @@ class ImageListPanel(QWidget):
         lay.addWidget(self.search)
         lay.addLayout(filters)
         lay.addWidget(self.grade)  # its own row: "acne4: model grade to review" is long
+        lay.addWidget(self.sort)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.count)
         self.model.modelReset.connect(self._update_count)
@@ -229,6 +235,12 @@ class ImageListPanel(QWidget):
             self.grade.addItem(text, (scale.name, float(v.value)))
         for i in range(first, self.grade.count()):
             self.grade.setItemData(i, scale.title, Qt.ItemDataRole.ToolTipRole)
+
+    def _apply_sort(self) -> None:
+        current = self.current_image_id()
+        self.model.set_sort(bool(self.sort.currentData()))
+        if current is not None:
+            self.select_image(current, emit=False)
 
     def apply_filters(self) -> None:
         current = self.current_image_id()

@@ -240,6 +240,22 @@ class ImagesMixin(ProjectBase):
             where, params = self._filters(conn, status, label, search, grade)
             return int(conn.execute(f"SELECT COUNT(*) FROM images{where}", params).fetchone()[0])
 
+    def image_ids_where(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        label: str | None = None,
+        search: str | None = None,
+        grade: GradeFilter | None = None,
+    ) -> list[int]:
+        """The ids ``images(...)`` would list with these filters, in the same order, without
+        building records (the review queue's candidates: one light query)."""
+        with self._read() as conn:
+            where, params = self._filters(conn, status, label, search, grade)
+            return [
+                int(r[0]) for r in conn.execute(f"SELECT id FROM images{where} ORDER BY id", params)
+            ]
+
     def image_ids(self) -> list[int]:
         with self._read() as conn:
             return [int(r[0]) for r in conn.execute("SELECT id FROM images ORDER BY id")]

@@ -37,6 +37,7 @@ from core.store.opening import (
 from core.store.readers import ReadersRepository
 from core.store.records import AuditEvent, now_iso
 from core.store.tags import TagsRepository
+from core.store.scores import ScoresRepository
 
 
 class Project(BoxesMixin):
@@ -62,6 +63,7 @@ class Project(BoxesMixin):
     heldout: HeldoutRepository
     tags: TagsRepository
     readers: ReadersRepository
+    scores: ScoresRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -72,6 +74,7 @@ class Project(BoxesMixin):
         self.heldout = HeldoutRepository(db)
         self.tags = TagsRepository(db)
         self.readers = ReadersRepository(db)
+        self.scores = ScoresRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 

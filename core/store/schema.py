@@ -276,6 +276,28 @@ def _readers(conn: sqlite3.Connection) -> None:
     apply_readers_migration(conn, _split)
 
 
+_SCORES = """
+-- Informativeness scores for "review next" (core.store.scores): one row per kind, model
+-- version and image; a new version gets its own rows, so stale scores are never mixed in.
+CREATE TABLE active_scores (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,                -- 'detector' or 'severity:<scale>'
+    model TEXT NOT NULL,               -- the NAME:V that computed it
+    score REAL NOT NULL,
+    reasons TEXT NOT NULL,             -- JSON list of short texts
+    features BLOB,                     -- float32 vector for batch diversity
+    computed_at TEXT NOT NULL,
+    PRIMARY KEY (kind, model, image_id)
+);
+CREATE INDEX active_scores_rank ON active_scores (kind, model, score);
+"""
+
+
+def _scores(conn: sqlite3.Connection) -> None:
+    for statement in _split(_SCORES):
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
@@ -283,6 +305,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "image-level tags (lesion types)", _image_tags),
     Migration(5, "per-image kind (X-ray / photo)", _image_kind),
     Migration(6, "several readers: grades per reader, adjudicated grades", _readers),
+    Migration(7, "informativeness scores", _scores),
 ]
 
 
