@@ -179,7 +179,9 @@ class SeverityController(QObject):
             + ("".join(f"\n⚠ {w}" for w in result.warnings))
         )
         lc = result.lesion_count
-        if lc is not None:
+        if lc is not None and lc.grade is None:
+            self.panel.lesions.setText("Lesion count: " + "; ".join(lc.notes))
+        elif lc is not None:
             halves = f" (right {lc.right_half}, left {lc.left_half})" if lc.by_midline else ""
             self.panel.lesions.setText(
                 f"Lesion count {lc.count}{halves} → Hayashi {lc.label} ({lc.grade})"

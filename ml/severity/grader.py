@@ -26,7 +26,7 @@ from ml.severity.dataset import FaceSource, features_for, patches_for
 from ml.severity.feature_cache import FeatureCache, image_key
 from ml.severity.features import FeatureExtractor, make_extractor
 from ml.severity.grading import GradeSuggestion, suggest_grade
-from ml.severity.lesion_count import LesionCountGrade, counted_labels, lesion_count_grade
+from ml.severity.lesion_count import LesionCountGrade, counting_plan, lesion_count_grade
 from ml.severity.model_io import SeverityModel, graded_scales, load_model
 from ml.severity.patches import PatchSet
 from ml.severity.reference import ReferenceCase
@@ -181,8 +181,14 @@ class SeverityGrader:
         result = self._grade_source(src, k, self.cache)
         boxes = project.boxes(image_id)
         if boxes:
-            labels = counted_labels(project.definitions.label_set().names())
-            count = lesion_count_grade(boxes, result.patches.midline(), labels=labels)
+            plan = counting_plan(project.definitions.label_set())
+            count = lesion_count_grade(
+                boxes,
+                result.patches.midline(),
+                labels=plan.counted,
+                known=plan.known,
+                view=project.definitions.photo_view(),
+            )
             result = _with_lesions(result, count)
         return result
 

@@ -29,7 +29,7 @@ from ml.severity.evaluate import (
 from ml.severity.feature_cache import FeatureCache
 from ml.severity.features import make_extractor
 from ml.severity.imbalance import class_counts
-from ml.severity.lesion_count import counted_labels, lesion_count_grade
+from ml.severity.lesion_count import counting_plan, lesion_count_grade
 from ml.severity.model_io import SeverityModel, register_model
 from ml.severity.reference import ReferenceIndex
 from ml.severity.regressor import RegressorConfig
@@ -278,7 +278,8 @@ def lesion_evaluation(project: Any, ds: FaceDataset) -> dict[str, Any] | None:
     included). Only images with at least one model box count - an image the detector never
     ran on cannot be told from one where it found nothing. Counts per Hayashi half face.
     """
-    labels = counted_labels(project.definitions.label_set().names())
+    plan = counting_plan(project.definitions.label_set())
+    labels, view = plan.counted, project.definitions.photo_view()
     true_counts: list[int] = []
     pred_counts: list[int] = []
     for face, image_id in enumerate(ds.image_ids):
@@ -290,12 +291,13 @@ def lesion_evaluation(project: Any, ds: FaceDataset) -> dict[str, Any] | None:
             continue
         line = ds.patch_sets[face].midline()
         kept = [b for b in boxes if b.status in ("accepted", "edited")]
-        true_counts.append(lesion_count_grade(kept, line, labels=labels).count)
+        true_counts.append(lesion_count_grade(kept, line, labels=labels, view=view).count)
         pred = lesion_count_grade(
             model_boxes,
             line,
             labels=labels,
             statuses=("suggested", "accepted", "edited", "rejected"),
+            view=view,
         )
         pred_counts.append(pred.count)
     if not true_counts:
