@@ -171,6 +171,10 @@ def run_train(args: argparse.Namespace) -> int:
             f"{m['folds']}-fold MAE {m['regression']['mae']:.3f}, "
             f"accuracy {m['grades']['accuracy']:.3f}, macro F1 {m['grades']['f1_macro']:.3f}"
         )
+        if m.get("groups") is not None:
+            print(f"folds grouped by source: {m['groups']} source group(s) kept whole")
+        for note in m.get("notes", []):
+            print(f"note: {note}")
         for skipped in summary["training"]["skipped"]:
             print(f"skipped {skipped['image']}: {skipped['reason']}")
     return 0

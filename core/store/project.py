@@ -35,6 +35,7 @@ from core.store.opening import (
     fsync_dir,
 )
 from core.store.records import AuditEvent, now_iso
+from core.store.source_groups import SourceGroupsRepository
 
 
 class Project(BoxesMixin):
@@ -55,6 +56,7 @@ class Project(BoxesMixin):
     grading: GradesRepository
     model_trust: ModelTrustRepository
     heldout: HeldoutRepository
+    source_groups: SourceGroupsRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -63,6 +65,7 @@ class Project(BoxesMixin):
         self.grading = GradesRepository(db)
         self.model_trust = ModelTrustRepository(db)
         self.heldout = HeldoutRepository(db)
+        self.source_groups = SourceGroupsRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 

@@ -233,10 +233,19 @@ def _v3(conn: sqlite3.Connection) -> None:
     assign_unassigned(conn)
 
 
+def _source_groups(conn: sqlite3.Connection) -> None:
+    # Self-contained (the lead renumbers migrations at merge): one table, no data moved.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS image_group (image_id INTEGER PRIMARY KEY "
+        "REFERENCES images (id) ON DELETE CASCADE, grp TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
     Migration(3, "frozen held-out set", _v3),
+    Migration(4, "source groups of images", _source_groups),
 ]
 
 

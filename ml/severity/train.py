@@ -8,6 +8,7 @@ and features into ``cache/``, so the annotator can keep writing while it runs.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,12 +73,14 @@ def graded_sources(project: Any, scale: str) -> list[FaceSource]:
     from ml.severity.grader import project_source
 
     out = []
+    groups = project.source_groups.all()
     for record in project.images():
         if record.error:
             continue
         human = [g for g in project.grades(record.id) if g.scale == scale and g.source == "human"]
         if human:
-            out.append(project_source(project, record.id, grade=float(human[0].value)))
+            src = project_source(project, record.id, grade=float(human[0].value))
+            out.append(dataclasses.replace(src, group=groups.get(int(record.id))))
     return out
 
 
