@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("severity", "ml.cli_severity"),
     ("detector-worker", "ml.cli_detector_worker"),
     ("train-worker", "ml.cli_training"),
+    ("severity-worker", "ml.cli_severity_worker"),
 )
 
 

@@ -33,6 +33,7 @@ from core.jobs import CancelToken, ProgressFn, check_cancel
 from ml.severity.dataset import FaceDataset
 from ml.severity.imbalance import smote_balance
 from ml.severity.lesion_count import HAYASHI_LABELS, hayashi_grade
+from ml.severity.ordinal import apply_edges, fit_edges
 from ml.severity.regressor import PatchRegressor, RegressorConfig
 
 REGRESSION_KEYS = (
@@ -220,13 +221,21 @@ def cross_validate(
     config: RegressorConfig | None = None,
     seed: int = 0,
     group_folds: bool = True,
+    head: str = "round",
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> CVResult:
     """Out-of-fold face scores and the metrics on them; folds grouped by source
-    (``FaceDataset.groups``) unless ``group_folds`` is False."""
+    (``FaceDataset.groups``) unless ``group_folds`` is False.
+
+    ``head``: ``round`` (the scale's fixed edges) or ``edges`` (``ml.severity.ordinal``:
+    edges fitted per fold on inner out-of-fold scores of the training faces only).
+    """
+    if head not in HEADS:
+        raise ClinLensError(f"unknown grade head '{head}' (choose one of {', '.join(HEADS)})")
     graded = np.flatnonzero(~np.isnan(ds.grades))
     scores = np.full(ds.n_faces, np.nan)
+    grades_out = np.full(ds.n_faces, np.nan)
     groups, notes = _fold_groups(ds, graded, folds) if group_folds else (None, [])
     splits = fold_splits(ds.grades[graded], folds, seed, groups)
     for k, (train_i, test_i) in enumerate(splits):
@@ -236,9 +245,17 @@ def cross_validate(
         train_faces, test_faces = graded[train_i], graded[test_i]
         reg = fit_regressor(ds, train_faces, scale, smote=smote, config=config, seed=seed)
         scores[test_faces] = predict_faces(reg, ds, test_faces)
+        if head == "edges":
+            inner_groups = None if groups is None else groups[train_i]
+            edges = training_fold_edges(
+                ds, train_faces, scale, inner_groups, smote=smote, config=config, seed=seed
+            )
+            grades_out[test_faces] = apply_edges(scores[test_faces], edges, scale.allowed)
+        else:
+            grades_out[test_faces] = [scale.to_grade(s) for s in scores[test_faces]]
     y_true = ds.grades[graded]
     y_score = scores[graded]
-    y_grade = np.array([scale.to_grade(s) for s in y_score])
+    y_grade = grades_out[graded]
     return CVResult(
         smote=smote,
         folds=len(splits),
@@ -250,6 +267,32 @@ def cross_validate(
         groups=None if groups is None else int(np.unique(groups).size),
         notes=notes,
     )
+
+
+HEADS = ("round", "edges")
+INNER_FOLDS = 3
+
+
+def training_fold_edges(
+    ds: FaceDataset,
+    train_faces: np.ndarray,
+    scale: GradingScale,
+    groups: np.ndarray | None,
+    *,
+    smote: bool,
+    config: RegressorConfig | None,
+    seed: int,
+) -> np.ndarray:
+    """Grade edges fitted on inner out-of-fold scores of ``train_faces`` only."""
+    grades = ds.grades[train_faces]
+    inner_scores = np.full(train_faces.size, np.nan)
+    folds = min(INNER_FOLDS, train_faces.size)
+    if groups is not None and np.unique(groups).size < folds:
+        groups = None
+    for tr, te in fold_splits(grades, folds, seed, groups):
+        reg = fit_regressor(ds, train_faces[tr], scale, smote=smote, config=config, seed=seed)
+        inner_scores[te] = predict_faces(reg, ds, train_faces[te])
+    return fit_edges(inner_scores, grades, scale.allowed)
 
 
 def _fold_groups(

@@ -139,8 +139,13 @@ def train_severity(
     *,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    confirm: bool = True,
 ) -> dict[str, Any]:
-    """Train, cross-validate and register a grader; returns the summary the CLI prints."""
+    """Train, cross-validate and register a grader; returns the summary the CLI prints.
+
+    ``confirm=False`` (the read-only severity process): the model is stored but its
+    checksum is recorded by the project's writer (``summary["model_info"]`` to
+    ``ml.registry.confirm_import``)."""
     start = time.perf_counter()
     _backbone, note = resolve_backbone(config.backbone, config.weights)
     notes = [note] if note else []
@@ -202,10 +207,11 @@ def train_severity(
             training=training,
             metrics=cv.to_dict(),
         )
-        info = register_model(project.folder, model)
+        info = register_model(project.folder, model, confirm=confirm)
     return {
         "model": info.ref,
         "file": f"models/{info.file}",
+        "model_info": info.to_dict(),
         "scale": scale.name,
         "backbone": extractor.name,
         "notes": notes + cv.notes,

@@ -147,6 +147,8 @@ def test_train_predict_evaluate_round_trip(
         "3",
         "--regressor",
         "rbf",
+        "--backbone",
+        "builtin",
     )
     assert code == 0
     assert "no_smote" in out and "smote" in out and "confusion matrix" in out
