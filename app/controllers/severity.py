@@ -115,6 +115,7 @@ class SeverityController(QObject):
         panel.train_requested.connect(self.train)
         panel.overlay_toggled.connect(self._show_overlay)
         panel.reference_chosen.connect(self.navigate_to)
+        panel.photo_view_changed.connect(self.set_photo_view)
         panel.scale.currentIndexChanged.connect(lambda _i: self.refresh_status())
 
     # --- state ----------------------------------------------------------------------------
@@ -125,8 +126,26 @@ class SeverityController(QObject):
         self.project = project
         self.worker = severity_worker(project.folder) if project is not None else None
         self.panel.set_scales([s.name for s in project.definitions.scales()] if project else [])
+        self.panel.set_photo_view(project.definitions.photo_view() if project else "full_face")
+        self.panel.photo_view.setEnabled(project is not None and not project.read_only)
         self.image_changed()
         self.refresh_status()
+
+    def set_photo_view(self, view: str) -> None:
+        """The project's "photo shows" setting (one meta row; the next count uses it)."""
+        if self.project is None or self.project.read_only:
+            return
+        try:
+            self.project.definitions.set_photo_view(view)
+        except ClinLensError as exc:
+            self.error.emit(f"Photo view not changed: {exc}")
+            return
+        self.message.emit(
+            "Lesion counts now take every lesion on the photo"
+            if view == "one_side"
+            else "Lesion counts now take the worse half of the face",
+            5000,
+        )
 
     def close_worker(self) -> None:
         """Let the severity process go (window closing): a job waiting on it ends."""
