@@ -109,6 +109,8 @@ class SeverityController(QObject):
         self.annotations = annotations
         self.project: Any = None
         self.worker: Any = None  # the project's severity process (ml.severity_worker)
+        # Patch features for training: "auto" = EfficientNet-Lite0 (else builtin, said so).
+        self.train_backbone = "auto"
         self.models: list[str] = []
         self.last_result: Any = None
         panel.grade_requested.connect(self.grade_current)
@@ -269,14 +271,16 @@ class SeverityController(QObject):
     def train(self, scale: str) -> Any:
         if self.project is None or not scale:
             return None
-        folder, worker = self.project.folder, self.worker
+        folder, worker, backbone = self.project.folder, self.worker, self.train_backbone
 
         def run(progress: Any, cancel: Any) -> Any:
             from ml import registry
 
             # Features and training in the severity process; it only reads the project,
             # so the model's checksum is recorded here (a static check, nothing runs).
-            done = worker.request("train", scale=scale, progress=progress, cancel=cancel)
+            done = worker.request(
+                "train", scale=scale, backbone=backbone, progress=progress, cancel=cancel
+            )
             if done.get("model"):
                 registry.confirm_import(folder, registry.ModelInfo.from_dict(done["model"]))
             return done["summary"]
