@@ -59,7 +59,10 @@ def main() -> int:
             for row in range(args.faces):
                 before = len(shown)
                 w.images.select_row(row)
-                _wait(app, lambda before=before: len(shown) > before, 30)
+                try:  # the photo already on screen emits nothing
+                    _wait(app, lambda before=before: len(shown) > before, 5)
+                except TimeoutError:
+                    pass
                 if old_way:
                     image_id = w.annotations.image_id
 
