@@ -12,6 +12,7 @@ grader called in a job thread of the window's process (torch loads there).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -59,10 +60,8 @@ def main() -> int:
             for row in range(args.faces):
                 before = len(shown)
                 w.images.select_row(row)
-                try:  # the photo already on screen emits nothing
+                with contextlib.suppress(TimeoutError):  # the photo on screen emits nothing
                     _wait(app, lambda before=before: len(shown) > before, 5)
-                except TimeoutError:
-                    pass
                 if old_way:
                     image_id = w.annotations.image_id
 
