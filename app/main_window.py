@@ -544,6 +544,7 @@ class MainWindow(QMainWindow):
         # The detector process first: a job waiting on it then ends at once as cancelled,
         # instead of keeping the window's shutdown waiting.
         self.suggestions.close_backend()
+        self.severity.close_worker()
         self.runner.shutdown(5000)
         self.session.close()
         super().closeEvent(event)

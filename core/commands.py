@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("train-worker", "ml.cli_training"),
     ("self-test", "ml.cli_selftest"),
     ("queue", "ml.cli_queue"),
+    ("severity-worker", "ml.cli_severity_worker"),
 )
 
 

@@ -1,7 +1,8 @@
 """``severity train | predict | evaluate``: face-photo severity grading from the command line.
 
     python main.py severity train DIR --scale acne4|hyperpig|iga5
-        [--backbone builtin|resnet50|resnet152 --weights FILE] [--no-smote] [--folds K]
+        [--backbone auto|efficientnet_lite0|builtin|resnet50|resnet152 [--weights FILE]]
+        [--no-smote] [--folds K]
         [--regressor ridge|rbf] [--json]
     python main.py severity predict DIR [--all | IMAGE...] [--scale S] [--weights FILE] [--json]
     python main.py severity evaluate DIR --scale S [--folds K]
@@ -112,12 +113,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _feature_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backbone",
-        choices=("builtin", "resnet50", "resnet152"),
-        default="builtin",
-        help="patch features: builtin descriptor (no weights) or a ResNet (needs --weights)",
+        choices=("auto", "efficientnet_lite0", "builtin", "resnet50", "resnet152"),
+        default="auto",
+        help="patch features: auto (default: EfficientNet-Lite0 from its installed package, "
+        "else the builtin descriptor, said so), builtin, or a ResNet (needs --weights)",
     )
     parser.add_argument(
-        "--weights", metavar="FILE", help="local ImageNet state dict for the ResNet"
+        "--weights", metavar="FILE", help="local ImageNet state dict for a ResNet (or Lite0)"
     )
     parser.add_argument(
         "--regressor",
@@ -165,12 +167,19 @@ def run_train(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         m = summary["metrics"]
+        for note in summary.get("notes", []):
+            if note not in m.get("notes", []):
+                print(f"note: {note}")
         print(
             f"registered {summary['model']} ({summary['training']['faces']} faces, "
             f"{summary['backbone']}, SMOTE {'on' if summary['smote'] else 'off'}): "
             f"{m['folds']}-fold MAE {m['regression']['mae']:.3f}, "
             f"accuracy {m['grades']['accuracy']:.3f}, macro F1 {m['grades']['f1_macro']:.3f}"
         )
+        if m.get("groups") is not None:
+            print(f"folds grouped by source: {m['groups']} source group(s) kept whole")
+        for note in m.get("notes", []):
+            print(f"note: {note}")
         for skipped in summary["training"]["skipped"]:
             print(f"skipped {skipped['image']}: {skipped['reason']}")
     return 0
@@ -227,6 +236,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         f"{summary['backbone']} features, {summary['regressor']['kind']} regressor"
     )
     print(format_table(results))
+    for note in summary.get("notes", []):
+        if not any(note in r.notes for r in results.values()):
+            print(f"note: {note}")
     lesions = summary["lesion_counting"]
     if lesions:
         o = lesions["overall"]

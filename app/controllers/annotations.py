@@ -387,6 +387,7 @@ class AnnotationController(QObject):
 
     def reset_tags(self, kind: str) -> None:
         self._edit("reset the tags", lambda: self.history.reset_tags(self.record.id, kind))
+
     def set_image_kind(self, kind: str | None) -> None:
         """The user says what the image on screen is (None: as the file says): the
         scales and labels of that kind apply from now on."""

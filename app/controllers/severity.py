@@ -5,7 +5,10 @@ scale: the model grade is stored as a suggestion (``source="model"``; the expert
 never touched) and shows beside the expert's in the grade panel (Accept, or Alt+A); the skin
 patches it used are drawn over the photo; the lesion-count (Hayashi) grade is shown when
 the photo has lesion boxes; the most similar graded faces appear as a strip of thumbnails.
-Training runs as a visible job with progress and cancel. Heavy imports stay in the jobs.
+Training runs as a visible job with progress and cancel. Grading and training run in the
+project's severity process (``main.py severity-worker DIR``, ``ml.severity_worker``):
+torch and the EfficientNet-Lite0 backbone never load in the window's process; the job
+threads here only send requests and store what comes back.
 """
 
 from __future__ import annotations
@@ -30,27 +33,34 @@ THUMB = 72
 MIN_GRADED = 10
 
 
-def _grade_job(project: Any, scale: str, image_id: int) -> Any:
+def _grade_job(worker: Any, project: Any, scale: str, image_id: int) -> Any:
     def run(progress: Any, cancel: Any) -> Any:
-        from ml.severity.grader import SeverityGrader
-
-        progress(0.1, None, "finding the face")
-        grader = SeverityGrader.for_project(project.folder, scale)
-        result = grader.grade_image(project, image_id)
+        # The severity process grades (torch lives there); this thread stores the grade.
+        done = worker.request(
+            "grade", image_id=image_id, scale=scale, progress=progress, cancel=cancel
+        )
+        result = done["result"]
         cancel.raise_if_cancelled()  # the user left this photo: store nothing
-        s = result.suggestion
         project.grading.set_grade(
             image_id,
             scale,
-            s.value,
+            float(result["value"]),
             source="model",
-            model_version=result.model_ref,
-            confidence=round(s.confidence, 3),
+            model_version=str(result["model"]),
+            confidence=round(float(result["confidence"]), 3),
         )
-        thumbs = _thumbnails(project, [r.image_id for r in result.references])
-        return result, thumbs
+        refs = [r.get("image_id") for r in result.get("references") or []]
+        return result, _thumbnails(project, refs)
 
     return run
+
+
+def severity_worker(folder: Any) -> Any:
+    """The severity child process of a project (started on its first request)."""
+    from core.workers import WorkerProcess, clinlens_argv
+    from ml.severity_worker import COMMAND
+
+    return WorkerProcess(clinlens_argv(COMMAND, str(folder)), name="severity")
 
 
 def _thumbnails(project: Any, image_ids: list[int | None]) -> dict[int, Any]:
@@ -101,21 +111,52 @@ class SeverityController(QObject):
         self.canvas = canvas
         self.annotations = annotations
         self.project: Any = None
+        self.worker: Any = None  # the project's severity process (ml.severity_worker)
+        # Patch features for training: "auto" = EfficientNet-Lite0 (else builtin, said so).
+        self.train_backbone = "auto"
         self.models: list[str] = []
         self.last_result: Any = None
         panel.grade_requested.connect(self.grade_current)
         panel.train_requested.connect(self.train)
         panel.overlay_toggled.connect(self._show_overlay)
         panel.reference_chosen.connect(self.navigate_to)
+        panel.photo_view_changed.connect(self.set_photo_view)
         panel.scale.currentIndexChanged.connect(lambda _i: self.refresh_status())
 
     # --- state ----------------------------------------------------------------------------
     def set_project(self, project: Any) -> None:
         self.runner.cancel_channel("severity:image")
+        if self.worker is not None:
+            self.worker.close()
         self.project = project
+        self.worker = severity_worker(project.folder) if project is not None else None
         self.panel.set_scales(project.definitions.scales() if project else [])
+        self.panel.set_photo_view(project.definitions.photo_view() if project else "full_face")
+        self.panel.photo_view.setEnabled(project is not None and not project.read_only)
         self.image_changed()
         self.refresh_status()
+
+    def set_photo_view(self, view: str) -> None:
+        """The project's "photo shows" setting (one meta row; the next count uses it)."""
+        if self.project is None or self.project.read_only:
+            return
+        try:
+            self.project.definitions.set_photo_view(view)
+        except ClinLensError as exc:
+            self.error.emit(f"Photo view not changed: {exc}")
+            return
+        self.message.emit(
+            "Lesion counts now take every lesion on the photo"
+            if view == "one_side"
+            else "Lesion counts now take the worse half of the face",
+            5000,
+        )
+
+    def close_worker(self) -> None:
+        """Let the severity process go (window closing): a job waiting on it ends."""
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.close()
 
     def training_readiness(self, scale: str) -> tuple[bool, str]:
         """Whether training the grader of ``scale`` can succeed, and why not (the Train
@@ -232,7 +273,7 @@ class SeverityController(QObject):
             )
             return None
         job = self.runner.submit(
-            _grade_job(self.project, scale, image_id),
+            _grade_job(self.worker, self.project, scale, image_id),
             title=f"Suggest a {scale} grade",
             channel="severity:image",
         )
@@ -247,7 +288,9 @@ class SeverityController(QObject):
                 (
                     g
                     for g in self.project.grading.grades(image_id)
-                    if g.scale == scale and g.source == "human"
+                    if g.scale == scale
+                    and g.source == "human"
+                    and (g.author or "") in ("", self.project.author or "")
                 ),
                 None,
             )
@@ -268,43 +311,52 @@ class SeverityController(QObject):
             return
         result, thumbs = payload
         self.last_result = result
-        s = result.suggestion
-        group = f" · {s.group}" if s.group else ""
-        against = self._against_human(image_id, scale or self.panel.current_scale(), s.value)
+        group = f" · {result['group']}" if result.get("group") else ""
+        warnings = "".join(f"\n⚠ {w}" for w in result.get("warnings") or [])
+        against = self._against_human(
+            image_id, scale or self.panel.current_scale(), float(result["value"])
+        )
         self.panel.result.setText(
             f"{against}\n"
-            f"Model ({result.model_ref}): {s.label} ({s.value:g}){group}, confidence "
-            f"{s.confidence:.0%} · from {len(result.patches.patches)} patch(es), "
-            f"{result.patches.method.replace('_', ' ')}"
-            + ("".join(f"\n⚠ {w}" for w in result.warnings))
+            f"Model ({result['model']}): {result['label']} ({result['value']:g}){group}, "
+            f"confidence {result['confidence']:.0%} · from {len(result['patches'])} patch(es), "
+            f"{str(result['method']).replace('_', ' ')}" + warnings
         )
-        lc = result.lesion_count
-        if lc is not None:
-            halves = f" (right {lc.right_half}, left {lc.left_half})" if lc.by_midline else ""
+        lc = result.get("lesion_count")
+        if lc is not None and lc.get("grade") is None:
+            self.panel.lesions.setText("Lesion count: " + "; ".join(lc.get("notes") or []))
+        elif lc is not None:
+            halves = (
+                f" (right {lc['right_half']}, left {lc['left_half']})" if lc["by_midline"] else ""
+            )
+            side = " · one-side photo, counted whole" if lc.get("view") == "one_side" else ""
             self.panel.lesions.setText(
-                f"Lesion count {lc.count}{halves} → Hayashi {lc.label} ({lc.grade})"
+                f"Lesion count {lc['count']}{halves} → Hayashi {lc['label']} ({lc['grade']})" + side
             )
         self.panel.references.clear()
-        for ref in result.references:
-            icon = _icon(thumbs[ref.image_id]) if ref.image_id in thumbs else None
-            self.panel.add_reference(ref.image_id, f"{ref.label} ({ref.grade:g})", icon)
+        for ref in result.get("references") or []:
+            ref_id = ref.get("image_id")
+            icon = _icon(thumbs[ref_id]) if ref_id in thumbs else None
+            self.panel.add_reference(ref_id, f"{ref['label']} ({ref['grade']:g})", icon)
         self._show_overlay(self.panel.overlay.isChecked())
         self.annotations.refresh()  # the grade panel shows the model grade beside the expert's
         self.annotations.image_changed.emit(image_id)
-        self.message.emit(f"Suggested {s.label} ({s.value:g}) — Alt+A or Accept takes it", 6000)
+        self.message.emit(
+            f"Suggested {result['label']} ({result['value']:g}) — Alt+A or Accept takes it", 6000
+        )
 
     def _show_overlay(self, on: bool) -> None:
         if not on or self.last_result is None:
             self.canvas.set_overlays([])
             return
         views = []
-        for i, p in enumerate(self.last_result.patches.patches):
-            x1, y1, x2, y2 = p.box
+        for i, p in enumerate(self.last_result["patches"]):
+            x1, y1, x2, y2 = p["box"]
             views.append(
                 BoxView(
                     id=-(i + 1),
                     rect=QRectF(x1, y1, x2 - x1, y2 - y1),
-                    label=p.region.replace("_", " "),
+                    label=str(p["region"]).replace("_", " "),
                     color=PATCH_COLOUR,
                     suggested=True,
                 )
@@ -323,14 +375,19 @@ class SeverityController(QObject):
     def train(self, scale: str) -> Any:
         if self.project is None or not scale:
             return None
-        folder = self.project.folder
+        folder, worker, backbone = self.project.folder, self.worker, self.train_backbone
 
         def run(progress: Any, cancel: Any) -> Any:
-            from ml.severity.train import TrainConfig, train_severity
+            from ml import registry
 
-            return train_severity(
-                folder, TrainConfig(scale=scale), progress=progress, cancel=cancel
+            # Features and training in the severity process; it only reads the project,
+            # so the model's checksum is recorded here (a static check, nothing runs).
+            done = worker.request(
+                "train", scale=scale, backbone=backbone, progress=progress, cancel=cancel
             )
+            if done.get("model"):
+                registry.confirm_import(folder, registry.ModelInfo.from_dict(done["model"]))
+            return done["summary"]
 
         job = self.runner.submit(
             run, title=f"Train the {scale} grader", channel=f"severity:train:{scale}"

@@ -25,10 +25,20 @@ class SeverityPanel(QWidget):
     train_requested = Signal(str)  # scale
     overlay_toggled = Signal(bool)
     reference_chosen = Signal(int)  # image id
+    photo_view_changed = Signal(str)  # "full_face" / "one_side" (the Hayashi count)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.scale = QComboBox()
+        self.photo_view = QComboBox()
+        self.photo_view.addItem("Full face (count the worse half)", "full_face")
+        self.photo_view.addItem("One side (count every lesion)", "one_side")
+        self.photo_view.setToolTip(
+            "How the project's photos are taken: the Hayashi lesion count is per half face"
+        )
+        self.photo_view.activated.connect(
+            lambda _i: self.photo_view_changed.emit(str(self.photo_view.currentData()))
+        )
         self.status = QLabel("No project open.")
         self.status.setWordWrap(True)
         self.result = QLabel("")
@@ -60,6 +70,7 @@ class SeverityPanel(QWidget):
         self._titles: dict[str, str] = {}
         form = QFormLayout()
         form.addRow("Scale", self.scale)
+        form.addRow("Photos show", self.photo_view)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(form)
@@ -110,6 +121,10 @@ class SeverityPanel(QWidget):
         self.train_button.setToolTip(reason)
         self.train_hint.setText("" if allowed else reason)
         self.train_hint.setVisible(not allowed and bool(reason))
+
+    def set_photo_view(self, view: str) -> None:
+        idx = self.photo_view.findData(view)
+        self.photo_view.setCurrentIndex(max(idx, 0))
 
     def current_scale(self) -> str:
         return str(self.scale.currentData() or "")

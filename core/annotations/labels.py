@@ -96,6 +96,9 @@ class Label:
     name: str
     color: str = "#ff0000"
     hotkey: str | None = None  # "1".."9" for the first nine
+    # What kind of finding (acne: inflammatory, comedonal, untyped, sequela): the Hayashi
+    # count counts by category, not by exact name. Kept in the label set YAML only.
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,10 @@ def _label_set_from_mapping(name: str, data: dict[str, Any], source: str) -> Lab
                 "use #rrggbb (e.g. #e6194b)"
             )
         hotkey = str(i + 1) if i < 9 else None
-        labels.append(Label(id=i, name=label_name, color=colour, hotkey=hotkey))
+        category = entry.get("category")
+        if category is not None:
+            category = validate_name(category, "category", source)
+        labels.append(Label(id=i, name=label_name, color=colour, hotkey=hotkey, category=category))
     kind = data.get("kind")
     if kind is not None and kind not in IMAGE_KINDS:
         raise FormatError(
@@ -193,3 +199,23 @@ def load_label_set_yaml(path: str | Path) -> LabelSet:
     if not isinstance(data, dict):
         raise FormatError(f"{p}: a label set must be a mapping with a 'labels' list")
     return _label_set_from_mapping(str(data.get("name", p.stem)), data, str(p))
+
+
+def label_categories(label_set: LabelSet) -> dict[str, str]:
+    """Each label's category: its own, else that of the same name in the built-in set the
+    project was made from, else in any built-in set (a project's registry in the database
+    keeps names, ids and colours only). Names compare case-insensitively ("Papule" is a
+    papule); nothing looser - near-twins are mapped on import, not guessed here. Labels
+    with no category are left out."""
+    sets = _builtin_label_sets()
+    first = sets.get(label_set.name)
+    order = ([first] if first is not None else []) + [s for s in sets.values() if s is not first]
+    builtin: dict[str, str] = {}
+    for s in reversed(order):  # the project's own set wins: written last
+        builtin.update({lab.name.casefold(): lab.category for lab in s.labels if lab.category})
+    out: dict[str, str] = {}
+    for lab in label_set.labels:
+        category = lab.category or builtin.get(lab.name.casefold())
+        if category:
+            out[lab.name] = category
+    return out

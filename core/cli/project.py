@@ -2,7 +2,9 @@
 
     project create DIR --labels xray|acne|FILE.yaml [--scales acne4,iga5,hyperpig] [--name N]
     project import DIR PATH... [--annotations ADIR --format voc|yolo|txt|coco] [--grades FILE.csv]
-                   [--add-labels] [--reviewed] [--json]
+                   [--add-labels [--force]] [--map-labels auto|FILE.yaml] [--reviewed] [--json]
+    project labels DIR [--add NAME...] [--force] [--json]
+    project photo-view DIR [full_face|one_side]
     project export DIR --format voc|yolo|coco --out OUT [--split 0.8,0.1,0.1] [--seed N]
                    [--remap none|agnostic|sizes|FILE] [--tiles N|grid --tile-size S]
                    [--no-images] [--status LIST | --include-unreviewed]
@@ -77,6 +79,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--grades", type=Path, metavar="FILE.csv", help="grades CSV to import")
     p.add_argument(
         "--add-labels", action="store_true", help="add labels the project does not have yet"
+    )
+    p.add_argument(
+        "--map-labels",
+        metavar="auto|FILE",
+        help="map dataset labels onto the project's: 'auto' maps a name that differs from "
+        "one project label only by case, plural, spacing or punctuation; FILE is YAML "
+        "'dataset name: project label'",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --add-labels: add labels even when they are near-twins of the project's",
     )
     p.add_argument(
         "--reviewed",
@@ -175,6 +189,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     register_readers(sub)  # agreement, adjudication, adjudicate, blinded (several readers)
 
+    from core.cli.project_labels import register_labels, register_photo_view
+
+    register_labels(sub)
+    register_photo_view(sub)
+
 
 # --- create --------------------------------------------------------------------------
 def _label_set(spec: str) -> LabelSet:
@@ -268,6 +287,8 @@ def run_import(args: argparse.Namespace) -> int:
             fmt=args.format,
             grades_csv=args.grades,
             add_labels=args.add_labels,
+            map_labels=args.map_labels,
+            force=args.force,
             reviewed=args.reviewed,
             progress=show,
         )

@@ -3,6 +3,9 @@
 A project with image-level tags adds a column per tag kind (``lesion_types``: the options
 present, ``;``-separated); see ``grades_csv_text``.
 
+An optional ``group`` column on import names the source of each photo (one face or
+patient, augmented copies): cross-validation keeps a group in one fold.
+
 Written beside VOC and YOLO exports (``grades.csv``) and read back on import. ``image`` is
 the image's file name in the export (or any path/name that identifies it on import).
 
@@ -56,6 +59,9 @@ class GradeRow:
     author: str | None = None
     source: str = "human"
     line: int = 0
+    group: str | None = (
+        None  # optional ``group`` column: photos of one source (core.store.source_groups)
+    )
 
 
 def _fmt(value: float) -> str:
@@ -191,7 +197,11 @@ def parse_grades_text(text: str, source: str, scales: Mapping[str, GradingScale]
                     f"{source}, line {line}: source '{shorten(src, 40)}' must be one of "
                     f"{', '.join(BOX_SOURCES)}"
                 )
-            rows.append(GradeRow(image, scale_name, value, get("author") or None, src, line))
+            rows.append(
+                GradeRow(
+                    image, scale_name, value, get("author") or None, src, line, get("group") or None
+                )
+            )
     except csv.Error as exc:
         raise FormatError(
             f"{source}, line {reader.line_num}: malformed CSV ({shorten(exc)})"

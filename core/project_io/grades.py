@@ -80,4 +80,7 @@ def apply_grade_rows(
     with project.batch():
         for image_id, row in matched:
             project.set_grade(image_id, row.scale, row.value, source=row.source, author=row.author)
+        groups_of = {i: r.group for i, r in matched if r.group}
+        if groups_of:
+            project.source_groups.set_many(groups_of)
     return len(matched)

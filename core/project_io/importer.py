@@ -25,24 +25,21 @@ resolved absolute path: file and folder names can carry patient names.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
 from core.annotations import Box
-from core.annotations.labels import validate_label_name
 from core.errors import (
     ClinLensError,
     FormatError,
     JobCancelled,
     ProjectError,
-    UnknownLabelError,
 )
 from core.formats.common import validate_boxes
 from core.formats.grades_csv import GradeRow, read_grades_csv
@@ -50,6 +47,7 @@ from core.formats.sources import AnnotationSource, beside_images, guess_format, 
 from core.hashing import sha256_file
 from core.jobs import CancelToken, ProgressFn, check_cancel
 from core.project_io.grades import apply_grade_rows
+from core.project_io.import_labels import check_labels, resolve_map_option
 from core.store import DB_NAME, NewImage, Project
 from core.text import shorten
 
@@ -78,6 +76,8 @@ class ImportReport:
     skipped_grades: list[str] = field(default_factory=list)
     without_annotation: int = 0
     labels_added: list[str] = field(default_factory=list)
+    labels_mapped: dict[str, str] = field(default_factory=dict)  # dataset -> project label
+    likely_matches: dict[str, list[str]] = field(default_factory=dict)  # not mapped
     other_files: int = 0  # files in the folders that are not images (e.g. the XML files)
     reviewed_asked: bool = False  # import(..., reviewed=True)
     marked_reviewed: int = 0  # images that came with an annotation file, marked done
@@ -127,6 +127,8 @@ class ImportReport:
             "skipped_grades": self.skipped_grades,
             "without_annotation": self.without_annotation,
             "labels_added": self.labels_added,
+            "labels_mapped": self.labels_mapped,
+            "likely_matches": self.likely_matches,
             "other_files": self.other_files,
             "marked_reviewed": self.marked_reviewed,
             "not_marked_reviewed": self.not_marked_reviewed,
@@ -139,6 +141,9 @@ class ImportReport:
         lines = [first]
         if self.labels_added:
             lines.append(f"added label(s): {', '.join(shorten(n, 40) for n in self.labels_added)}")
+        if self.labels_mapped:
+            pairs = (f"{shorten(a, 40)} -> {shorten(b, 40)}" for a, b in self.labels_mapped.items())
+            lines.append(f"mapped label(s): {', '.join(pairs)}")
         if self.without_annotation:
             lines.append(f"{self.without_annotation} image(s) had no annotation file")
         if self.reviewed_asked:
@@ -346,6 +351,8 @@ def import_images(
     fmt: str | None = None,
     grades_csv: str | Path | None = None,
     add_labels: bool = False,
+    map_labels: str | Mapping[str, str] | None = None,
+    force: bool = False,
     reviewed: bool = False,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
@@ -354,7 +361,10 @@ def import_images(
 
     ``fmt``: voc / yolo / txt / coco; annotation files are looked for in ``annotations`` (a folder,
     or a list file for txt), else beside the images. Raises UnknownLabelError (nothing
-    imported) for labels the registry lacks unless ``add_labels``; JobCancelled when
+    imported) for labels the registry lacks unless ``add_labels`` (which refuses names
+    that are near-twins of the project's labels unless ``force``); ``map_labels``
+    ("auto" or a mapping dataset name -> project label) renames dataset labels onto the
+    project's (``core.annotations.label_match``); JobCancelled when
     ``cancel`` is set (images saved before the cancel stay, whole chunks at a time).
     ``ImportReport.status`` says whether everything was imported. ``reviewed``: an image
     that came with an annotation file (even one with no boxes: a reviewed negative) is
@@ -373,6 +383,7 @@ def import_images(
     scales = {s.name: s for s in project.scales()}
     # The grades file is checked first, so a bad one stops the import before any write.
     grade_rows: list[GradeRow] = read_grades_csv(Path(grades_csv), scales) if grades_csv else []
+    map_labels = resolve_map_option(map_labels)  # a bad map file, too, stops it first
 
     collected = collect_image_files(roots, project.folder)
     files, report.other_files = collected.files, collected.others
@@ -445,7 +456,7 @@ def import_images(
             report.skipped_items.append((shown(cand.path), cand.problem))
 
     ready = [c for c in candidates if c.new is not None]
-    _check_labels(project, ready, add_labels, report)
+    check_labels(project, ready, report, add_labels=add_labels, map_labels=map_labels, force=force)
     check_cancel(cancel)
     annotated = _save(project, ready, report, progress, cancel, reviewed=reviewed)
     if grade_rows:
@@ -461,39 +472,6 @@ def import_images(
         else:
             report.marked_reviewed += 1
     return report
-
-
-def _check_labels(
-    project: Project, ready: Sequence[_Candidate], add_labels: bool, report: ImportReport
-) -> None:
-    registry = set(project.label_set().names())
-    missing: dict[str, str] = {}  # label -> first file using it (for the message)
-    for cand in ready:
-        for b in cand.boxes:
-            if b.label not in registry and b.label not in missing:
-                missing[b.label] = shown(cand.annotation or cand.path)
-    if not missing:
-        return
-    if not add_labels:
-        raise UnknownLabelError(
-            "label(s) not in the project's registry: "
-            f"{', '.join(shorten(n, 40) for n in sorted(missing))} "
-            "(nothing was imported; use --add-labels to add them)",
-            list(missing),
-        )
-    # Every name is checked before the first is added, so a bad one (a formula start, a
-    # line break) stops the import before any write, naming the file it came from.
-    cleaned = {name: validate_label_name(name, source) for name, source in missing.items()}
-    for cand in ready:
-        if any(cleaned.get(b.label, b.label) != b.label for b in cand.boxes):
-            cand.boxes = [
-                dataclasses.replace(b, label=cleaned.get(b.label, b.label)) for b in cand.boxes
-            ]
-    with project.batch():
-        for name in dict.fromkeys(cleaned.values()):  # first-seen order: ids follow the import
-            if name not in registry:
-                project.add_label(name)
-    report.labels_added = [n for n in dict.fromkeys(cleaned.values()) if n not in registry]
 
 
 def _save(

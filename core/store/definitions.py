@@ -22,6 +22,7 @@ _PALETTE = (
     "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8",
 )  # fmt: skip
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+PHOTO_VIEWS = ("full_face", "one_side")  # ml.severity.lesion_count FULL_FACE / ONE_SIDE
 
 
 def scale_to_dict(scale: GradingScale) -> dict[str, Any]:
@@ -122,6 +123,26 @@ class DefinitionsRepository:
                 after={"id": new_id, "name": name, "color": label.color, "hotkey": hotkey},
             )
         return label
+
+    # --- how the photos are taken -------------------------------------------------------
+    def photo_view(self) -> str:
+        """What the project's face photos show: "full_face" (default) or "one_side" (a
+        profile or three-quarter photo, as in ACNE04): the Hayashi count of a one-side
+        photo is its whole count, not the larger half of a midline split."""
+        with self._db.read() as conn:
+            return Database.meta(conn, "photo_view") or PHOTO_VIEWS[0]
+
+    def set_photo_view(self, view: str) -> None:
+        if view not in PHOTO_VIEWS:
+            raise ProjectError(f"photo view must be one of {', '.join(PHOTO_VIEWS)} (got {view!r})")
+        with self._db.write() as conn:
+            before = Database.meta(conn, "photo_view") or PHOTO_VIEWS[0]
+            if before == view:
+                return
+            Database.set_meta(conn, "photo_view", view)
+            self._db.audit(
+                conn, "set_photo_view", "project", before={"view": before}, after={"view": view}
+            )
 
     # --- scales ----------------------------------------------------------------------
     def scales(self) -> list[GradingScale]:

@@ -36,8 +36,9 @@ from core.store.opening import (
 )
 from core.store.readers import ReadersRepository
 from core.store.records import AuditEvent, now_iso
-from core.store.tags import TagsRepository
 from core.store.scores import ScoresRepository
+from core.store.source_groups import SourceGroupsRepository
+from core.store.tags import TagsRepository
 
 
 class Project(BoxesMixin):
@@ -64,6 +65,7 @@ class Project(BoxesMixin):
     tags: TagsRepository
     readers: ReadersRepository
     scores: ScoresRepository
+    source_groups: SourceGroupsRepository
 
     def __init__(self, db: Database, *, lock: ProjectLock | None) -> None:
         super().__init__(db)
@@ -75,6 +77,7 @@ class Project(BoxesMixin):
         self.tags = TagsRepository(db)
         self.readers = ReadersRepository(db)
         self.scores = ScoresRepository(db)
+        self.source_groups = SourceGroupsRepository(db)
         with self._read() as c:
             self.name = self._meta(c, "name") or db.folder.name
 

@@ -298,6 +298,14 @@ def _scores(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _source_groups(conn: sqlite3.Connection) -> None:
+    # Self-contained (the lead renumbers migrations at merge): one table, no data moved.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS image_group (image_id INTEGER PRIMARY KEY "
+        "REFERENCES images (id) ON DELETE CASCADE, grp TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema", _v1),
     Migration(2, "model trust table", _v2),
@@ -306,6 +314,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "per-image kind (X-ray / photo)", _image_kind),
     Migration(6, "several readers: grades per reader, adjudicated grades", _readers),
     Migration(7, "informativeness scores", _scores),
+    Migration(8, "source groups of images", _source_groups),
 ]
 
 

@@ -37,6 +37,7 @@ class FaceSource:
     key: str  # cache identity (feature_cache.image_key)
     load: Loader
     grade: float | None = None
+    group: str | None = None  # source group given with the grades (core.store.source_groups)
 
 
 @dataclass
@@ -53,6 +54,17 @@ class FaceDataset:
     image_refs: list[str]
     patch_sets: list[PatchSet]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (image_ref, reason)
+    given_groups: list[str | None] = field(default_factory=list)  # (faces,)
+    hashes: list[tuple[int, int] | None] = field(default_factory=list)  # (faces,) dhash
+
+    def groups(self, *, near_duplicates: bool = True) -> np.ndarray:
+        """One source group per face (ml.severity.groups): given groups joined with
+        near-duplicate content unless ``near_duplicates`` is False."""
+        from ml.severity.groups import source_groups
+
+        given = self.given_groups or [None] * self.n_faces
+        hashes = self.hashes if near_duplicates and self.hashes else None
+        return source_groups(given, hashes)
 
     @property
     def n_faces(self) -> int:
@@ -109,6 +121,23 @@ def patches_for(
     return ps
 
 
+def hash_for(
+    source: FaceSource, cache: FeatureCache | None, rgb_holder: list[np.ndarray]
+) -> tuple[int, int]:
+    """The photo's difference hashes (for near-duplicate grouping), cached like patches."""
+    from ml.severity.groups import HASH_VERSION, dhash
+
+    key = f"dhash:v{HASH_VERSION}:{source.key}"
+    if cache is not None:
+        cached = cache.get_json(key)
+        if cached is not None:
+            return int(cached[0]), int(cached[1])
+    value = dhash(_decoded(source, rgb_holder))
+    if cache is not None:
+        cache.put_json(key, [str(value[0]), str(value[1])])
+    return value
+
+
 def _decoded(source: FaceSource, holder: list[np.ndarray]) -> np.ndarray:
     if not holder:
         pixels, bits = source.load()
@@ -161,6 +190,8 @@ def build_dataset(
     refs: list[str] = []
     sets: list[PatchSet] = []
     skipped: list[tuple[str, str]] = []
+    given: list[str | None] = []
+    hashes: list[tuple[int, int] | None] = []
     for n, src in enumerate(sources):
         check_cancel(cancel)
         if progress is not None:
@@ -178,6 +209,7 @@ def build_dataset(
                     flags += [True] * len(extra)
                     names += [p.region] * len(extra)
             rows = features_for(src, boxes, extractor, cache, holder)
+            digest = hash_for(src, cache, holder)
         except ClinLensError as exc:
             skipped.append((src.image_ref, str(exc)))
             continue
@@ -190,6 +222,8 @@ def build_dataset(
         ids.append(-1 if src.image_id is None else int(src.image_id))
         refs.append(src.image_ref)
         sets.append(ps)
+        given.append(src.group)
+        hashes.append(digest)
     if progress is not None:
         progress(len(sources), len(sources), "features ready")
     dim = extractor.dim
@@ -203,4 +237,6 @@ def build_dataset(
         image_refs=refs,
         patch_sets=sets,
         skipped=skipped,
+        given_groups=given,
+        hashes=hashes,
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from core.jobs import CancelToken, ProgressFn, check_cancel
 from ml.severity.dataset import FaceDataset
 from ml.severity.imbalance import smote_balance
 from ml.severity.lesion_count import HAYASHI_LABELS, hayashi_grade
+from ml.severity.ordinal import apply_edges, fit_edges
 from ml.severity.regressor import PatchRegressor, RegressorConfig
 
 REGRESSION_KEYS = (
@@ -130,11 +131,15 @@ class CVResult:
     y_grade: np.ndarray
     regression: dict[str, float]
     grades: dict[str, Any]
+    groups: int | None = None  # source groups the folds kept whole (None: not grouped)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "smote": self.smote,
             "folds": self.folds,
+            "groups": self.groups,
+            "notes": self.notes,
             "faces": int(self.y_true.size),
             "regression": self.regression,
             "grades": self.grades,
@@ -166,10 +171,20 @@ def predict_faces(reg: PatchRegressor, ds: FaceDataset, faces: np.ndarray) -> np
 
 
 def fold_splits(
-    grades: np.ndarray, folds: int, seed: int = 0
+    grades: np.ndarray, folds: int, seed: int = 0, groups: np.ndarray | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Face index splits; stratified by grade when the largest grade has ``folds`` faces."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    """Face index splits; stratified by grade when the largest grade has ``folds`` faces.
+
+    ``groups`` (one source group per face, ``ml.severity.groups``): a group is never split
+    between a training and a test fold (StratifiedGroupKFold; GroupKFold when grades
+    cannot be stratified). Fewer groups than folds: ClinLensError.
+    """
+    from sklearn.model_selection import (
+        GroupKFold,
+        KFold,
+        StratifiedGroupKFold,
+        StratifiedKFold,
+    )
 
     n = grades.size
     if folds < 2 or folds > n:
@@ -179,6 +194,18 @@ def fold_splits(
     with warnings.catch_warnings():
         # "The least populated class has only 1 member": expected with rare grades.
         warnings.simplefilter("ignore", UserWarning)
+        if groups is not None and np.unique(groups).size < n:
+            n_groups = int(np.unique(groups).size)
+            if n_groups < folds:
+                raise ClinLensError(
+                    f"{folds}-fold evaluation needs at least {folds} source groups; these "
+                    f"{n} faces come from {n_groups} (copies of one face stay in one fold)"
+                )
+            labels = np.searchsorted(_vals, grades)
+            if counts.max() >= folds and counts.size > 1:
+                sg = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+                return list(sg.split(dummy, labels, groups))
+            return list(GroupKFold(folds).split(dummy, groups=groups))
         if counts.max() >= folds and counts.size > 1:
             splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
             return list(splitter.split(dummy, grades))
@@ -193,13 +220,24 @@ def cross_validate(
     smote: bool = True,
     config: RegressorConfig | None = None,
     seed: int = 0,
+    group_folds: bool = True,
+    head: str = "round",
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> CVResult:
-    """Out-of-fold face scores and the metrics on them."""
+    """Out-of-fold face scores and the metrics on them; folds grouped by source
+    (``FaceDataset.groups``) unless ``group_folds`` is False.
+
+    ``head``: ``round`` (the scale's fixed edges) or ``edges`` (``ml.severity.ordinal``:
+    edges fitted per fold on inner out-of-fold scores of the training faces only).
+    """
+    if head not in HEADS:
+        raise ClinLensError(f"unknown grade head '{head}' (choose one of {', '.join(HEADS)})")
     graded = np.flatnonzero(~np.isnan(ds.grades))
     scores = np.full(ds.n_faces, np.nan)
-    splits = fold_splits(ds.grades[graded], folds, seed)
+    grades_out = np.full(ds.n_faces, np.nan)
+    groups, notes = _fold_groups(ds, graded, folds) if group_folds else (None, [])
+    splits = fold_splits(ds.grades[graded], folds, seed, groups)
     for k, (train_i, test_i) in enumerate(splits):
         check_cancel(cancel)
         if progress is not None:
@@ -207,9 +245,17 @@ def cross_validate(
         train_faces, test_faces = graded[train_i], graded[test_i]
         reg = fit_regressor(ds, train_faces, scale, smote=smote, config=config, seed=seed)
         scores[test_faces] = predict_faces(reg, ds, test_faces)
+        if head == "edges":
+            inner_groups = None if groups is None else groups[train_i]
+            edges = training_fold_edges(
+                ds, train_faces, scale, inner_groups, smote=smote, config=config, seed=seed
+            )
+            grades_out[test_faces] = apply_edges(scores[test_faces], edges, scale.allowed)
+        else:
+            grades_out[test_faces] = [scale.to_grade(s) for s in scores[test_faces]]
     y_true = ds.grades[graded]
     y_score = scores[graded]
-    y_grade = np.array([scale.to_grade(s) for s in y_score])
+    y_grade = grades_out[graded]
     return CVResult(
         smote=smote,
         folds=len(splits),
@@ -218,7 +264,58 @@ def cross_validate(
         y_grade=y_grade,
         regression=regression_metrics(y_true, y_score, low=float(scale.allowed.min())),
         grades=grade_metrics(y_true, y_grade, scale),
+        groups=None if groups is None else int(np.unique(groups).size),
+        notes=notes,
     )
+
+
+HEADS = ("round", "edges")
+INNER_FOLDS = 3
+
+
+def training_fold_edges(
+    ds: FaceDataset,
+    train_faces: np.ndarray,
+    scale: GradingScale,
+    groups: np.ndarray | None,
+    *,
+    smote: bool,
+    config: RegressorConfig | None,
+    seed: int,
+) -> np.ndarray:
+    """Grade edges fitted on inner out-of-fold scores of ``train_faces`` only."""
+    grades = ds.grades[train_faces]
+    inner_scores = np.full(train_faces.size, np.nan)
+    folds = min(INNER_FOLDS, train_faces.size)
+    if groups is not None and np.unique(groups).size < folds:
+        groups = None
+    for tr, te in fold_splits(grades, folds, seed, groups):
+        reg = fit_regressor(ds, train_faces[tr], scale, smote=smote, config=config, seed=seed)
+        inner_scores[te] = predict_faces(reg, ds, train_faces[te])
+    return fit_edges(inner_scores, grades, scale.allowed)
+
+
+def _fold_groups(
+    ds: FaceDataset, graded: np.ndarray, folds: int
+) -> tuple[np.ndarray | None, list[str]]:
+    """The graded faces' source groups, or fewer constraints (and a note saying so) when
+    the faces come from fewer sources than folds: the model still trains on every face,
+    only its cross-validated numbers would be optimistic."""
+    n = int(graded.size)
+    groups = ds.groups()[graded]
+    if np.unique(groups).size >= folds:
+        return groups, []
+    sources = int(np.unique(groups).size)
+    given = ds.groups(near_duplicates=False)[graded]
+    note = (
+        f"the {n} faces look like copies of {sources} source photo(s) (near-identical "
+        f"content), fewer than {folds} folds: "
+    )
+    if np.unique(given).size >= folds:
+        return given, [
+            note + "folds are grouped by the given groups only; metrics may be optimistic"
+        ]
+    return None, [note + "folds are not grouped; metrics may be optimistic"]
 
 
 def compare_smote(
@@ -263,4 +360,8 @@ def format_table(results: dict[str, CVResult]) -> str:
         lines.append("      " + "".join(f"{v:>6g}" for v in labels))
         for v, row in zip(labels, results[n].grades["confusion_matrix"], strict=True):
             lines.append(f"{v:>6g}" + "".join(f"{c:6d}" for c in row))
+    first = results[names[0]]
+    if first.groups is not None:
+        lines.append(f"folds grouped by source: {first.groups} source group(s) kept whole")
+    lines.extend(f"note: {n}" for n in dict.fromkeys(x for r in results.values() for x in r.notes))
     return "\n".join(lines)

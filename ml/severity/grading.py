@@ -9,7 +9,8 @@ ties going up). The confidence (0..1) says how much a grader may lean on it:
 - agreement: share of patches that, on their own, map to the same grade;
 - margin: distance of the face score to the nearest grade edge, over half a grade step
   (1 = right on the grade value, 0 = on an edge, where a hair's difference flips it);
-- method factor: 1 for landmark patches, 0.85 for eye-placed patches, 0.6 for the whole
+- method factor: 1 for landmark patches (0.9 when only the CNN detector found the turned
+  face), 0.85 for eye-placed patches, 0.75 for skin-mask patches, 0.6 for the whole
   image, 0.8 more for a greyscale photo (no colour to measure redness or pigment).
 """
 
@@ -22,7 +23,13 @@ import numpy as np
 
 from core.annotations import GradingScale
 
-METHOD_FACTOR = {"landmarks": 1.0, "eye_cascade": 0.85, "whole_image": 0.6}
+METHOD_FACTOR = {
+    "landmarks": 1.0,
+    "cnn_landmarks": 0.9,  # turned face: landmarks of the far side are guesses
+    "eye_cascade": 0.85,
+    "skin_mask": 0.75,  # skin, but which part of the face is unknown
+    "whole_image": 0.6,
+}
 GREYSCALE_FACTOR = 0.8
 
 

@@ -406,6 +406,7 @@ def register_model(
     status: str = "active",
     origin: str = "trained",
     source: str = "trained",
+    confirm: bool = True,
 ) -> registry.ModelInfo:
     """Save ``model`` into the project's registry (by default as the scale's active model);
     returns the registry's ModelInfo (``info.ref`` is what grade suggestions record)."""
@@ -433,6 +434,7 @@ def register_model(
             source=source,
             inspect=False,
             origin=origin,
+            confirm=confirm,
         )
     finally:
         tmp.unlink(missing_ok=True)

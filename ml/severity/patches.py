@@ -1,9 +1,14 @@
 """Skin patches of a face photo: forehead, cheeks and chin, with two fallbacks.
 
-1. dlib face + 68 landmarks -> forehead, left cheek, right cheek, chin (``method="landmarks"``);
+1. dlib face + 68 landmarks -> forehead, left cheek, right cheek, chin (``method="landmarks"``,
+   the frontal HOG detector; ``method="cnn_landmarks"`` when only dlib's CNN detector
+   found the face - turned faces, profile and three-quarter views);
 2. no face: OpenCV's eye cascade -> cheek(s) below and forehead above the eye(s)
    (``method="eye_cascade"``), e.g. a close-up or a face turned too far for dlib;
-3. nothing: the whole image as one patch (``method="whole_image"``).
+3. no eyes either: squares inside the largest skin-coloured region
+   (``method="skin_mask"``, ``ml.severity.skin_mask``);
+4. nothing skin-coloured (or a greyscale photo): the whole image as one patch
+   (``method="whole_image"``), with a warning that the photo may not show a face.
 
 "Left"/"right" are the subject's (as a clinician says them): on a frontal photo the left
 cheek is on the image's right. Every patch keeps the image reference and its box in
@@ -24,8 +29,8 @@ from core.errors import ClinLensError
 from ml.severity import landmarks as lm
 
 REGIONS = ("forehead", "left_cheek", "right_cheek", "chin")
-METHODS = ("landmarks", "eye_cascade", "whole_image")
-PATCH_VERSION = 2  # bump when placement or warnings change: cached patch sets are then redone
+METHODS = ("landmarks", "cnn_landmarks", "eye_cascade", "skin_mask", "whole_image")
+PATCH_VERSION = 3  # bump when placement or warnings change: cached patch sets are then redone
 MIN_SIDE_PX = 64  # below this a photo holds no usable skin texture
 # A patch clipped by the image border to less than this share of its planned area is dropped.
 MIN_VISIBLE_SHARE = 0.4
@@ -42,7 +47,7 @@ class FaceImageError(ClinLensError):
 class Patch:
     """A skin region of one image: what it is, where it is, which image it belongs to."""
 
-    region: str  # one of REGIONS, or "whole_image"
+    region: str  # one of REGIONS, "skin_N" (skin mask) or "whole_image"
     box: BoxT  # x1, y1, x2, y2, continuous image coordinates
     image_ref: ImageRef = None  # project image id or path
 
@@ -346,7 +351,7 @@ def extract_patches(
             result = PatchSet(
                 image_ref=image_ref,
                 image_size=(w, h),
-                method="landmarks",
+                method="landmarks" if face.detector == "hog" else "cnn_landmarks",
                 patches=tuple(kept),
                 face_box=face.box,
                 landmarks=face.landmarks,
@@ -362,10 +367,34 @@ def extract_patches(
             )
             result = PatchSet(image_ref, (w, h), "eye_cascade", tuple(kept))
         else:
-            warnings.append(f"no face or eye found in {name}: graded the whole image")
-            whole = Patch("whole_image", (0.0, 0.0, float(w), float(h)))
-            result = PatchSet(image_ref, (w, h), "whole_image", (whole,))
+            result = _skin_or_whole(rgb, greyscale, image_ref, name, warnings)
     return replace(result, greyscale=greyscale, warnings=tuple(warnings)).with_ref(image_ref)
+
+
+def _skin_or_whole(
+    rgb: np.ndarray, greyscale: bool, image_ref: ImageRef, name: str, warnings: list[str]
+) -> PatchSet:
+    """The last two fallbacks: skin-mask squares, else the whole image (said why)."""
+    from ml.severity.skin_mask import skin_patches, skin_region
+
+    h, w = rgb.shape[:2]
+    region = None if greyscale else skin_region(rgb)
+    boxes = skin_patches(region) if region is not None else []
+    if boxes:
+        warnings.append(
+            f"no face or eye found in {name}: patches placed on its largest skin-coloured "
+            "region (less precise)"
+        )
+        patches = tuple(Patch(f"skin_{i + 1}", b) for i, b in enumerate(boxes))
+        return PatchSet(image_ref, (w, h), "skin_mask", patches)
+    why = (
+        "and it is greyscale, so skin cannot be told by colour"
+        if greyscale
+        else "and nothing in it is skin-coloured: it may not be a face photo"
+    )
+    warnings.append(f"no face or eye found in {name}, {why}; graded the whole image")
+    whole = Patch("whole_image", (0.0, 0.0, float(w), float(h)))
+    return PatchSet(image_ref, (w, h), "whole_image", (whole,))
 
 
 def crop_patch(rgb: np.ndarray, box: BoxT, size: int) -> np.ndarray:

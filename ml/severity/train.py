@@ -8,6 +8,7 @@ and features into ``cache/``, so the annotator can keep writing while it runs.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,9 +28,9 @@ from ml.severity.evaluate import (
     lesion_count_metrics,
 )
 from ml.severity.feature_cache import FeatureCache
-from ml.severity.features import make_extractor
+from ml.severity.features import make_extractor, resolve_backbone
 from ml.severity.imbalance import class_counts
-from ml.severity.lesion_count import counted_labels, lesion_count_grade
+from ml.severity.lesion_count import counting_plan, lesion_count_grade
 from ml.severity.model_io import SeverityModel, register_model
 from ml.severity.reference import ReferenceIndex
 from ml.severity.regressor import RegressorConfig
@@ -75,12 +76,14 @@ def graded_sources(project: Any, scale: str) -> list[FaceSource]:
 
     finals = project.readers.final_grades(scale)
     out = []
+    groups = project.source_groups.all()
     for record in project.images():
         if record.error:
             continue
         final = finals.get(record.id, {}).get(scale)
         if final is not None and final.value is not None:
-            out.append(project_source(project, record.id, grade=float(final.value)))
+            src = project_source(project, record.id, grade=float(final.value))
+            out.append(dataclasses.replace(src, group=groups.get(int(record.id))))
     return out
 
 
@@ -118,7 +121,7 @@ def load_dataset(
     sources = graded_sources(project, scale)
     # Check before any photo is decoded: counting grades is instant, features are not.
     check_enough(len(sources), np.array([s.grade for s in sources]), scale, folds, what)
-    extractor = make_extractor(backbone, weights)
+    extractor = make_extractor(backbone, weights)  # "auto" is resolved here
     with FeatureCache.for_project(project.folder) as cache:
         ds = build_dataset(
             sources, extractor, cache, augment=augment, progress=progress, cancel=cancel
@@ -139,9 +142,16 @@ def train_severity(
     *,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    confirm: bool = True,
 ) -> dict[str, Any]:
-    """Train, cross-validate and register a grader; returns the summary the CLI prints."""
+    """Train, cross-validate and register a grader; returns the summary the CLI prints.
+
+    ``confirm=False`` (the read-only severity process): the model is stored but its
+    checksum is recorded by the project's writer (``summary["model_info"]`` to
+    ``ml.registry.confirm_import``)."""
     start = time.perf_counter()
+    _backbone, note = resolve_backbone(config.backbone, config.weights)
+    notes = [note] if note else []
     with _open(project_dir) as project:
         scale = project_scale(project, config.scale)
         ds, extractor = load_dataset(
@@ -190,7 +200,7 @@ def train_severity(
         }
         model = SeverityModel(
             scale=scale,
-            backbone=config.backbone,
+            backbone=extractor.name,
             weights_path=None if config.weights is None else str(Path(config.weights).resolve()),
             weights_sha=getattr(extractor, "weights_sha", None),
             regressor=reg,
@@ -200,12 +210,14 @@ def train_severity(
             training=training,
             metrics=cv.to_dict(),
         )
-        info = register_model(project.folder, model)
+        info = register_model(project.folder, model, confirm=confirm)
     return {
         "model": info.ref,
         "file": f"models/{info.file}",
+        "model_info": info.to_dict(),
         "scale": scale.name,
-        "backbone": config.backbone,
+        "backbone": extractor.name,
+        "notes": notes + cv.notes,
         "smote": config.smote,
         "augment": asdict(config.augment),
         "regressor": config.regressor.to_dict(),
@@ -241,9 +253,10 @@ def evaluate_severity(
     start = time.perf_counter()
     augment = augment or AugmentConfig()
     regressor = regressor or RegressorConfig()
+    _backbone, note = resolve_backbone(backbone, weights)
     with _open(project_dir) as project:
         scale = project_scale(project, scale_name)
-        ds, _ = load_dataset(
+        ds, extractor = load_dataset(
             project,
             scale.name,
             backbone,
@@ -260,7 +273,9 @@ def evaluate_severity(
         lesions = lesion_evaluation(project, ds)
     summary = {
         "scale": scale.name,
-        "backbone": backbone,
+        "backbone": extractor.name,
+        "notes": ([note] if note else [])
+        + list(dict.fromkeys(n for r in results.values() for n in r.notes)),
         "faces": ds.n_faces,
         "folds": folds,
         "augment": asdict(augment),
@@ -281,7 +296,8 @@ def lesion_evaluation(project: Any, ds: FaceDataset) -> dict[str, Any] | None:
     included). Only images with at least one model box count - an image the detector never
     ran on cannot be told from one where it found nothing. Counts per Hayashi half face.
     """
-    labels = counted_labels(project.definitions.label_set().names())
+    plan = counting_plan(project.definitions.label_set())
+    labels, view = plan.counted, project.definitions.photo_view()
     true_counts: list[int] = []
     pred_counts: list[int] = []
     for face, image_id in enumerate(ds.image_ids):
@@ -293,12 +309,13 @@ def lesion_evaluation(project: Any, ds: FaceDataset) -> dict[str, Any] | None:
             continue
         line = ds.patch_sets[face].midline()
         kept = [b for b in boxes if b.status in ("accepted", "edited")]
-        true_counts.append(lesion_count_grade(kept, line, labels=labels).count)
+        true_counts.append(lesion_count_grade(kept, line, labels=labels, view=view).count)
         pred = lesion_count_grade(
             model_boxes,
             line,
             labels=labels,
             statuses=("suggested", "accepted", "edited", "rejected"),
+            view=view,
         )
         pred_counts.append(pred.count)
     if not true_counts:

@@ -103,6 +103,8 @@ def test_coco_is_a_choice_and_reaches_the_options(qtbot, tmp_path):
     dialog._accept()
     assert dialog.options is not None and dialog.options.fmt == "coco"
     assert dialog.options.tiles == 0 and dialog.options.statuses == ("done",)
+
+
 def test_whose_boxes_reaches_the_options(qtbot, tmp_path):
     dialog = _dialog(qtbot, tmp_path / "proj", tmp_path / "proj" / "exports" / "export")
     dialog._accept()

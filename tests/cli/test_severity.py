@@ -63,11 +63,21 @@ def test_train_predict_evaluate_round_trip(
     project_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = _run(
-        capsys, "severity", "train", str(project_dir), "--scale", "acne4", "--json"
+        capsys,
+        "severity",
+        "train",
+        str(project_dir),
+        "--scale",
+        "acne4",
+        "--backbone",
+        "builtin",
+        "--json",
     )
     assert code == 0, err
     summary = json.loads(out)
     assert summary["model"] == "severity-acne4:1"
+    # Synthetic faces are one photo with painted lesions: near-identical, and said so.
+    assert any("copies of 1 source" in n for n in summary["notes"])
     assert summary["training"]["faces"] == 12
     assert [s["image"] for s in summary["training"]["skipped"]] == ["photos/broken.png"]
     reg = summary["metrics"]["regression"]
@@ -111,6 +121,8 @@ def test_train_predict_evaluate_round_trip(
         "acne4",
         "--folds",
         "3",
+        "--backbone",
+        "builtin",
         "--json",
     )
     assert code == 0, err
@@ -135,6 +147,8 @@ def test_train_predict_evaluate_round_trip(
         "3",
         "--regressor",
         "rbf",
+        "--backbone",
+        "builtin",
     )
     assert code == 0
     assert "no_smote" in out and "smote" in out and "confusion matrix" in out
@@ -142,7 +156,15 @@ def test_train_predict_evaluate_round_trip(
 
     # Retraining without SMOTE registers version 2 and sets version 1 aside.
     code, out, err = _run(
-        capsys, "severity", "train", str(project_dir), "--scale", "acne4", "--no-smote"
+        capsys,
+        "severity",
+        "train",
+        str(project_dir),
+        "--scale",
+        "acne4",
+        "--no-smote",
+        "--backbone",
+        "builtin",
     )
     assert code == 0, err
     assert "severity-acne4:2" in out and "SMOTE off" in out

@@ -311,7 +311,7 @@ def test_a_projects_suggested_boxes_reach_the_grade_the_gui_shows(tmp_path) -> N
     assert lc is not None
     # 5 accepted + 2 suggested papules/pustules; the rejected one and the comedone do not count.
     assert (lc.total, lc.count, lc.grade, lc.label) == (7, 7, 1, "Moderate")
-    assert lc.labels == ("papule", "pustule") and not lc.by_midline
+    assert lc.labels == ("papule", "pustule", "nodule/cyst", "lesion") and not lc.by_midline
 
 
 def test_counted_labels_fall_back_to_every_label() -> None:
