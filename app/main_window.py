@@ -162,12 +162,11 @@ class MainWindow(QMainWindow):
         self._filters_timer.setInterval(SAVE_FILTERS_MS)
         self._filters_timer.timeout.connect(self.save_filter_settings)
         self.reading_room = ReadingRoom(self)  # mouse W/L, ruler, boxes, pigment, tags
-        self.actions_ = build_actions(self, self)
-        self.key_guard = EditorKeyGuard.install(self)  # typed keys go to a focused field
         from app.readers.controller import ReadersController
 
         self.readers_ui = ReadersController(self)  # several readers (issue #15)
         self.actions_ = build_actions(self, self)
+        self.key_guard = EditorKeyGuard.install(self)  # typed keys go to a focused field
         self.project_changed.connect(self.readers_ui.project_changed)
         self._wire()
         from app.active_learning_ui import install as install_active_learning

@@ -42,3 +42,9 @@ def shorten(value: object, limit: int = MAX_ECHO) -> str:
     # Only the part that will be shown is examined: a 1 MB value costs no more than 120 chars.
     head = "".join(_safe_char(ch) for ch in text[:limit])
     return head + ELLIPSIS if len(text) > limit else head
+
+
+def printable_path(path: object) -> str:
+    """A path as text that can be printed, stored and shown: a POSIX name that is not UTF-8
+    keeps its odd bytes as ``\\udcXX`` escapes instead of breaking the output."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")

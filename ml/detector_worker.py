@@ -112,7 +112,8 @@ class DetectorService:
         }
 
     def score(self, request: dict[str, Any], emit: Emitter, cancel: CancelToken) -> dict[str, Any]:
-        from ml.active.service import iter_scores, open_scorer
+        from ml.active.opening import open_scorer
+        from ml.active.service import iter_scores
 
         ids = [int(i) for i in request.get("images") or []]
         kind = str(request.get("kind") or "detector")

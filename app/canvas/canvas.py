@@ -64,6 +64,7 @@ class Canvas(QGraphicsView):
         self.setAcceptDrops(False)  # the main window takes dropped files
         self.image_item: ImageItem | None = None
         self.items_by_id: dict[int, BoxItem] = {}
+        self._retired: list[BoxItem] = []  # last replaced items, freed at the next one
         self.overlay_items: list[BoxItem] = []  # read-only drawings (e.g. skin patches)
         self.selected_id: int | None = None
         self.mode = "edit"
@@ -139,6 +140,10 @@ class Canvas(QGraphicsView):
         previous = self.selected_id if keep_selection else None
         for item in self.items_by_id.values():
             self.scene().removeItem(item)
+        # Keep the removed items (and their screen-sized captions) alive until the next
+        # replacement: a paint already queued for them must not meet freed C++ objects
+        # (a segfault seen zoomed in at some canvas widths).
+        self._retired = list(self.items_by_id.values())
         self.items_by_id = {}
         for v in views:
             item = BoxItem(v)

@@ -78,7 +78,13 @@ class LabelPanel(QWidget):
         self.list.clear()
         self._names = []
         self._colours = {}
-        labels = kind_first(self._label_set.labels, builtin_label_kinds(), "name", self._kind)
+        # The built-in sets' kinds come from YAML: read only when an image kind orders them
+        # (not at the window's start, which must not import PyYAML).
+        labels = (
+            list(self._label_set.labels)
+            if self._kind is None
+            else kind_first(self._label_set.labels, builtin_label_kinds(), "name", self._kind)
+        )
         for i, lab in enumerate(labels):
             # Keys 1-9 pick by position (choose_index), so the shown key is the position.
             key = f"{i + 1}  " if i < 9 else "    "

@@ -67,6 +67,7 @@ class TrainingPanel(QWidget):
         lay.addWidget(self.promote_button)
 
     def training_started(self) -> None:
+        self.plot.prefetch()
         self.plot.clear()
         self.summary.setText("")
         self.promote_button.hide()

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from core.annotations.labels import validate_label_name
 from core.errors import FormatError
-from core.safe_yaml import read_yaml_file
 from core.text import shorten
 
 AUTO = "auto"
@@ -85,6 +84,8 @@ def read_label_map(path: str | Path) -> dict[str, str]:
     p = Path(path)
     if not p.is_file():
         raise FormatError(f"label map '{p}' is not a file (give 'auto' or a YAML file)")
+    from core.safe_yaml import read_yaml_file  # PyYAML only when a map file is read
+
     data = read_yaml_file(p)
     if not isinstance(data, dict) or not data:
         raise FormatError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.annotations.label_match import AUTO, plan_mapping, read_label_map, twins_among
 from core.annotations.labels import validate_label_name
@@ -22,7 +22,6 @@ from core.errors import FormatError, UnknownLabelError
 from core.text import shorten
 
 if TYPE_CHECKING:
-    from core.project_io.importer import ImportReport, _Candidate
     from core.store import Project
 
 
@@ -35,14 +34,14 @@ def resolve_map_option(value: str | Mapping[str, str] | None) -> str | Mapping[s
 
 def check_labels(
     project: Project,
-    ready: Sequence[_Candidate],
-    report: ImportReport,
+    ready: Sequence[Any],  # importer._Candidate (not imported: it imports this module)
+    report: Any,  # importer.ImportReport
     *,
     add_labels: bool,
     map_labels: str | Mapping[str, str] | None = None,
     force: bool = False,
 ) -> None:
-    from core.project_io.importer import shown
+    from core.text import printable_path as shown
 
     how = resolve_map_option(map_labels)
     known = project.label_set().names()

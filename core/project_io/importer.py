@@ -49,7 +49,7 @@ from core.jobs import CancelToken, ProgressFn, check_cancel
 from core.project_io.grades import apply_grade_rows
 from core.project_io.import_labels import check_labels, resolve_map_option
 from core.store import DB_NAME, NewImage, Project
-from core.text import shorten
+from core.text import printable_path, shorten
 
 _CHUNK = 256  # images per transaction: durable progress without an fsync per image
 _PROJECT_DIRS = ("models", "exports")
@@ -187,9 +187,8 @@ class _Found:
 
 
 def shown(path: Path | str) -> str:
-    """A path as text that can be printed, stored and shown: a POSIX name that is not UTF-8
-    keeps its odd bytes as ``\\udcXX`` escapes instead of breaking the output."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path as text that can be printed, stored and shown (``core.text.printable_path``)."""
+    return printable_path(path)
 
 
 def _why_not(exc: OSError | RuntimeError, path: Path | None = None) -> str:

@@ -251,7 +251,7 @@ _IMAGE_KIND = """
 -- A per-image choice of kind (core.annotations.kinds), only where the user made one: the
 -- kind otherwise follows from the file (modality, colour). Which scales "done" asks for
 -- depends on it.
-CREATE TABLE image_kind (
+CREATE TABLE IF NOT EXISTS image_kind (
     image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
     kind TEXT NOT NULL CHECK (kind IN ('xray', 'photo')),
     updated_at TEXT NOT NULL
@@ -279,7 +279,7 @@ def _readers(conn: sqlite3.Connection) -> None:
 _SCORES = """
 -- Informativeness scores for "review next" (core.store.scores): one row per kind, model
 -- version and image; a new version gets its own rows, so stale scores are never mixed in.
-CREATE TABLE active_scores (
+CREATE TABLE IF NOT EXISTS active_scores (
     image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
     kind TEXT NOT NULL,                -- 'detector' or 'severity:<scale>'
     model TEXT NOT NULL,               -- the NAME:V that computed it
@@ -289,7 +289,7 @@ CREATE TABLE active_scores (
     computed_at TEXT NOT NULL,
     PRIMARY KEY (kind, model, image_id)
 );
-CREATE INDEX active_scores_rank ON active_scores (kind, model, score);
+CREATE INDEX IF NOT EXISTS active_scores_rank ON active_scores (kind, model, score);
 """
 
 

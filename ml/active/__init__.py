@@ -3,6 +3,6 @@
 - ``scores``: the formulas (detection uncertainty, flip consistency, expected count;
   severity edge distance and neighbour disagreement), plain numpy;
 - ``detection`` / ``severity``: one image scored with the active model's public calls;
-- ``service``: ``open_scorer`` + ``iter_scores``, what the detector process's ``score``
+- ``service``: ``iter_scores`` (``opening.open_scorer`` opens the scorer), what the detector process's ``score``
   request and the ``queue`` command run.
 """

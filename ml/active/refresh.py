@@ -82,7 +82,8 @@ def review_queue(
     cancel: CancelToken | None = None,
 ) -> QueueResult:
     """The next ``n`` images; scores missing for the active version are computed first."""
-    from ml.active.service import iter_scores, open_scorer
+    from ml.active.opening import open_scorer
+    from ml.active.service import iter_scores
 
     if n < 1:
         raise ClinLensError(f"--n must be at least 1, not {n}")

@@ -114,19 +114,6 @@ class DetectorScorer(Scorer):
         self._mode.__exit__(None, None, None)
 
 
-def open_scorer(project: Any, kind: str, *, device: str = "auto", flip: str = "all") -> Scorer:
-    """The scorer of the project's active model of ``kind`` (NoModelError when none)."""
-    base, scale = kind_scale(kind)
-    if base == DETECTOR:
-        from ml.suggest import cached_detector
-
-        return DetectorScorer(cached_detector(project, None, device=device), flip=flip)
-    from ml.active.severity import SeverityScorer
-
-    assert scale is not None
-    return SeverityScorer.for_project(project, scale)
-
-
 def iter_scores(
     project: Any, scorer: Scorer, image_ids: Iterable[int], *, cancel: CancelToken | None = None
 ) -> Iterator[Outcome]:

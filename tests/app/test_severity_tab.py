@@ -5,12 +5,11 @@ beside the expert's grade, shows the lesions marked, and the demo has enough fac
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from app.main_window import MainWindow
-from tests.app.test_reading_room import _write_photo
+from tests.app.test_reading_defects import _write_photo
 
 ACNE_TITLE = "Acne severity (ACNE04 / Hayashi)"
 
@@ -74,15 +73,19 @@ def test_the_suggestion_is_shown_against_the_experts_grade(photo_window):
     w, _ids = photo_window
     image_id = w.annotations.image_id
     w.project.grading.set_grade(image_id, "acne4", 2)
-    suggestion = SimpleNamespace(label="Moderate", value=1.0, group=None, confidence=0.7)
-    result = SimpleNamespace(
-        suggestion=suggestion,
-        model_ref="severity-acne4:1",
-        patches=SimpleNamespace(patches=[], method="whole_face"),
-        warnings=(),
-        lesion_count=None,
-        references=(),
-    )
+    # What the severity worker answers for one photo (a JSON document).
+    result = {
+        "model": "severity-acne4:1",
+        "label": "Moderate",
+        "value": 1.0,
+        "group": None,
+        "confidence": 0.7,
+        "patches": [],
+        "method": "whole_face",
+        "warnings": [],
+        "lesion_count": None,
+        "references": [],
+    }
     w.severity._on_graded(image_id, (result, {}), "acne4")
     text = w.severity_panel.result.text()
     assert "Your grade: Severe (2)" in text and "-1" in text

@@ -52,7 +52,7 @@ def test_no_images_writes_the_json_alone(
     code, _, _ = run(capsys, "project", "export", tmp_path / "a" / "proj", "--format", "coco",
                      "--out", out, "--no-images", "--include-unreviewed")  # fmt: skip
     assert code == 0 and sorted(p.name for p in out.iterdir()) == [
-        COCO_FILE, "grades.csv", "unreviewed.lst"
+        COCO_FILE, "grades.csv", "grades_by_reader.csv", "unreviewed.lst"
     ]  # fmt: skip
 
 

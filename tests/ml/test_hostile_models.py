@@ -449,14 +449,19 @@ def _small_severity_model(kind: str = "ridge", dim: int = 20):  # type: ignore[n
 def _old_project_with_joblib_model(folder: Path, model, tiny: Path | None = None) -> Path:  # type: ignore[no-untyped-def]
     """A project as the joblib-era ClinLens left it: a .joblib and its JSON, schema 1."""
     import joblib
+    import pytest
 
     from core.annotations import builtin_label_set, builtin_scale
     from core.hashing import sha256_file
     from core.store import DB_NAME, Project
+    from core.store import schema as store_schema
 
-    Project.create(
-        folder, label_set=builtin_label_set("acne"), scales=[builtin_scale("acne4")]
-    ).close()
+    # Made at schema 1 exactly: only the first migration runs.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store_schema, "MIGRATIONS", store_schema.MIGRATIONS[:1])
+        Project.create(
+            folder, label_set=builtin_label_set("acne"), scales=[builtin_scale("acne4")]
+        ).close()
     models = folder / "models"
     payload = model.to_payload()
     payload["format_version"] = 1
@@ -476,11 +481,7 @@ def _old_project_with_joblib_model(folder: Path, model, tiny: Path | None = None
         }  # fmt: skip
         (models / f"{file}.json").write_text(json.dumps(meta))
     conn = sqlite3.connect(folder / DB_NAME, isolation_level=None)
-    conn.execute("DROP TABLE model_trust")  # the triggers go with it
-    conn.execute("DROP TABLE image_split")  # schema 3's held-out set did not exist either
-    conn.execute("DELETE FROM meta WHERE key = 'model_trust_adoption'")
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    conn.execute("PRAGMA user_version = 1")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     conn.close()
     return folder
 
