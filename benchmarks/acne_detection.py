@@ -68,6 +68,11 @@ def make_project(folder: Path, source: Path) -> tuple[int, dict[int, int]]:
     return len(photos), grades
 
 
+def _num(value: object) -> str:
+    """A metric, or "—" where it is undefined (e.g. precision with no predicted box)."""
+    return "—" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
+
+
 def cli(*args: str, env: dict[str, str]) -> dict:
     res = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *args],
@@ -139,8 +144,8 @@ def main() -> int:
         "",
         "| held-out | precision | recall | F1 | AP50 |",
         "|---|---:|---:|---:|---:|",
-        f"| ClinLens `{trained['model']}` | {held['precision']:.3f} | {held['recall']:.3f} | "
-        f"{held['f1']:.3f} | {held['ap50']:.3f} |",
+        f"| ClinLens `{trained['model']}` | {_num(held.get('precision'))} | "
+        f"{_num(held.get('recall'))} | {_num(held.get('f1'))} | {_num(held.get('ap50'))} |",
         f"| acne-detection study (pretrained, full ACNE04 training split) | | | | {STUDY_AP50} |",
         "",
     ]
