@@ -34,28 +34,6 @@ os.environ.setdefault("CLINLENS_DEVICE", "cpu")
 TARGET_S = 0.050
 
 
-class _Prompts:
-    """Answers yes; the benchmark has no one to ask."""
-
-    def ask(self, title: str, question: str) -> bool:
-        return True
-
-    def inform(self, title: str, text: str) -> None:
-        pass
-
-    def warn(self, title: str, text: str) -> None:
-        pass
-
-    def pick_file(self, caption: str, start: str = "", filter: str = "") -> str | None:
-        return None
-
-    def pick_files(self, caption: str, start: str = "", filter: str = "") -> list[str]:
-        return []
-
-    def pick_folder(self, caption: str, start: str = "") -> str | None:
-        return None
-
-
 def _run_until(app: Any, done: Any, timeout: float) -> None:
     """Run the event loop (no processEvents polling) until ``done()`` or the timeout."""
     from PySide6.QtCore import QEventLoop, QTimer
@@ -90,6 +68,7 @@ def main() -> int:
         from app.docks.training_panel import TrainingPanel
         from app.jobs import JobRunner
         from core.store import Project
+        from tests.app.test_training_controller import FakePrompts  # answers yes
         from tests.ml.training_fixtures import make_reviewed_project, tiny_config
 
         make_reviewed_project(tmp / "proj")
@@ -109,7 +88,7 @@ def main() -> int:
         # --- ClinLens: controller -> job runner -> training worker child --------------
         project = Project.open(tmp / "proj", read_only=False)
         runner = JobRunner()
-        controller = TrainingController(runner, _Prompts())
+        controller = TrainingController(runner, FakePrompts())
         controller.set_project(project)
         panel = TrainingPanel()
         panel.resize(480, 360)

@@ -21,38 +21,9 @@ import pytest
 
 TINY_CLASSES = ("key", "belt buckle")
 
-# yolov8.yaml with a 't' scale: 1/8 of the channels of yolov8n's base widths capped at 256,
-# so a training epoch on a few 128-px images takes about a second on 2 CPU cores.
-TINY_YAML = """
-nc: {nc}
-scales:
-  t: [0.33, 0.125, 256]
-backbone:
-  - [-1, 1, Conv, [64, 3, 2]]
-  - [-1, 1, Conv, [128, 3, 2]]
-  - [-1, 3, C2f, [128, True]]
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [-1, 6, C2f, [256, True]]
-  - [-1, 1, Conv, [512, 3, 2]]
-  - [-1, 6, C2f, [512, True]]
-  - [-1, 1, Conv, [1024, 3, 2]]
-  - [-1, 3, C2f, [1024, True]]
-  - [-1, 1, SPPF, [1024, 5]]
-head:
-  - [-1, 1, nn.Upsample, [None, 2, "nearest"]]
-  - [[-1, 6], 1, Concat, [1]]
-  - [-1, 3, C2f, [512]]
-  - [-1, 1, nn.Upsample, [None, 2, "nearest"]]
-  - [[-1, 4], 1, Concat, [1]]
-  - [-1, 3, C2f, [256]]
-  - [-1, 1, Conv, [256, 3, 2]]
-  - [[-1, 12], 1, Concat, [1]]
-  - [-1, 3, C2f, [512]]
-  - [-1, 1, Conv, [512, 3, 2]]
-  - [[-1, 9], 1, Concat, [1]]
-  - [-1, 3, C2f, [1024]]
-  - [[15, 18, 21], 1, Detect, [nc]]
-"""
+# The self-test's tiny YOLOv8 config (1/8 of yolov8n's widths): an epoch on a few 128-px
+# images takes about a second on 2 CPU cores. One copy, shared with the product.
+from ml.selftest.tiny_model import TINY_YAML  # noqa: E402
 
 
 @dataclass(frozen=True)
