@@ -5,7 +5,6 @@ the pixels it sees at suggestion time, never a reader's default conversion).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -86,4 +85,27 @@ def write_png(array: np.ndarray, dst: Path) -> None:
 
 
 def copy_file(src: Path, dst: Path) -> None:
-    shutil.copyfile(src, dst)
+    """Copy a photo for export without its EXIF/XMP/IPTC/text metadata (it can name the
+    patient, the place and the day); a file whose segments cannot be parsed although it
+    decodes is re-encoded from its pixels under the same suffix instead."""
+    from core.formats.metadata_strip import MetadataStripError, copy_without_metadata
+
+    try:
+        copy_without_metadata(src, dst)
+    except MetadataStripError:
+        _reencode(src, dst)
+
+
+def _reencode(src: Path, dst: Path) -> None:
+    from core.imaging import read
+
+    pixels = read(src).pixels
+    if dst.suffix.lower() == ".png":
+        write_png(pixels, dst)
+        return
+    img = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR) if pixels.ndim == 3 else pixels
+    # Quality 95: the rare malformed-but-decodable JPEG loses one generation, never its name.
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise ImageReadError(f"{dst}: could not encode the exported image")
+    dst.write_bytes(buf.tobytes())
