@@ -44,7 +44,13 @@ from app.key_guard import EditorKeyGuard
 from app.settings import Preferences
 from app.viewer.display import DisplayController, Loaded
 from app.viewer.readout import pixel_readout
-from app.window_fit import LAYOUT_VERSION, fit_window, scrollable, stack_docks
+from app.window_fit import (
+    LAYOUT_VERSION,
+    fit_window,
+    scrollable,
+    stack_docks,
+    whole_tab_titles,
+)
 from core.errors import ClinLensError
 
 if TYPE_CHECKING:
@@ -112,6 +118,7 @@ class MainWindow(QMainWindow):
         self._dock("model", "Model", self.model_panel, right)
         self._dock("training", "Training", self.training_panel, right)
         stack_docks(self, self.docks)  # two tab stacks of four: whole titles (window_fit)
+        self._tab_titles = whole_tab_titles(self)
         self.docks["jobs"].hide()
         # --- status bar
         self.pixel_label = QLabel()

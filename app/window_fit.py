@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QTabBar, QWidget
 
 DEFAULT_SIZE = QSize(1400, 900)
 SCREEN_SHARE = 0.95  # of the available area, so the frame and a taskbar still fit
@@ -34,6 +34,27 @@ RIGHT_STACKS = (
 TOP_SHARE = 0.6  # of the right-hand height, for the reading panels
 TWO_STACKS_MIN_HEIGHT = 700  # logical pixels of screen: below this, one stack
 LAYOUT_VERSION = 1  # saveState / restoreState: 1 = the two right-hand stacks
+
+
+class WholeTabTitles(QObject):
+    """Dock tab bars never elide their titles: where the tabs do not fit (800 x 500 logical)
+    the bar scrolls with its arrows instead of showing "L…", "B…", "G…". Qt makes a tab
+    bar per tab group, when needed, and sets it to elide; the bar is polished after that."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ChildPolished:
+            child = event.child()  # type: ignore[attr-defined]
+            if isinstance(child, QTabBar):
+                child.setElideMode(Qt.TextElideMode.ElideNone)
+        return False
+
+
+def whole_tab_titles(window: QMainWindow) -> WholeTabTitles:
+    keeper = WholeTabTitles(window)
+    window.installEventFilter(keeper)
+    for bar in window.findChildren(QTabBar):
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+    return keeper
 
 
 def scrollable(widget: QWidget) -> QScrollArea:

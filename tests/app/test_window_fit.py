@@ -34,6 +34,10 @@ def test_at_200_percent_the_window_and_its_docks_fit_the_screen(qtbot, monkeypat
     ]
     assert len(right) >= 4
     assert all(w.tabifiedDockWidgets(d) for d in right)  # one tab group, full height
+    # The eight tabs do not fit 190 px: whole titles and the bar's scroll arrows, not "L…".
+    (bar,) = _right_tab_bars(w)
+    assert bar.count() == len(right) and bar.elideMode() == Qt.TextElideMode.ElideNone
+    assert all(bar.tabRect(i).width() >= bar.tabSizeHint(i).width() for i in range(bar.count()))
     w.close()
 
 
