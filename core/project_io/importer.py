@@ -88,14 +88,15 @@ class ImportReport:
     def status(self) -> str:
         """COMPLETE, PARTIAL or NOTHING (what the CLI's exit code 0, 3 and 2 say)."""
         problems = self.errors or self.skipped or self.skipped_annotations or self.skipped_grades
+        kept = self.grades or self.tags  # a grades CSV alone imports something too
         if not problems:
-            return COMPLETE if self.found or self.grades else NOTHING
-        return PARTIAL if self.added or self.grades else NOTHING
+            return COMPLETE if self.found or kept else NOTHING
+        return PARTIAL if self.added or kept else NOTHING
 
     def outcome(self) -> str:
         """One line saying what was and was not imported (the CLI prints it on stderr
         unless the import was complete)."""
-        if not self.found and not self.skipped and not self.grades:
+        if not self.found and not self.skipped and not self.grades and not self.tags:
             return f"no image files found ({self.other_files} other file(s)); nothing was imported"
         parts = [f"imported {len(self.added)} of {self.found - len(self.duplicates)} image(s)"]
         if self.duplicates:

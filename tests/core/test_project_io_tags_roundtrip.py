@@ -100,6 +100,19 @@ def test_a_grades_csv_alone_restores_the_tags_of_images_already_there(
     assert _tags(graded)["f0.png"][1] == AUTO  # untouched: the file agrees with the boxes
 
 
+def test_a_csv_of_tags_only_is_a_complete_import(tmp_path: Path) -> None:
+    from core.project_io.importer import COMPLETE
+
+    p = _acne(tmp_path / "p")
+    import_images(p, [write_rgb(tmp_path / "src" / "f0.png")])
+    csv = tmp_path / "g.csv"
+    csv.write_text(f"image,scale,value,author,source,{KIND}\nf0.png,,,,,pustule\n")
+    report = import_images(p, [], grades_csv=csv)
+    assert (report.tags, report.grades, report.status) == (1, 0, COMPLETE)
+    assert p.tags.get(p.images()[0].id, KIND).tags == ("pustule",)
+    p.close()
+
+
 def test_an_unknown_option_stops_the_import_naming_the_line(tmp_path: Path) -> None:
     p = _acne(tmp_path / "p")
     import_images(p, [write_rgb(tmp_path / "src" / "f0.png")])
