@@ -44,7 +44,13 @@ from app.key_guard import EditorKeyGuard
 from app.settings import Preferences
 from app.viewer.display import DisplayController, Loaded
 from app.viewer.readout import pixel_readout
-from app.window_fit import fit_window, scrollable
+from app.window_fit import (
+    LAYOUT_VERSION,
+    fit_window,
+    scrollable,
+    stack_docks,
+    whole_tab_titles,
+)
 from core.errors import ClinLensError
 
 if TYPE_CHECKING:
@@ -101,22 +107,18 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self._dock("images", "Images", self.images, left)
-        self._dock("labels", "Labels", self.labels, right)
-        self._dock("grades", "Grades", self.grades, right)
-        self._dock("filters", "Display", self.filters, right)
         self._dock("jobs", "Jobs", self.jobs_panel, left)
-        self._dock("model", "Model", self.model_panel, right)
-        self._dock("severity", "Severity", self.severity_panel, right)
-        self._dock("training", "Training", self.training_panel, right)
+        # Right: in window_fit.RIGHT_STACKS order (added so, the tabs form cleanly).
+        self._dock("labels", "Labels", self.labels, right)
         self._dock("boxes", "Boxes", self.boxes_panel, right)
+        self._dock("grades", "Grades", self.grades, right)
+        self._dock("severity", "Severity", self.severity_panel, right)
+        self._dock("filters", "Display", self.filters, right)
         self._dock("pigment", "Pigment", self.pigment_panel, right)
-        self.tabifyDockWidget(self.docks["labels"], self.docks["grades"])
-        self.tabifyDockWidget(self.docks["grades"], self.docks["model"])
-        self.tabifyDockWidget(self.docks["model"], self.docks["severity"])
-        self.tabifyDockWidget(self.docks["severity"], self.docks["training"])
-        self.tabifyDockWidget(self.docks["training"], self.docks["boxes"])
-        self.tabifyDockWidget(self.docks["boxes"], self.docks["pigment"])
-        self.docks["labels"].raise_()
+        self._dock("model", "Model", self.model_panel, right)
+        self._dock("training", "Training", self.training_panel, right)
+        stack_docks(self, self.docks)  # two tab stacks of four: whole titles (window_fit)
+        self._tab_titles = whole_tab_titles(self)
         self.docks["jobs"].hide()
         # --- status bar
         self.pixel_label = QLabel()
@@ -528,10 +530,11 @@ class MainWindow(QMainWindow):
         geometry, state = self.prefs.layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        # A layout saved before the two right-hand stacks (version 0) is not restored:
+        # its one stack of eight tabs elided their titles.
+        restored = state is not None and self.restoreState(state, LAYOUT_VERSION)
         # Never larger than the screen it opens on (high-DPI and small screens).
-        fit_window(self, self.docks, restored=geometry is not None, has_state=state is not None)
+        fit_window(self, self.docks, restored=geometry is not None, has_state=restored)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.training.confirm_close():
@@ -539,7 +542,7 @@ class MainWindow(QMainWindow):
             return
         self.canvas.flush_nudge()
         self.save_filter_settings()
-        self.prefs.save_layout(self.saveGeometry(), self.saveState())
+        self.prefs.save_layout(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
         # The detector process first: a job waiting on it then ends at once as cancelled,
         # instead of keeping the window's shutdown waiting.
         self.suggestions.close_backend()

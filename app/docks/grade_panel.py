@@ -49,6 +49,10 @@ class ScaleRow(QGroupBox):
             self.buttons[float(v.value)] = b
         self.value_label = QLabel("not graded")
         self.suggestion_label = QLabel()
+        # Wrapped, so a long line asks for height, not width: the dock stays as wide as
+        # the window gives it instead of clipping its right-hand side.
+        for label in (self.value_label, self.suggestion_label):
+            label.setWordWrap(True)
         self.accept_button = QPushButton("Accept")
         self.accept_button.setToolTip("Take the suggested grade as yours")
         self.accept_button.clicked.connect(lambda: self.accept_suggestion.emit(self.scale.name))

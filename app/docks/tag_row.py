@@ -43,6 +43,7 @@ class TagRow(QGroupBox):
             self.buttons[option] = b
         row.addStretch(1)
         self.source_label = QLabel()
+        self.source_label.setWordWrap(True)  # "Your choice: … (boxes say: …)" is long
         self.reset_button = QPushButton("Use boxes")
         self.reset_button.setToolTip("Forget your choice and show what the boxes say again")
         self.reset_button.clicked.connect(lambda: self.reset_requested.emit(self.kind.name))

@@ -1,7 +1,9 @@
 """Image-level grades as CSV: ``image,scale,value,author,source`` (one row per grade).
 
 A project with image-level tags adds a column per tag kind (``lesion_types``: the options
-present, ``;``-separated); see ``grades_csv_text``.
+present, ``;``-separated); see ``grades_csv_text``. ``parse_tags_text`` reads those columns
+back (``core.project_io.grades.apply_tag_cells`` stores them), so an export's tags survive
+``project import --grades``.
 
 An optional ``group`` column on import names the source of each photo (one face or
 patient, augmented copies): cross-validation keeps a group in one fold.
@@ -39,6 +41,7 @@ from pathlib import Path
 
 from core.annotations import BOX_SOURCES
 from core.annotations.scales import GradingScale
+from core.annotations.tags import TAG_KINDS, TAG_SEPARATOR, TagKind
 from core.errors import FormatError
 from core.formats.common import read_text
 from core.text import shorten
@@ -211,3 +214,65 @@ def parse_grades_text(text: str, source: str, scales: Mapping[str, GradingScale]
 
 def read_grades_csv(path: Path, scales: Mapping[str, GradingScale]) -> list[GradeRow]:
     return parse_grades_text(read_text(path), str(path), scales)
+
+
+@dataclass(frozen=True)
+class TagCell:
+    """One row's image-level tags of one kind (``()``: none present)."""
+
+    image: str
+    kind: str
+    tags: tuple[str, ...]
+    line: int = 0
+
+
+def parse_tags_text(
+    text: str, source: str, kinds: Mapping[str, TagKind] = TAG_KINDS
+) -> list[TagCell]:
+    """The tag columns of a grades CSV: one cell per row and tag-kind column (a column
+    named after a kind in ``kinds``; a file without one gives ``[]``). Every row is read,
+    the tag-only rows (empty scale and value) too. An option the kind lacks is a
+    FormatError naming the file and line, like a bad grade: nothing is imported."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        return []  # parse_grades_text reports an empty or broken header
+    cols = {h.strip().lower(): i for i, h in enumerate(header)}
+    tag_cols = [(kinds[c], i) for c, i in cols.items() if c in kinds]
+    image_col = cols.get("image")
+    if not tag_cols or image_col is None:
+        return []
+
+    def cell(fields: list[str], i: int) -> str:
+        if i >= len(fields):
+            return ""
+        return unescape_cell(fields[i]) if fields[i].startswith(ESCAPE) else fields[i].strip()
+
+    out: list[TagCell] = []
+    try:
+        for fields in reader:
+            if not any(f.strip() for f in fields):
+                continue
+            image = cell(fields, image_col)
+            if not image:
+                continue  # parse_grades_text refuses a row without an image name
+            for kind, i in tag_cols:
+                raw = cell(fields, i)
+                options = [t.strip() for t in raw.split(TAG_SEPARATOR) if t.strip()]
+                try:
+                    tags = kind.normalise(options)
+                except ValueError as exc:
+                    raise FormatError(
+                        f"{source}, line {reader.line_num}: column {kind.name}: {exc}"
+                    ) from None
+                out.append(TagCell(image, kind.name, tags, reader.line_num))
+    except csv.Error as exc:
+        raise FormatError(
+            f"{source}, line {reader.line_num}: malformed CSV ({shorten(exc)})"
+        ) from None
+    return out
+
+
+def read_tags_csv(path: Path, kinds: Mapping[str, TagKind] = TAG_KINDS) -> list[TagCell]:
+    return parse_tags_text(read_text(path), str(path), kinds)

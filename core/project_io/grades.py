@@ -1,11 +1,12 @@
-"""Grades CSV rows <-> a project's images (matching by stored path, file name, or stem)."""
+"""Grades CSV rows <-> a project's images (matching by stored path, file name, or stem):
+the grades, and the image-level tags of the tag columns."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from core.formats.grades_csv import GradeRow
+from core.formats.grades_csv import GradeRow, TagCell
 from core.store import Project
 from core.text import shorten
 
@@ -84,3 +85,55 @@ def apply_grade_rows(
         if groups_of:
             project.source_groups.set_many(groups_of)
     return len(matched)
+
+
+def apply_tag_cells(
+    project: Project, cells: Sequence[TagCell], source: str, skipped: list[str]
+) -> int:
+    """Restore the image-level tags of a grades CSV; return how many images' tags match
+    the file afterwards.
+
+    The export writes each image's value (the boxes' answer or the grader's choice); here
+    a value the image already has (typically the boxes', the boxes having come in the
+    same import) is left as it is, so tags that followed the boxes go on following them,
+    and any other value is stored as a choice. Re-exporting gives the same cells. An image
+    whose rows disagree is reported and left alone; so are the tags of a kind this
+    project does not use (an X-ray project has no lesion types).
+    """
+    used = {k.name for k in project.tags.kinds()}
+    lookup = ImageLookup(project)
+    wanted: dict[tuple[int, str], list[TagCell]] = {}
+    unused: dict[str, int] = {}
+    for cell in cells:
+        if cell.kind not in used:
+            if cell.tags:
+                unused[cell.kind] = unused.get(cell.kind, 0) + 1
+            continue
+        image_id, why = lookup.find(cell.image)
+        if image_id is None:
+            note = f"{source}, line {cell.line}: {why}"
+            if note not in skipped:  # the grade on the same line may have said so
+                skipped.append(note)
+            continue
+        wanted.setdefault((image_id, cell.kind), []).append(cell)
+    for kind, n in unused.items():
+        skipped.append(
+            f"{source}: {n} row(s) of column {kind} not imported (this project's labels "
+            "use no such tags)"
+        )
+    restored = 0
+    with project.batch():
+        for (image_id, kind), group in wanted.items():
+            values = {c.tags for c in group}
+            if len(values) > 1:
+                lines = ", ".join(str(c.line) for c in group[:5])
+                skipped.append(
+                    f"{source}, lines {lines}: conflicting {kind} for "
+                    f"'{shorten(group[0].image, 60)}'; none of them was imported"
+                )
+                continue
+            (tags,) = values
+            if project.tags.get(image_id, kind).tags != tags:
+                project.tags.set(image_id, kind, tags)
+            restored += 1
+    return restored

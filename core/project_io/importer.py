@@ -42,11 +42,11 @@ from core.errors import (
     ProjectError,
 )
 from core.formats.common import validate_boxes
-from core.formats.grades_csv import GradeRow, read_grades_csv
+from core.formats.grades_csv import GradeRow, TagCell, read_grades_csv, read_tags_csv
 from core.formats.sources import AnnotationSource, beside_images, guess_format, make_source
 from core.hashing import sha256_file
 from core.jobs import CancelToken, ProgressFn, check_cancel
-from core.project_io.grades import apply_grade_rows
+from core.project_io.grades import apply_grade_rows, apply_tag_cells
 from core.project_io.import_labels import check_labels, resolve_map_option
 from core.store import DB_NAME, NewImage, Project
 from core.text import printable_path, shorten
@@ -67,6 +67,7 @@ class ImportReport:
     added: list[str] = field(default_factory=list)  # imported and readable
     boxes: int = 0
     grades: int = 0
+    tags: int = 0  # images whose image-level tags came from the grades CSV
     found: int = 0  # image files found (duplicates and unreadable ones included)
     errors: list[str] = field(default_factory=list)  # "path: reason", stored as errors
     duplicates: list[str] = field(default_factory=list)  # "path: reason"
@@ -87,14 +88,15 @@ class ImportReport:
     def status(self) -> str:
         """COMPLETE, PARTIAL or NOTHING (what the CLI's exit code 0, 3 and 2 say)."""
         problems = self.errors or self.skipped or self.skipped_annotations or self.skipped_grades
+        kept = self.grades or self.tags  # a grades CSV alone imports something too
         if not problems:
-            return COMPLETE if self.found or self.grades else NOTHING
-        return PARTIAL if self.added or self.grades else NOTHING
+            return COMPLETE if self.found or kept else NOTHING
+        return PARTIAL if self.added or kept else NOTHING
 
     def outcome(self) -> str:
         """One line saying what was and was not imported (the CLI prints it on stderr
         unless the import was complete)."""
-        if not self.found and not self.skipped and not self.grades:
+        if not self.found and not self.skipped and not self.grades and not self.tags:
             return f"no image files found ({self.other_files} other file(s)); nothing was imported"
         parts = [f"imported {len(self.added)} of {self.found - len(self.duplicates)} image(s)"]
         if self.duplicates:
@@ -121,6 +123,7 @@ class ImportReport:
             "errors": self.errors,
             "boxes": self.boxes,
             "grades": self.grades,
+            "tags": self.tags,
             "duplicates": self.duplicates,
             "skipped": self.skipped,
             "skipped_annotations": self.skipped_annotations,
@@ -136,6 +139,8 @@ class ImportReport:
 
     def summary(self) -> list[str]:
         first = f"imported {len(self.added)} image(s), {self.boxes} box(es), {self.grades} grade(s)"
+        if self.tags:
+            first += f", tags of {self.tags} image(s)"
         if self.errors:
             first += f"; {len(self.errors)} more kept as errors"
         lines = [first]
@@ -382,6 +387,7 @@ def import_images(
     scales = {s.name: s for s in project.scales()}
     # The grades file is checked first, so a bad one stops the import before any write.
     grade_rows: list[GradeRow] = read_grades_csv(Path(grades_csv), scales) if grades_csv else []
+    tag_cells: list[TagCell] = read_tags_csv(Path(grades_csv)) if grades_csv else []
     map_labels = resolve_map_option(map_labels)  # a bad map file, too, stops it first
 
     collected = collect_image_files(roots, project.folder)
@@ -461,6 +467,10 @@ def import_images(
     if grade_rows:
         report.grades = apply_grade_rows(
             project, grade_rows, shown(grades_csv or ""), report.skipped_grades
+        )
+    if tag_cells:  # after the boxes: a value the boxes already give stays theirs
+        report.tags = apply_tag_cells(
+            project, tag_cells, shown(grades_csv or ""), report.skipped_grades
         )
     # After the grades: "done" needs a human grade on every required scale.
     for image_id in annotated:

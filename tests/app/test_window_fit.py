@@ -34,6 +34,10 @@ def test_at_200_percent_the_window_and_its_docks_fit_the_screen(qtbot, monkeypat
     ]
     assert len(right) >= 4
     assert all(w.tabifiedDockWidgets(d) for d in right)  # one tab group, full height
+    # The eight tabs do not fit 190 px: whole titles and the bar's scroll arrows, not "L…".
+    (bar,) = _right_tab_bars(w)
+    assert bar.count() == len(right) and bar.elideMode() == Qt.TextElideMode.ElideNone
+    assert all(bar.tabRect(i).width() >= bar.tabSizeHint(i).width() for i in range(bar.count()))
     w.close()
 
 
@@ -55,3 +59,68 @@ def test_a_saved_geometry_larger_than_the_screen_is_shrunk(qtbot, monkeypatch):
     w = _window(qtbot, monkeypatch, QRect(0, 0, 800, 500))
     assert w.width() <= 800 and w.height() <= 500
     w.close()
+
+
+def _right_tab_bars(w: MainWindow) -> list:  # type: ignore[type-arg]
+    """The tab bars under the right-hand docks on screen (Qt keeps stale, covered ones)."""
+    from PySide6.QtWidgets import QTabBar
+
+    shown = [
+        d.geometry()
+        for d in w.docks.values()
+        if d.isVisible() and w.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
+    ]
+    return [
+        b
+        for b in w.findChildren(QTabBar)
+        if b.isVisible()
+        and any(
+            abs(b.geometry().top() - g.bottom()) <= 3 and abs(b.geometry().left() - g.left()) <= 3
+            for g in shown
+        )
+    ]
+
+
+def test_at_1280x800_the_right_hand_tab_titles_are_whole(qtbot, monkeypatch):
+    w = _window(qtbot, monkeypatch, QRect(0, 0, 1280, 800))
+    bars = _right_tab_bars(w)
+    titles = sorted(b.tabText(i) for b in bars for i in range(b.count()))
+    right = [
+        d for d in w.docks.values() if w.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
+    ]
+    assert titles == sorted(d.windowTitle() for d in right), "every right-hand dock is a tab"
+    assert len(bars) == 2, "two stacks of four"
+    for bar in bars:
+        fm = bar.fontMetrics()
+        for i in range(bar.count()):
+            rect, text = bar.tabRect(i), bar.tabText(i)
+            # Elided: the tab is narrower than it asks for (its text would show "Se…").
+            assert rect.width() >= bar.tabSizeHint(i).width(), (text, rect.width())
+            assert rect.width() > fm.horizontalAdvance(text), text
+            assert bar.rect().contains(rect), f"{text} scrolled out of its bar"
+    # The stacks share the height: the reading panels on top get the larger part.
+    top, bottom = w.docks["labels"].geometry(), w.docks["filters"].geometry()
+    assert top.bottom() < bottom.top() and top.height() > bottom.height()
+    assert w.canvas.width() >= 0.55 * w.width()
+    w.close()
+
+
+def test_a_layout_saved_before_the_two_stacks_is_not_restored(qtbot, monkeypatch):
+    """Version 0 states held one stack of eight (elided) tabs: they are ignored."""
+    first = MainWindow()
+    qtbot.addWidget(first)
+    for dock in list(first.docks.values())[3:]:  # an old layout: all in one stack
+        first.tabifyDockWidget(first.docks["labels"], dock)
+    first.close()  # saves this layout as version 1 ...
+    first.prefs.save_layout(first.saveGeometry(), first.saveState())  # ... now as version 0
+    w = _window(qtbot, monkeypatch, QRect(0, 0, 1280, 800))
+    assert len(_right_tab_bars(w)) == 2
+    w.close()
+    # The same one-stack layout saved as version 1 (the user's own choice) is kept.
+    again = _window(qtbot, monkeypatch, QRect(0, 0, 1280, 800))
+    for dock in list(again.docks.values())[3:]:
+        again.tabifyDockWidget(again.docks["labels"], dock)
+    again.close()
+    kept = _window(qtbot, monkeypatch, QRect(0, 0, 1280, 800))
+    assert len(_right_tab_bars(kept)) == 1
+    kept.close()

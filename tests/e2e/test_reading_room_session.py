@@ -5,8 +5,14 @@ Radiologist (the demo's first DICOM radiograph): right-drag window/level with th
 screen, a right double-click back to the file's window, a preset, the Boxes panel (select
 a box from the list, type a corner, hide all), the ruler in mm, the DICOM tags viewer (no
 patient tag). Dermatologist (the demo's face photo): the hyperpigmentation view and its
-threshold, an acne grade by hand. One child process runs both, on a demo of one
-radiograph and the face photo (one start, well under 30 s on an idle 2-core machine).
+threshold, an acne grade by hand, a papule boxed (the lesion-type tags follow the box)
+and a nodule ticked by hand, the severity grader trained from the Severity tab and its
+suggestion shown against this reader's own grade. Then both sessions' work goes out
+through the export dialog as COCO, and the test reads ``annotations.json`` with
+pycocotools (every box and label of the store) and ``grades.csv`` (the grades and the
+tags); F11 full screen and back. One child process runs it all, on a demo of one
+radiograph and the faces (one start, about 40 s on an idle 2-core machine: the grader's
+training in its own process is most of it, with the built-in descriptor, no torch).
 Set CLINLENS_SCREENSHOTS_DIR to keep the screenshots (docs/screenshots/ holds them).
 """
 
@@ -37,11 +43,16 @@ SHOTS = (
     "11_ruler_mm.png",
     "12_dicom_tags.png",
     "13_hyperpigmentation.png",
+    "14_export_coco.png",
+    "15_lesion_type_tags.png",
+    "16_severity_vs_human.png",
+    "17_full_screen.png",
 )
 
 
 def test_radiologist_and_dermatologist_sessions_on_xcb(xvfb_display, tmp_path):
     out = tmp_path / "result.json"
+    export = tmp_path / "coco_export"
     shots = Path(os.environ.get("CLINLENS_SCREENSHOTS_DIR", tmp_path / "shots"))
     cmd = [
         sys.executable,
@@ -50,6 +61,7 @@ def test_radiologist_and_dermatologist_sessions_on_xcb(xvfb_display, tmp_path):
         "sys.exit(drive(*sys.argv[1:]))",
         str(out),
         str(shots),
+        str(export),
     ]
     proc = subprocess.run(
         cmd,
@@ -62,6 +74,7 @@ def test_radiologist_and_dermatologist_sessions_on_xcb(xvfb_display, tmp_path):
     assert proc.returncode == 0, f"driver failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     r = json.loads(out.read_text())
     s = r["steps"]
+    print("seconds since start:", s["marks"])
     assert r["heavy_modules"] == [], "torch/ultralytics must not load in the GUI"
     # mouse window / level
     assert s["wl_width_after"] > s["wl_width_before"], "dragging right widens the window"
@@ -87,14 +100,68 @@ def test_radiologist_and_dermatologist_sessions_on_xcb(xvfb_display, tmp_path):
     assert s["photo_is_colour"]
     assert 0 < s["pigment_coverage"] < 1
     assert s["pigment_coverage_higher_threshold"] < s["pigment_coverage"]
-    assert s["pixels_unchanged"]
+    assert s["pixels_unchanged"] and s["pigment_off"]
     assert s["acne_grade"] == 1.0
+    # lesion-type tags: filled from the box, then the grader's click
+    assert s["tags_from_box"] == ["papule"] and s["tags_from_box_source"] == "auto"
+    assert s["tags_after_click"] == ["papule", "nodule"] and s["tags_source"] == "human"
+    assert s["tags_row_text"] == "Your choice: papule, nodule (boxes say: papule)"
+    # the grade suggestion against the human grade, in the Severity panel
+    assert s["train_state"] == "succeeded" and s["suggest_state"] == "succeeded"
+    assert s["suggest_button_enabled_before"] is False and s["suggest_button_enabled"]
+    text = s["severity_text"]
+    assert text.startswith(f"Your grade: {s['human_grade_label']} (1) — "), text
+    verdict = "the model agrees" if s["model_grade"] == 1.0 else f"{s['model_grade'] - 1:+g}"
+    assert verdict in text.splitlines()[0] and "\nModel (severity-acne4" in text
+    assert s["human_grades_after"] == [1.0], "the suggestion never overwrites the reader's"
+    assert s["grades_panel_suggestion"].startswith("Suggested")
+    # full screen and back
+    assert s["full_screen"] and not s["full_screen_after"]
+    # the COCO export, read by pycocotools: every exported box, its label, its rectangle
+    assert s["export_format"] == "coco" and s["export_state"] == "succeeded"
+    _check_coco(export, s["coco_expected"], s["xray_stem"], s["photo_stem"])
+    _check_grades_csv(export, s["photo_stem"], s["tags_cell"], s["model_grade"])
     for name in SHOTS:
         assert (shots / name).stat().st_size > 10_000, name
 
 
+def _check_coco(export: Path, expected: dict, xray: str, photo: str) -> None:  # type: ignore[type-arg]
+    from pycocotools.coco import COCO
+
+    assert not (export / "images").exists(), "annotations only, as ticked"
+    coco = COCO(str(export / "annotations.json"))
+    names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
+    got = {}
+    for img in coco.loadImgs(coco.getImgIds()):
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[img["id"]]))
+        got[Path(img["file_name"]).stem] = sorted(
+            [names[a["category_id"]], *(round(v, 3) for v in _corners(a["bbox"]))] for a in anns
+        )
+    want = {
+        k: sorted([b[0], *(round(v, 3) for v in b[1:])] for b in v) for k, v in expected.items()
+    }
+    assert got == want
+    assert len(got[xray]) >= 3 and [b[0] for b in got[photo]] == ["papule"]
+
+
+def _corners(bbox: list[float]) -> tuple[float, float, float, float]:
+    x, y, w, h = bbox
+    return x, y, x + w, y + h
+
+
+def _check_grades_csv(export: Path, photo: str, tags_cell: str, model_grade: float) -> None:
+    import csv
+
+    with (export / "grades.csv").open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if Path(r["image"]).stem == photo]
+    assert rows and {r["lesion_types"] for r in rows} == {tags_cell}
+    assert tags_cell == "papule;nodule"
+    values = {(r["scale"], r["source"]): float(r["value"]) for r in rows}
+    assert values[("acne4", "human")] == 1.0 and values[("acne4", "model")] == model_grade
+
+
 # --- the child process --------------------------------------------------------------------
-def drive(result_path: str, shots_dir: str) -> int:
+def drive(result_path: str, shots_dir: str, export_dir: str = "") -> int:
     import traceback
 
     from PySide6.QtCore import QPoint, Qt
@@ -282,6 +349,9 @@ def drive(result_path: str, shots_dir: str) -> int:
         spin.setValue(0.25)
         steps["pigment_coverage_higher_threshold"] = rr.last_pigment.coverage
         steps["pixels_unchanged"] = bool((window.display.raw.pixels == pixels).all())
+        canvas.setFocus()
+        key(Qt.Key.Key_H)  # the view off again: it is a help, not the photo
+        steps["pigment_off"] = rr.last_pigment is None
         # grade acne by hand: mark the acne scale (Alt+G until it is marked), Alt+1
         window.docks["grades"].show()
         window.docks["grades"].raise_()
@@ -295,6 +365,102 @@ def drive(result_path: str, shots_dir: str) -> int:
             (g.value for g in project.grades(photo.id) if g.scale == "acne4"), None
         )
         mark("photo")
+        # 6. lesion-type tags: a papule boxed (the tags follow), a nodule ticked by hand
+        key(Qt.Key.Key_Escape)  # nothing selected: a label click must not relabel a box
+        labels = window.labels
+        item = labels.list.item(labels.names().index("papule"))
+        rect = labels.list.visualItemRect(item)
+        QTest.mouseClick(labels.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        canvas.setFocus()
+        key(Qt.Key.Key_W)
+        a = canvas.map_image_to_view(0.40 * photo.width, 0.25 * photo.height)  # a cheek
+        b = canvas.map_image_to_view(0.425 * photo.width, 0.275 * photo.height)
+        QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+        for i in range(1, 6):
+            QTest.mouseMove(vp, a + (b - a) * (i / 5))
+        QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+        _wait_until(app, lambda: project.boxes(photo.id), 5, "the papule box")
+        kind = "lesion_types"
+        t = project.tags.get(photo.id, kind)
+        steps["tags_from_box"], steps["tags_from_box_source"] = list(t.tags), t.source
+        row_widget = window.grades.tag_rows[kind]
+        nodule = row_widget.buttons["nodule"]
+        QTest.mouseClick(nodule, Qt.MouseButton.LeftButton)
+        _wait_until(app, lambda: project.tags.get(photo.id, kind).source == "human", 5, "tags")
+        t = project.tags.get(photo.id, kind)
+        steps["tags_after_click"], steps["tags_source"] = list(t.tags), t.source
+        steps["tags_row_text"] = row_widget.source_label.text()
+        from core.annotations.tags import TAG_KINDS
+
+        steps["tags_cell"] = TAG_KINDS[kind].cell(t.tags)
+        shot("15_lesion_type_tags.png")
+
+        mark("tags_row")
+        # 7. the severity grader: trained from the Severity tab, its suggestion against
+        # this reader's grade (the built-in descriptor: no torch, no weights to fetch)
+        window.docks["severity"].show()
+        window.docks["severity"].raise_()
+        sev = window.severity_panel
+        steps["suggest_button_enabled_before"] = sev.grade_button.isEnabled()
+        window.severity.train_backbone = "builtin"
+        _wait_until(app, sev.train_button.isEnabled, 10, "Train enabled")
+        QTest.mouseClick(sev.train_button, Qt.MouseButton.LeftButton)
+
+        def job(prefix: str):  # type: ignore[no-untyped-def]
+            return next((j for j in window.runner.history if j.title.startswith(prefix)), None)
+
+        _wait_until(app, lambda: job("Train") is not None and job("Train").done, 150, "train")
+        steps["train_state"] = job("Train").state
+        if job("Train").state != "succeeded":
+            raise RuntimeError(f"training {job('Train').state}: {job('Train').error}")
+        mark("trained")
+        _wait_until(app, sev.grade_button.isEnabled, 10, "Suggest enabled")
+        steps["suggest_button_enabled"] = True
+        QTest.mouseClick(sev.grade_button, Qt.MouseButton.LeftButton)
+        _wait_until(app, lambda: job("Suggest") is not None and job("Suggest").done, 60, "grade")
+        steps["suggest_state"] = job("Suggest").state
+        _wait_until(app, lambda: "Model (" in sev.result.text(), 10, "the result")
+        steps["severity_text"] = sev.result.text()
+        grades = project.grades(photo.id)
+        steps["model_grade"] = next(
+            g.value for g in grades if g.scale == "acne4" and g.source == "model"
+        )
+        steps["human_grades_after"] = [
+            g.value for g in grades if g.scale == "acne4" and g.source == "human"
+        ]
+        acne = next(sc for sc in project.definitions.scales() if sc.name == "acne4")
+        steps["human_grade_label"] = acne.label_of(1.0)
+        steps["grades_panel_suggestion"] = window.grades.rows["acne4"].suggestion_label.text()
+        shot("16_severity_vs_human.png")
+
+        mark("suggested")
+        # 8. F11: full screen, and back
+        canvas.setFocus()
+        key(Qt.Key.Key_F11)
+        _wait_until(app, window.isFullScreen, 5, "full screen")
+        steps["full_screen"] = True
+        shot("17_full_screen.png")
+        key(Qt.Key.Key_F11)
+        _wait_until(app, lambda: not window.isFullScreen(), 5, "back from full screen")
+        steps["full_screen_after"] = window.isFullScreen()
+
+        # 9. both sessions' work out as COCO through the export dialog (Ctrl+E)
+        if export_dir:
+            _export_coco(app, window, export_dir, steps, shots)
+            from core.formats.naming import pseudonym_ids
+            from core.project_io.exporter import EXPORTED_BOX_STATUSES
+
+            stems = pseudonym_ids([(r.id, r.sha256) for r in project.images()])
+            steps["coco_expected"] = {
+                stems[r.id]: [
+                    [bx.label, bx.x1, bx.y1, bx.x2, bx.y2]
+                    for bx in project.boxes(r.id)
+                    if bx.status in EXPORTED_BOX_STATUSES
+                ]
+                for r in project.images()
+            }
+            steps["xray_stem"], steps["photo_stem"] = stems[xray.id], stems[photo.id]
+        mark("exported")
         steps["marks"] = marks
         heavy = sorted(m for m in ("torch", "ultralytics") if m in sys.modules)
         result = {"steps": steps, "heavy_modules": heavy}
@@ -307,3 +473,40 @@ def drive(result_path: str, shots_dir: str) -> int:
     Path(result_path).write_text(json.dumps(result, default=str), encoding="utf-8")
     window.close()
     return code
+
+
+def _export_coco(app, window, export_dir: str, steps: dict, shots: Path) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """Ctrl+E; in the dialog: COCO, the folder typed, every status, annotations only."""
+    from PySide6.QtCore import QPoint, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    def fill() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or not hasattr(dialog, "fmt"):
+            QTimer.singleShot(100, fill)
+            return
+        combo = dialog.fmt
+        combo.setFocus()
+        while combo.currentData() != "coco" and combo.currentIndex() < combo.count() - 1:
+            QTest.keyClick(combo, Qt.Key.Key_Down)  # as a user steps through the formats
+        steps["export_format"] = combo.currentData()
+        dialog.out.selectAll()
+        QTest.keyClicks(dialog.out, export_dir)
+        for box in (*(b for b in dialog.statuses.values() if not b.isChecked()), dialog.no_images):
+            QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+        QTest.qWait(120)
+        dialog.grab().save(str(shots / "14_export_coco.png"))
+        ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        QTest.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(200, fill)
+    QTest.keyClick(window.canvas, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+
+    def export_job():  # type: ignore[no-untyped-def]
+        return next((j for j in window.runner.history if j.title.startswith("Export")), None)
+
+    _wait_until(app, lambda: export_job() is not None and export_job().done, 60, "the export")
+    steps["export_state"] = export_job().state
+    if export_job().state != "succeeded":
+        raise RuntimeError(f"export {export_job().state}: {export_job().error}")
