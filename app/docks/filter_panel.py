@@ -182,11 +182,14 @@ class FilterPanel(QWidget):
         clahe_row.addWidget(self.clahe_tiles)
         form.addRow(clahe_row)
         form.addRow("CLAHE clip", self.clahe_clip)
+        form.addRow("Range", self.normalise)
+        # The percentiles sit on their own row: beside the mode they made the panel wider
+        # than a dock on a 1280 x 800 screen, and its right edge (the values) was cut off.
         norm_row = QHBoxLayout()
-        norm_row.addWidget(self.normalise, 1)
-        norm_row.addWidget(self.norm_low)
-        norm_row.addWidget(self.norm_high)
-        form.addRow("Range", norm_row)
+        norm_row.addWidget(self.norm_low, 1)
+        norm_row.addWidget(QLabel("to"))
+        norm_row.addWidget(self.norm_high, 1)
+        form.addRow("Percentiles", norm_row)
         form.addRow(self.invert)
         bottom = QHBoxLayout()
         bottom.addWidget(self.keep, 1)

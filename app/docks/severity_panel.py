@@ -36,6 +36,13 @@ class SeverityPanel(QWidget):
         self.photo_view.setToolTip(
             "How the project's photos are taken: the Hayashi lesion count is per half face"
         )
+        # Long scale names and choices elide in the closed box (the list shows them whole),
+        # so the panel fits a dock on a 1280 x 800 screen instead of losing its right edge.
+        for box in (self.scale, self.photo_view):
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            box.setMinimumContentsLength(14)
         self.photo_view.activated.connect(
             lambda _i: self.photo_view_changed.emit(str(self.photo_view.currentData()))
         )
@@ -60,7 +67,8 @@ class SeverityPanel(QWidget):
         self.references.setToolTip("Similar faces already graded: click one to compare")
         self.references.itemActivated.connect(self._on_reference)
         self.references.itemClicked.connect(self._on_reference)
-        self.train_button = QPushButton("Train the grader on graded photos…")
+        self.train_button = QPushButton("Train the grader…")
+        self.train_button.setToolTip("Train the grader on the project's graded photos")
         self.train_button.clicked.connect(lambda: self.train_requested.emit(self.current_scale()))
         self.train_hint = QLabel()
         self.train_hint.setWordWrap(True)

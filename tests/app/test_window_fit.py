@@ -124,3 +124,24 @@ def test_a_layout_saved_before_the_two_stacks_is_not_restored(qtbot, monkeypatch
     kept = _window(qtbot, monkeypatch, QRect(0, 0, 1280, 800))
     assert len(_right_tab_bars(kept)) == 1
     kept.close()
+
+
+@pytest.mark.parametrize("key", ["filters", "grades", "severity", "pigment", "model", "boxes"])
+def test_at_1280x800_no_dock_form_is_cut_off_on_the_right(qtbot, monkeypatch, key):
+    """A dock's form scrolls vertically only, so a form wider than its dock loses its right
+    edge (the Display panel's values did: "383" for a level of 3839)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    w = _window(qtbot, monkeypatch, QRect(0, 0, 1280, 800))
+    dock = w.docks[key]
+    dock.raise_()
+    qtbot.waitUntil(lambda: dock.widget().isVisible())
+    area = dock.widget()
+    if isinstance(area, QScrollArea):
+        form = area.widget()
+        assert form.minimumSizeHint().width() <= area.viewport().width(), (
+            key,
+            form.minimumSizeHint().width(),
+            area.viewport().width(),
+        )
+    w.close()
