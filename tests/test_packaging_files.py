@@ -153,3 +153,21 @@ def test_the_tarball_unpacks_into_clinlens_and_its_sha256_checks(tmp_path: Path,
             tar.extractall(unpacked, filter="data")
     assert (unpacked / "ClinLens" / "ClinLens").read_bytes() == b"\x7fELF fake"
     assert (unpacked / "ClinLens" / "_internal" / "libü.so").stat().st_size == 5000
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux library names")
+def test_the_bundle_check_names_torchvisions_missing_operator_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.path.insert(0, str(PACKAGING))
+    try:
+        from frozen_check import bundle_files
+    finally:
+        sys.path.remove(str(PACKAGING))
+    exe = tmp_path / "ClinLens" / "ClinLens"
+    (exe.parent / "_internal" / "torchvision").mkdir(parents=True)
+    exe.write_bytes(b"")
+    assert not bundle_files(exe)
+    assert "torchvision/_C_stable.so" in capsys.readouterr().out
+    (exe.parent / "_internal" / "torchvision" / "_C_stable.so").write_bytes(b"")
+    assert bundle_files(exe)
