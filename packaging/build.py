@@ -8,7 +8,9 @@ Steps, each printed with its time:
    carries Qt 5 plugins that clash with PySide6's xcb plugin (ultralytics pulls it back in,
    so the swap is done after the install);
 3. the third-party notices, collected from that environment's distributions;
-4. PyInstaller with ``packaging/clinlens.spec``, leaving ``DIR/ClinLens/ClinLens``.
+4. PyInstaller with ``packaging/clinlens.spec``, leaving ``DIR/ClinLens/ClinLens``;
+5. with ``--tarball OUT`` (Linux), the release tarball and its ``.sha256`` in ``OUT``
+   (``packaging/linux/make_tarball.py``, run by the build environment's Python).
 
 ``--reuse-env`` keeps an environment made earlier from the same pins (its pins are recorded
 in it), which a developer's second build wants; CI and release builds leave it off.
@@ -124,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse-env", action="store_true", help="keep an environment built from the same pins"
     )
+    parser.add_argument(
+        "--tarball", type=Path, help="Linux: also write the release tarball into this folder"
+    )
     args = parser.parse_args(argv)
     times: dict[str, float] = {}
 
@@ -169,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     if not exe.is_file():
         log(f"PyInstaller finished but {exe} is missing")
         return 1
+    if args.tarball:
+        t2 = time.perf_counter()
+        tarball = [python, PACKAGING / "linux" / "make_tarball.py", "--dist", args.out.resolve()]
+        run([*tarball, "--out", args.tarball.resolve()])
+        times["tarball_s"] = time.perf_counter() - t2
     times["total_s"] = time.perf_counter() - t0
     (args.work.resolve() / "build-times.json").write_text(json.dumps(times, indent=1))
     log(f"done: {exe}  ({', '.join(f'{k} {v:.0f}' for k, v in times.items())})")

@@ -119,3 +119,55 @@ def test_the_runtime_hook_sends_library_settings_to_the_users_data_folder(tmp_pa
     dirs = out.stdout.splitlines()
     assert dirs[0] == str(tmp_path / "Daten ü" / "ultralytics")
     assert all(d.startswith(str(tmp_path / "Daten ü")) for d in dirs)
+
+
+@pytest.mark.parametrize("fmt", ["gz", "zst"])
+def test_the_tarball_unpacks_into_clinlens_and_its_sha256_checks(tmp_path: Path, fmt: str) -> None:
+    import hashlib
+    import shutil
+    import tarfile
+
+    if fmt == "zst" and shutil.which("zstd") is None:
+        pytest.skip("no zstd tool (the .tar.gz path is tested)")
+    sys.path.insert(0, str(PACKAGING / "linux"))
+    try:
+        from make_tarball import pack
+    finally:
+        sys.path.remove(str(PACKAGING / "linux"))
+    bundle = tmp_path / "dist" / "ClinLens"
+    (bundle / "_internal").mkdir(parents=True)
+    (bundle / "ClinLens").write_bytes(b"\x7fELF fake")
+    (bundle / "_internal" / "libü.so").write_bytes(b"x" * 5000)
+    target, sums = pack(tmp_path / "dist", tmp_path / "out dir", "1.2.3", fmt)
+    assert target.name == f"ClinLens-1.2.3-linux-x86_64.tar.{fmt}"
+    digest, name = sums.read_text(encoding="utf-8").split()
+    assert name == target.name and digest == hashlib.sha256(target.read_bytes()).hexdigest()
+    checked = subprocess.run(["sha256sum", "-c", sums.name], cwd=sums.parent, capture_output=True)
+    assert checked.returncode == 0, checked.stdout
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    if fmt == "zst":
+        subprocess.run(["tar", "-I", "zstd", "-xf", str(target), "-C", str(unpacked)], check=True)
+    else:
+        with tarfile.open(target) as tar:
+            tar.extractall(unpacked, filter="data")
+    assert (unpacked / "ClinLens" / "ClinLens").read_bytes() == b"\x7fELF fake"
+    assert (unpacked / "ClinLens" / "_internal" / "libü.so").stat().st_size == 5000
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux library names")
+def test_the_bundle_check_names_torchvisions_missing_operator_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.path.insert(0, str(PACKAGING))
+    try:
+        from frozen_check import bundle_files
+    finally:
+        sys.path.remove(str(PACKAGING))
+    exe = tmp_path / "ClinLens" / "ClinLens"
+    (exe.parent / "_internal" / "torchvision").mkdir(parents=True)
+    exe.write_bytes(b"")
+    assert not bundle_files(exe)
+    assert "torchvision/_C_stable.so" in capsys.readouterr().out
+    (exe.parent / "_internal" / "torchvision" / "_C_stable.so").write_bytes(b"")
+    assert bundle_files(exe)
