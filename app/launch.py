@@ -112,11 +112,18 @@ def _startup_probe(window: Any, app: Any) -> None:
 
 def start_gui(args: list[str]) -> tuple[Any, Any]:
     """Everything ``python main.py`` does before the event loop (end-to-end tests use it)."""
+    from PySide6.QtCore import QTimer
+
     app = create_application()
     window = build_window(app)
+    # The window first, then the pixels: jobs the project's opening asks for (the first
+    # image's read, the list's thumbnails) start on the event loop's first turn, once the
+    # window is on screen, instead of importing numpy and OpenCV beside its first paint.
+    window.runner.hold()
     window.show()
     open_initial_project(window, args)
     settle_heap()
+    QTimer.singleShot(0, window.runner.release)
     return app, window
 
 

@@ -133,3 +133,55 @@ def test_a_gui_start_to_the_first_png_on_screen_imports_none_of_the_deferred(tmp
         m for m in loaded if any(m == d or m.startswith(d + ".") for d in DEFERRED_AT_START)
     )
     assert early == [], f"imported at start: {early}"
+
+
+# Not loaded until the window is on screen (issue 17, cold start): numpy, OpenCV and Pillow
+# load with the first image's read, which starts on the event loop's first turn; the model
+# modules with the first suggestion or grade. The JSON model registry (the status lines)
+# and the severity worker's command name are all of ml.* that a start may import.
+NOT_BEFORE_THE_WINDOW = ("numpy", "cv2", "PIL", "pyqtgraph", "scipy", "sklearn")
+ML_AT_START = ("ml", "ml.registry", "ml.severity_worker")
+
+
+@pytest.mark.slow
+def test_the_window_is_shown_before_numpy_opencv_or_a_model_module_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from PySide6.QtCore import QTimer
+        from app.launch import start_gui
+        app, win = start_gui([{str(tmp_path / "proj")!r}])
+        shown = (win.isVisible(), win.project is not None, win.images.model.rowCount())
+        at_show = sorted(sys.modules)
+        def report(*_):
+            print(json.dumps({{"shown": shown, "at_show": at_show,
+                               "later": sorted(sys.modules), "image": win.display.raw is not None}}))
+            app.quit()
+        win.image_shown.connect(report)  # the held read still runs: the image does come
+        QTimer.singleShot(60000, report)
+        app.exec()
+        """
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CLINLENS_DATA_DIR=str(tmp_path / "data"))
+    make = (
+        "from pathlib import Path; from tests.app.conftest import make_project; "
+        f"make_project(Path({str(tmp_path / 'proj')!r})).close()"
+    )
+    subprocess.run([sys.executable, "-c", make], cwd=ROOT, env=env, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    visible, opened, rows = out["shown"]
+    assert visible and opened and rows > 0  # the project is open and listed at that point
+    at_show = set(out["at_show"])
+    early = sorted(
+        m for m in at_show if any(m == d or m.startswith(d + ".") for d in NOT_BEFORE_THE_WINDOW)
+    )
+    assert early == [], f"imported before the window was shown: {early}"
+    ml_early = sorted(m for m in at_show if m.split(".")[0] == "ml" and m not in ML_AT_START)
+    ml_early = [m for m in ml_early if not m.startswith("ml.registry.")]
+    assert ml_early == [], f"model modules imported before the window was shown: {ml_early}"
+    assert out["image"] and "numpy" in out["later"]  # the first image did load after it
