@@ -122,9 +122,28 @@ def start_gui(args: list[str]) -> tuple[Any, Any]:
     window.runner.hold()
     window.show()
     open_initial_project(window, args)
-    settle_heap()
     QTimer.singleShot(0, window.runner.release)
+    settle_heap_later(window)
     return app, window
+
+
+def settle_heap_later(window: Any, fallback_ms: int = 3000) -> None:
+    """``settle_heap`` once the first image is on screen (or after ``fallback_ms`` for a
+    project without one): its full collection (~30 ms) then neither delays the window's
+    first paint nor leaves out what the first image's read and render made (#17)."""
+    from PySide6.QtCore import QTimer
+
+    done = False
+
+    def settle(*_: Any) -> None:
+        nonlocal done
+        if not done:
+            done = True
+            window.image_shown.disconnect(settle)
+            settle_heap()
+
+    window.image_shown.connect(settle)
+    QTimer.singleShot(fallback_ms, window, settle)  # not after the window is gone
 
 
 def settle_heap() -> None:

@@ -185,3 +185,29 @@ def test_the_window_is_shown_before_numpy_opencv_or_a_model_module_loads(tmp_pat
     ml_early = [m for m in ml_early if not m.startswith("ml.registry.")]
     assert ml_early == [], f"model modules imported before the window was shown: {ml_early}"
     assert out["image"] and "numpy" in out["later"]  # the first image did load after it
+
+
+def test_the_heap_is_settled_once_the_first_image_is_shown_or_after_the_fallback(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QObject, Signal
+
+    from app import launch
+
+    class FakeWindow(QObject):
+        image_shown = Signal(int)
+
+    calls: list[int] = []
+    real = launch.settle_heap
+    launch.settle_heap = lambda: calls.append(gc.get_freeze_count())  # type: ignore[assignment]
+    try:
+        shown, idle = FakeWindow(), FakeWindow()
+        launch.settle_heap_later(shown, fallback_ms=200)
+        launch.settle_heap_later(idle, fallback_ms=200)  # a project without images
+        assert calls == []  # not during the start
+        shown.image_shown.emit(1)
+        assert len(calls) == 1
+        shown.image_shown.emit(2)  # once only
+        qtbot.waitUntil(lambda: len(calls) == 2, timeout=3000)  # the fallback's
+        qtbot.wait(400)
+        assert len(calls) == 2  # the shown window's fallback did nothing more
+    finally:
+        launch.settle_heap = real  # type: ignore[assignment]
