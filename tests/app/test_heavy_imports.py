@@ -154,8 +154,10 @@ def test_the_window_is_shown_before_numpy_opencv_or_a_model_module_loads(tmp_pat
         shown = (win.isVisible(), win.project is not None, win.images.model.rowCount())
         at_show = sorted(sys.modules)
         def report(*_):
+            import cv2  # loaded by the first read by now; its thread count as renders see it
             print(json.dumps({{"shown": shown, "at_show": at_show,
-                               "later": sorted(sys.modules), "image": win.display.raw is not None}}))
+                               "later": sorted(sys.modules), "image": win.display.raw is not None,
+                               "cv2_threads": [cv2.getNumThreads(), cv2.getNumberOfCPUs()]}}))
             app.quit()
         win.image_shown.connect(report)  # the held read still runs: the image does come
         QTimer.singleShot(60000, report)
@@ -185,6 +187,9 @@ def test_the_window_is_shown_before_numpy_opencv_or_a_model_module_loads(tmp_pat
     ml_early = [m for m in ml_early if not m.startswith("ml.registry.")]
     assert ml_early == [], f"model modules imported before the window was shown: {ml_early}"
     assert out["image"] and "numpy" in out["later"]  # the first image did load after it
+    # CLAHE splits over OpenCV's threads: nothing in the window's process may lower them.
+    threads, cpus = out["cv2_threads"]
+    assert threads >= min(2, cpus), out["cv2_threads"]
 
 
 def test_the_heap_is_settled_once_the_first_image_is_shown_or_after_the_fallback(qtbot) -> None:  # type: ignore[no-untyped-def]
