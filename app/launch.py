@@ -127,22 +127,26 @@ def start_gui(args: list[str]) -> tuple[Any, Any]:
     return app, window
 
 
-def settle_heap_later(window: Any, fallback_ms: int = 3000) -> None:
-    """``settle_heap`` once the first image is on screen (or after ``fallback_ms`` for a
-    project without one): its full collection (~30 ms) then neither delays the window's
-    first paint nor leaves out what the first image's read and render made (#17)."""
+def settle_heap_later(window: Any, fallback_ms: int = 3000, after_image_ms: int = 250) -> None:
+    """``settle_heap`` a moment after the first image is on screen (or after
+    ``fallback_ms`` for a project without one): its full collection (~30 ms) then delays
+    neither the window's first paint nor the first image's, and it freezes what that
+    image's read and render made too (#17)."""
     from PySide6.QtCore import QTimer
 
     done = False
 
-    def settle(*_: Any) -> None:
+    def settle() -> None:
         nonlocal done
         if not done:
             done = True
-            window.image_shown.disconnect(settle)
             settle_heap()
 
-    window.image_shown.connect(settle)
+    def on_image(*_: Any) -> None:
+        window.image_shown.disconnect(on_image)
+        QTimer.singleShot(after_image_ms, window, settle)  # after the image is painted
+
+    window.image_shown.connect(on_image)
     QTimer.singleShot(fallback_ms, window, settle)  # not after the window is gone
 
 

@@ -218,13 +218,14 @@ def test_the_heap_is_settled_once_the_first_image_is_shown_or_after_the_fallback
     launch.settle_heap = lambda: calls.append(gc.get_freeze_count())  # type: ignore[assignment]
     try:
         shown, idle = FakeWindow(), FakeWindow()
-        launch.settle_heap_later(shown, fallback_ms=200)
-        launch.settle_heap_later(idle, fallback_ms=200)  # a project without images
+        launch.settle_heap_later(shown, fallback_ms=600, after_image_ms=50)
+        launch.settle_heap_later(idle, fallback_ms=600)  # a project without images
         assert calls == []  # not during the start
         shown.image_shown.emit(1)
-        assert len(calls) == 1
+        assert calls == []  # not in the image's own turn: it is painted first
+        qtbot.waitUntil(lambda: len(calls) == 1, timeout=500)
         shown.image_shown.emit(2)  # once only
-        qtbot.waitUntil(lambda: len(calls) == 2, timeout=3000)  # the fallback's
+        qtbot.waitUntil(lambda: len(calls) == 2, timeout=3000)  # the idle one's fallback
         qtbot.wait(400)
         assert len(calls) == 2  # the shown window's fallback did nothing more
     finally:
