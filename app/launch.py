@@ -112,12 +112,42 @@ def _startup_probe(window: Any, app: Any) -> None:
 
 def start_gui(args: list[str]) -> tuple[Any, Any]:
     """Everything ``python main.py`` does before the event loop (end-to-end tests use it)."""
+    from PySide6.QtCore import QTimer
+
     app = create_application()
     window = build_window(app)
+    # The window first, then the pixels: jobs the project's opening asks for (the first
+    # image's read, the list's thumbnails) start on the event loop's first turn, once the
+    # window is on screen, instead of importing numpy and OpenCV beside its first paint.
+    window.runner.hold()
     window.show()
     open_initial_project(window, args)
-    settle_heap()
+    QTimer.singleShot(0, window.runner.release)
+    settle_heap_later(window)
     return app, window
+
+
+def settle_heap_later(window: Any, fallback_ms: int = 3000, after_image_ms: int = 250) -> None:
+    """``settle_heap`` a moment after the first image is on screen (or after
+    ``fallback_ms`` for a project without one): its full collection (~30 ms) then delays
+    neither the window's first paint nor the first image's, and it freezes what that
+    image's read and render made too (#17)."""
+    from PySide6.QtCore import QTimer
+
+    done = False
+
+    def settle() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            settle_heap()
+
+    def on_image(*_: Any) -> None:
+        window.image_shown.disconnect(on_image)
+        QTimer.singleShot(after_image_ms, window, settle)  # after the image is painted
+
+    window.image_shown.connect(on_image)
+    QTimer.singleShot(fallback_ms, window, settle)  # not after the window is gone
 
 
 def settle_heap() -> None:

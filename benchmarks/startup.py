@@ -12,7 +12,10 @@ turn, run after run, so load on a shared machine hits them alike:
     show before/after in one run;
   * LabelImg 1.8.6 (``labelImg.labelImg.get_main_app``, PyQt5: the tool the issue
     compares with), to its first event-loop turn with the window shown;
-  * a bare PySide6 ``QMainWindow`` (the floor: interpreter + Qt).
+  * a bare PySide6 ``QMainWindow`` (the floor: interpreter + Qt);
+  * with ``--first-image``, each ClinLens tree again to its first image on screen
+    (``MainWindow.image_shown``): the window may show sooner only if the pixels do not
+    come later.
 It also lists the modules a start imports that it should not (torch, ultralytics,
 pydicom, tifffile, ml.*): the test ``tests/app/test_startup_imports.py`` pins them.
 """
@@ -50,6 +53,17 @@ _BARE = (
 )
 
 
+_FIRST_IMAGE = (
+    "import sys, time, json\n"
+    "from PySide6.QtCore import QTimer\n"
+    "from app.launch import start_gui\n"
+    "app, win = start_gui(sys.argv[1:])\n"
+    "win.image_shown.connect(lambda *_: (print(json.dumps(time.time())), app.quit()))\n"
+    "QTimer.singleShot(60000, app.quit)\n"
+    "app.exec()\n"
+)
+
+
 def _child_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -77,6 +91,16 @@ def clinlens(tree: Path, project: Path, data: Path) -> tuple[float, list[str]]:
     return result["wall_time"] - t0, result["heavy_modules"]
 
 
+def first_image(tree: Path, project: Path, data: Path) -> float:
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", CLINLENS_DATA_DIR=str(data), PYTHONPATH=str(tree))
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_IMAGE, str(project)], cwd=tree, env=env,
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return float(out.stdout.strip().splitlines()[-1]) - t0
+
+
 def script(code: str, cwd: Path) -> float:
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
     env.pop("PYTHONPATH", None)
@@ -93,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--baseline", type=Path, help="another ClinLens tree to start in turn")
+    ap.add_argument("--first-image", action="store_true", help="also time the first image")
     args = ap.parse_args(argv)
     if not os.environ.get("DISPLAY"):
         print("set DISPLAY to an X server (e.g. Xvfb :99 &; DISPLAY=:99)", file=sys.stderr)
@@ -124,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         rows["ClinLens (baseline tree)"] = []
     rows["LabelImg 1.8.6"] = []
     rows["bare PySide6 window"] = []
+    if args.first_image:
+        rows["ClinLens (this tree), first image on screen"] = []
+        if args.baseline:
+            rows["ClinLens (baseline tree), first image on screen"] = []
     heavy: set[str] = set()
     load_before = os.getloadavg()[0]
     for _ in range(args.runs):
@@ -135,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
             rows["ClinLens (baseline tree)"].append(base)
         rows["LabelImg 1.8.6"].append(script(_LABELIMG, empty))
         rows["bare PySide6 window"].append(script(_BARE, empty))
+        if args.first_image:
+            secs = first_image(ROOT, tmp / "proj", data)
+            rows["ClinLens (this tree), first image on screen"].append(secs)
+            if args.baseline:
+                secs = first_image(args.baseline, tmp / "proj-base", data)
+                rows["ClinLens (baseline tree), first image on screen"].append(secs)
     load_after = os.getloadavg()[0]
     print(
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, DISPLAY {os.environ['DISPLAY']}; "
@@ -155,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, vals in rows.items():
         ms = [v * 1000 for v in vals]
         cpu = statistics.median(cpu_of[name]) * 1000 if cpu_of.get(name) else float("nan")
+        # (no CPU column for the first-image rows: "nan")
         print(
             f"| {name} | {statistics.median(ms):.0f} | {min(ms):.0f} | {max(ms):.0f} | {cpu:.0f} |"
         )

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView, 
 from app.canvas.box_item import HANDLE_PX, BoxItem, BoxView, handle_points
 from app.canvas.geometry import clamp_point, moved_rect, resized_rect
 from app.canvas.image_item import Frame, ImageItem
-from core.annotations.geometry import rect_area
+from core.annotations.rect import rect_area
 
 MIN_BOX_PX = 2.0  # a drag smaller than this (image pixels) is a click, not a box
 ZOOM_MIN, ZOOM_MAX = 0.01, 64.0

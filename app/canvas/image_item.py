@@ -10,10 +10,14 @@ dermatologist zooming into skin wants texture, not blocks.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+if TYPE_CHECKING:  # numpy loads with the first picture, not with the window (#17)
+    import numpy as np
 
 
 class Frame:
@@ -22,6 +26,8 @@ class Frame:
     __slots__ = ("array", "image")
 
     def __init__(self, array: np.ndarray) -> None:
+        import numpy as np
+
         if array.ndim != 3 or array.shape[2] != 4 or array.dtype != np.uint8:
             raise ValueError("a Frame needs an (h, w, 4) uint8 BGRA array")
         self.array = np.ascontiguousarray(array)

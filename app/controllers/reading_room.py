@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsPixmapItem, QWidget
@@ -253,6 +252,8 @@ class ReadingRoom(QObject):
         if not raw.is_color:
             self.pigment.show_coverage(None, "Only for colour photos (this image is grey).")
             return
+        import numpy as np
+
         from core.filters.hyperpigmentation import PigmentMap, difference_map
 
         # The screen-sized copy the display keeps, its V - gray map made once per image:

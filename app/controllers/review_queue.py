@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.jobs import LANE_IDLE, JobRunner
-from core.active.queue import build_queue
 from core.errors import ClinLensError
 from core.jobs import check_cancel
 
@@ -108,6 +107,8 @@ class ReviewQueueController(QObject):
         model = self.model()
         summary = self.project.heldout.summary()
         done = self.project.image_count(status="done")
+        from core.active.queue import build_queue  # numpy: not on the window's start (#17)
+
         return build_queue(
             cands,
             self.roles(),

@@ -31,6 +31,22 @@ THUMB = 72
 # ml.severity.train.MIN_GRADED (a test keeps them equal; the GUI must not import ml):
 # fewer human-graded photos cannot be split into folds that say anything.
 MIN_GRADED = 10
+SEVERITY_KIND = "severity"  # ml.severity.model_io.KIND (a test keeps them equal)
+
+
+def graded_scales(folder: Any) -> list[str]:
+    """``ml.severity.model_io.graded_scales`` read from the JSON registry alone: that module
+    brings numpy, scikit-learn's arrays and the regressor, which the status line at project
+    open (before the window is first painted) does not need (#17). A test keeps them equal."""
+    from ml import registry
+
+    return sorted(
+        {
+            str((m.extra or {}).get("scale"))
+            for m in registry.list_models(folder, SEVERITY_KIND)
+            if m.status == "active" and (m.extra or {}).get("scale")
+        }
+    )
 
 
 def _grade_job(worker: Any, project: Any, scale: str, image_id: int) -> Any:
@@ -194,8 +210,6 @@ class SeverityController(QObject):
             return
         scale = self.panel.current_scale()
         try:
-            from ml.severity.model_io import graded_scales
-
             self.models = graded_scales(self.project.folder)
         except ClinLensError as exc:
             self.models = []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+if TYPE_CHECKING:  # numpy loads with the first histogram, not with the window (#17)
+    import numpy as np
 
 
 class HistogramWidget(QWidget):
@@ -24,6 +28,8 @@ class HistogramWidget(QWidget):
         if hist is None:
             self.counts, self.edges = None, None
         else:
+            import numpy as np
+
             self.counts = np.asarray(hist[0], dtype=np.float64)
             self.edges = np.asarray(hist[1], dtype=np.float64)
         self.update()
@@ -46,6 +52,8 @@ class HistogramWidget(QWidget):
         if self.counts is None or self.edges is None or self.counts.size == 0:
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no histogram")
             return
+        import numpy as np
+
         # log scale: the background peak would flatten everything else
         c = np.log1p(self.counts)
         top = float(c.max()) or 1.0

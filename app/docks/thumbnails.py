@@ -18,13 +18,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from app.jobs import LANE_IDLE, LANE_INTERACTIVE, Job, JobRunner
+
+if TYPE_CHECKING:  # numpy loads in the thumbnail jobs, not with the window (#17)
+    import numpy as np
 
 log = logging.getLogger("clinlens.thumbnails")
 
@@ -91,6 +93,7 @@ def _render(req: ThumbRequest) -> np.ndarray:
 def _jpeg_thumbnail(path: Path) -> np.ndarray:
     """Photos: Pillow's draft mode decodes a JPEG at 1/2..1/8 scale (DCT scaling), ~20x
     faster than a full decode of a 12-Mpx photo; EXIF orientation applied as in ``read``."""
+    import numpy as np
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:

@@ -17,13 +17,15 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.canvas import Canvas, Frame, to_bgra
 from app.jobs import LANE_INTERACTIVE, JobRunner
+
+if TYPE_CHECKING:  # numpy loads in the first read job, not with the window (#17)
+    import numpy as np
 
 log = logging.getLogger("clinlens.display")
 
@@ -64,6 +66,7 @@ def make_preview_raw(raw: Any, out_size: int) -> Any:
     import dataclasses
 
     import cv2
+    import numpy as np
 
     from core.filters import preview_shape
 

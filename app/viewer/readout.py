@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is there once an image is (#17)
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ def pixel_readout(raw: Any, x: float, y: float) -> PixelReadout | None:
     col, row = math.floor(x), math.floor(y)
     if not (0 <= col < raw.width and 0 <= row < raw.height):
         return None
+    import numpy as np
+
     px = raw.pixels[row, col]
     if np.ndim(px) == 0:
         stored: tuple[float, ...] = (float(px),)

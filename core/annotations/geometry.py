@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.annotations.rect import rect_area as rect_area  # one box, numpy-free (#17)
+
 if TYPE_CHECKING:  # numpy.typing costs the window's start a few ms; hints only
     from numpy.typing import ArrayLike
 
@@ -40,11 +42,6 @@ def as_boxes(boxes: ArrayLike) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[1] < 4:
         raise ValueError(f"boxes must have shape (N, 4) or (N, >4), not {arr.shape}")
     return arr
-
-
-def rect_area(x1: float, y1: float, x2: float, y2: float) -> float:
-    """Area of one box given as four numbers (plain floats: no array for a single box)."""
-    return max(0.0, x2 - x1) * max(0.0, y2 - y1)
 
 
 def box_area(boxes: ArrayLike) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from core.annotations.geometry import rect_area
+from core.annotations.rect import rect_area
 
 BOX_SOURCES = ("human", "model")
 BOX_STATUSES = ("suggested", "accepted", "edited", "rejected")

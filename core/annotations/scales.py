@@ -7,19 +7,22 @@ FormatError that names the file and shows the offending value shortened.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import os
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from core.annotations.kinds import applies, validate_kinds
 from core.annotations.labels import validate_name
 from core.errors import FormatError
 from core.text import shorten
 from resources import resource_path
+
+if TYPE_CHECKING:  # the store opens scales at the window's start: numpy only when asked (#17)
+    import numpy as np
 
 MAX_SCALE_VALUES = 1000
 
@@ -52,25 +55,39 @@ class GradingScale:
 
     @property
     def allowed(self) -> np.ndarray:
+        import numpy as np
+
         return np.array([v.value for v in self.values], dtype=np.float64)
 
     @property
     def edges(self) -> np.ndarray:
         """Boundaries between neighbouring grades (midpoints): acne4 -> [0.5, 1.5, 2.5]."""
-        a = self.allowed
-        return (a[:-1] + a[1:]) / 2.0
+        import numpy as np
+
+        return np.array(self._edges(), dtype=np.float64)
+
+    def _edges(self) -> list[float]:
+        # The same float64 midpoints as (a[:-1] + a[1:]) / 2.0 on the array.
+        a = [float(v.value) for v in self.values]
+        return [(lo + hi) / 2.0 for lo, hi in itertools.pairwise(a)]
 
     def to_grade(self, continuous: float) -> float:
         """Map a continuous prediction to an allowed grade; on an edge, the upper grade."""
-        idx = int(np.searchsorted(self.edges, float(continuous), side="right"))
-        return float(self.allowed[idx])
+        # bisect_right is searchsorted(side="right"), NaN included (past every edge).
+        idx = bisect.bisect_right(self._edges(), float(continuous))
+        return float(self.values[idx].value)
+
+    def snap(self, value: float) -> float:
+        """The allowed value nearest ``value`` (the first of equally near ones, as argmin)."""
+        number = float(value)
+        return min((float(v.value) for v in self.values), key=lambda a: abs(a - number))
 
     def is_valid(self, value: float) -> bool:
-        return bool(np.any(np.isclose(self.allowed, float(value))))
+        return any(_isclose(v.value, float(value)) for v in self.values)
 
     def label_of(self, value: float) -> str:
         for v in self.values:
-            if np.isclose(v.value, value):
+            if _isclose(v.value, value):
                 return v.label
         return str(value)
 
@@ -79,6 +96,16 @@ class GradingScale:
             if g.low - 1e-9 <= value <= g.high + 1e-9:
                 return g.label
         return None
+
+
+def _isclose(a: float, b: float) -> bool:
+    """numpy.isclose(a, b) with its defaults (rtol 1e-5 of ``b``, atol 1e-8), without numpy."""
+    a, b = float(a), float(b)
+    if a == b:
+        return True  # equal infinities too, as numpy has it
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    return abs(a - b) <= 1e-08 + 1e-05 * abs(b)
 
 
 def _number(value: Any, what: str, where: str) -> float:

@@ -119,7 +119,7 @@ class GradesRepository:
                 raise ProjectError(
                     f"{value!r} is not a grade on the {grading.title} scale (allowed: {allowed})"
                 )
-            number = float(grading.allowed[abs(grading.allowed - number).argmin()])
+            number = grading.snap(number)
             reader = self.reader_of(source, author)
             before = _stored_grade(conn, image.id, scale, source, reader)
             grade = Grade(

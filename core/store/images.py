@@ -402,7 +402,7 @@ class ImagesMixin(ProjectBase):
                 f"or {', '.join(GRADE_STATES)})"
             )
         # Stored values are snapped to the scale's own (see set_grade): compare those.
-        number = float(grading.allowed[abs(grading.allowed - number).argmin()])
+        number = grading.snap(number)
         return f"id IN ({human} AND value = ?)", (scale, number)
 
 

@@ -251,7 +251,7 @@ class ReadersRepository:
                 raise ProjectError(
                     f"{value!r} is not a grade on the {grading.title} scale (allowed: {allowed})"
                 )
-            number = float(grading.allowed[abs(grading.allowed - number).argmin()])
+            number = grading.snap(number)
             seen = _reader_rows(conn, " AND image_id = ? AND scale = ?", (image.id, scale))
             readers = seen.get((image.id, scale), {})
             before = _adjudicated_rows(

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from core.store.database import Database
 from core.store.records import now_iso
+
+if TYPE_CHECKING:  # numpy loads with the first stored features, not with the GUI (#17)
+    import numpy as np
 
 LOOP_KEY = "active_loop"
 
@@ -37,12 +39,16 @@ class StoredScore:
 def _blob(features: np.ndarray | None) -> bytes | None:
     if features is None:
         return None
+    import numpy as np
+
     return np.asarray(features, dtype="<f4").ravel().tobytes()
 
 
 def _unblob(data: bytes | None) -> np.ndarray | None:
     if data is None:
         return None
+    import numpy as np
+
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 

@@ -133,3 +133,100 @@ def test_a_gui_start_to_the_first_png_on_screen_imports_none_of_the_deferred(tmp
         m for m in loaded if any(m == d or m.startswith(d + ".") for d in DEFERRED_AT_START)
     )
     assert early == [], f"imported at start: {early}"
+
+
+# Not loaded until the window is on screen (issue 17, cold start): numpy, OpenCV and Pillow
+# load with the first image's read, which starts on the event loop's first turn; the model
+# modules with the first suggestion or grade. The JSON model registry (the status lines)
+# and the severity worker's command name are all of ml.* that a start may import.
+NOT_BEFORE_THE_WINDOW = ("numpy", "cv2", "PIL", "pyqtgraph", "scipy", "sklearn")
+ML_AT_START = ("ml", "ml.registry", "ml.severity_worker")
+
+
+@pytest.mark.slow
+def test_the_window_is_shown_before_numpy_opencv_or_a_model_module_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code = textwrap.dedent(
+        f"""
+        import json, sys
+        from PySide6.QtCore import QTimer
+        from app.jobs import JobRunner
+        from app.launch import start_gui
+        seen = {{}}
+        release = getattr(JobRunner, "release", None)
+        def snapshot(runner):  # the moment the held jobs (the first read) may start
+            win = runner.parent()
+            seen.setdefault("shown", (win.isVisible(), win.project is not None,
+                                      win.images.model.rowCount()))
+            seen.setdefault("modules", sorted(sys.modules))
+            release(runner)
+        JobRunner.release = snapshot
+        app, win = start_gui([{str(tmp_path / "proj")!r}])
+        # A tree without the hold: what start_gui imported itself.
+        seen.setdefault("shown", (win.isVisible(), win.project is not None,
+                                  win.images.model.rowCount()))
+        seen.setdefault("modules", sorted(sys.modules))
+        shown, at_show = seen["shown"], seen["modules"]
+        def report(*_):
+            import cv2  # loaded by the first read by now; its thread count as renders see it
+            print(json.dumps({{"shown": shown, "at_show": at_show,
+                               "later": sorted(sys.modules), "image": win.display.raw is not None,
+                               "cv2_threads": [cv2.getNumThreads(), cv2.getNumberOfCPUs()]}}))
+            app.quit()
+        win.image_shown.connect(report)  # the held read still runs: the image does come
+        QTimer.singleShot(60000, report)
+        app.exec()
+        """
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CLINLENS_DATA_DIR=str(tmp_path / "data"))
+    make = (
+        "from pathlib import Path; from tests.app.conftest import make_project; "
+        f"make_project(Path({str(tmp_path / 'proj')!r})).close()"
+    )
+    subprocess.run([sys.executable, "-c", make], cwd=ROOT, env=env, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    visible, opened, rows = out["shown"]
+    assert visible and opened and rows > 0  # the project is open and listed at that point
+    at_show = set(out["at_show"])
+    early = sorted(
+        m for m in at_show if any(m == d or m.startswith(d + ".") for d in NOT_BEFORE_THE_WINDOW)
+    )
+    assert early == [], f"imported before the window was shown: {early}"
+    ml_early = sorted(m for m in at_show if m.split(".")[0] == "ml" and m not in ML_AT_START)
+    ml_early = [m for m in ml_early if not m.startswith("ml.registry.")]
+    assert ml_early == [], f"model modules imported before the window was shown: {ml_early}"
+    assert out["image"] and "numpy" in out["later"]  # the first image did load after it
+    # CLAHE splits over OpenCV's threads: nothing in the window's process may lower them.
+    threads, cpus = out["cv2_threads"]
+    assert threads >= min(2, cpus), out["cv2_threads"]
+
+
+def test_the_heap_is_settled_once_the_first_image_is_shown_or_after_the_fallback(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QObject, Signal
+
+    from app import launch
+
+    class FakeWindow(QObject):
+        image_shown = Signal(int)
+
+    calls: list[int] = []
+    real = launch.settle_heap
+    launch.settle_heap = lambda: calls.append(gc.get_freeze_count())  # type: ignore[assignment]
+    try:
+        shown, idle = FakeWindow(), FakeWindow()
+        launch.settle_heap_later(shown, fallback_ms=600, after_image_ms=50)
+        launch.settle_heap_later(idle, fallback_ms=600)  # a project without images
+        assert calls == []  # not during the start
+        shown.image_shown.emit(1)
+        assert calls == []  # not in the image's own turn: it is painted first
+        qtbot.waitUntil(lambda: len(calls) == 1, timeout=500)
+        shown.image_shown.emit(2)  # once only
+        qtbot.waitUntil(lambda: len(calls) == 2, timeout=3000)  # the idle one's fallback
+        qtbot.wait(400)
+        assert len(calls) == 2  # the shown window's fallback did nothing more
+    finally:
+        launch.settle_heap = real  # type: ignore[assignment]

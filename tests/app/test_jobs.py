@@ -191,3 +191,32 @@ def test_jobs_panel_lists_job_and_cancel_button_cancels(qtbot, runner):
     assert indicator.isHidden()
     panel.clear_finished()
     assert not panel.rows
+
+
+def test_a_held_runner_starts_its_jobs_on_release_in_order_and_cancels_while_held(qtbot, runner):
+    # The launch holds the runner until the window is on screen (#17).
+    ran: list[str] = []
+    runner.hold()
+    first = runner.submit(lambda p, c: ran.append("first") or 1, channel="display:load")
+    dropped = runner.submit(lambda p, c: ran.append("dropped") or 2, channel="thumbs")
+    newest = runner.submit(lambda p, c: ran.append("newest") or 3, channel="thumbs")
+    dropped_events = _record(dropped)
+    qtbot.wait(100)
+    assert ran == [] and not first.done  # nothing runs while held
+    runner.release()
+    with qtbot.waitSignals([first.finished, newest.finished, dropped.finished], timeout=5000):
+        pass
+    assert ran == ["first", "newest"]
+    assert [e[0] for e in dropped_events] == ["cancelled", "finished"]  # superseded while held
+    later = runner.submit(lambda p, c: 4)  # released: starts at once again
+    with qtbot.waitSignal(later.succeeded, timeout=5000) as blocker:
+        pass
+    assert blocker.args == [4]
+
+
+def test_waiting_for_a_held_runner_releases_it(qtbot, runner):
+    runner.hold()
+    job = runner.submit(lambda p, c: 5)
+    assert runner.wait_for_done(5000)
+    qtbot.waitUntil(lambda: job.done, timeout=5000)
+    assert job.state == "succeeded"

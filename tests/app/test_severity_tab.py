@@ -126,3 +126,28 @@ def test_the_demo_has_enough_graded_faces_to_train_and_one_to_suggest(tmp_path):
         xray = project.images()[0]
         assert project.grading.image_kind(xray.id) == "xray"
         assert [s.name for s in project.grading.scales_for(xray.id)] == ["quality"]
+
+
+def test_the_status_lists_graded_scales_as_the_model_module_does(monkeypatch) -> None:
+    # The GUI reads them from the registry alone (no numpy at project open, #17).
+    from types import SimpleNamespace
+
+    from app.controllers import severity as gui
+    from ml import registry
+    from ml.severity import model_io
+
+    assert gui.SEVERITY_KIND == model_io.KIND
+    entries = [
+        SimpleNamespace(status="active", extra={"scale": "iga5"}),
+        SimpleNamespace(status="active", extra={"scale": "acne4"}),
+        SimpleNamespace(status="active", extra={"scale": "acne4"}),
+        SimpleNamespace(status="candidate", extra={"scale": "hyperpig"}),
+        SimpleNamespace(status="active", extra=None),
+        SimpleNamespace(status="active", extra={"scale": ""}),
+    ]
+    asked: list[str] = []
+    monkeypatch.setattr(
+        registry, "list_models", lambda folder, kind: asked.append(kind) or list(entries)
+    )
+    assert gui.graded_scales("proj") == model_io.graded_scales("proj") == ["acne4", "iga5"]
+    assert asked == [model_io.KIND, model_io.KIND]
