@@ -150,8 +150,12 @@ class WorkerProcess:
         log.info("%s process started (pid %d)", self.name, proc.pid)
         return proc
 
-    def close(self, timeout_s: float = 3.0) -> None:
+    def close(self, timeout_s: float = 10.0) -> None:
         """Ask the child to quit; without blocking, kill it if it has not after ``timeout_s``.
+
+        Ten seconds: a detector child tears torch down in well under a second on an idle
+        PC, but 3 s was seen to run out on a loaded 2-core machine, and a kill there loses
+        nothing yet reads like a crash in the child's exit status.
 
         For good: a request in flight ends as cancelled, and later ones are refused
         (JobCancelled), so a job queued for a closed project cannot start a new child.
