@@ -26,7 +26,8 @@ beside a baseline of the same run:
   plus its head conv and a linear grade head tuned per fold on the training faces, at
   ``--ft-size`` px, on the frozen front's maps cached once per patch; the tuned features
   then go to the ridge head (what ``severity train --fine-tune`` registers), and the tuned
-  network's own head is scored beside it; wall time of the 5 folds on the CPU;
+  network's own head is scored beside it; original patches only (flips of the cached
+  maps are the augmentation); wall time of the 5 folds on the CPU;
 * the similarity grader (``--grader similarity``): a triplet-loss embedding trained per
   fold on the cached frozen features, grade = similarity-weighted mean of the 5 most
   similar training faces; same folds.
@@ -61,7 +62,7 @@ def _grade_of(name: str) -> int:
     return int(m.group(1))
 
 
-def make_project(data: Path, work: Path) -> Path:
+def make_project(data: Path, work: Path, limit: int = 0) -> Path:
     """A fresh project referring to the dev photos, boxes mapped to ``lesion``."""
     import shutil
 
@@ -81,6 +82,8 @@ def make_project(data: Path, work: Path) -> Path:
     )
     grades = work / "grades.csv"
     photos = sorted(data.glob("*.jpg"))
+    if limit:  # evenly spaced photos (every grade), for a quick check of the script
+        photos = photos[:: max(1, len(photos) // limit)][:limit]
     grades.write_text(
         "image,scale,value\n" + "".join(f"{p.name},acne4,{_grade_of(p.name)}\n" for p in photos)
     )
@@ -171,7 +174,7 @@ def similarity_cv(ds: Any, scale: Any, splits: list[Any], k: int = 5) -> Any:
         scaler = StandardScaler().fit(vectors[train])
         a, b = scaler.transform(vectors[train]), scaler.transform(vectors[test])
         if a.shape[1] > 64:
-            pca = PCA(64, random_state=0).fit(a)
+            pca = PCA(min(64, len(a) - 1), random_state=0).fit(a)
             a, b = pca.transform(a), pca.transform(b)
         a /= np.linalg.norm(a, axis=1, keepdims=True) + 1e-9
         b /= np.linalg.norm(b, axis=1, keepdims=True) + 1e-9
@@ -206,7 +209,7 @@ def metrics(truth: Any, pred: Any, scale: Any) -> dict[str, Any]:
 def fine_tune_rows(args: Any, sources: list[Any], scale: Any, rows: dict[str, Any]) -> dict:
     """Fine-tuned rows (ridge on tuned features, tuned head) and their CPU times."""
     from ml.severity.cv_variants import cross_validate_finetuned, describe
-    from ml.severity.dataset import AugmentConfig, build_dataset
+    from ml.severity.dataset import build_dataset
     from ml.severity.feature_cache import FeatureCache
     from ml.severity.finetune import FineTuneConfig, Lite0Front
 
@@ -214,7 +217,7 @@ def fine_tune_rows(args: Any, sources: list[Any], scale: Any, rows: dict[str, An
     front = Lite0Front(config)
     start = time.perf_counter()
     with FeatureCache(args.work / "features.sqlite") as cache:
-        ds = build_dataset(sources, front, cache, augment=AugmentConfig())
+        ds = build_dataset(sources, front, cache, augment=None)  # flips, not shifted copies
     maps_s = time.perf_counter() - start
     start = time.perf_counter()
     out = cross_validate_finetuned(ds, front, scale, folds=args.folds, config=config, smote=True)
@@ -239,8 +242,9 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--timing-faces", type=int, default=10)
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--fine-tune-epochs", type=int, default=12, help="0: no fine-tuning rows")
-    ap.add_argument("--ft-size", type=int, default=160, help="fine-tuning patch size (px)")
+    ap.add_argument("--fine-tune-epochs", type=int, default=6, help="0: no fine-tuning rows")
+    ap.add_argument("--limit", type=int, default=0, help="only N photos (a quick check)")
+    ap.add_argument("--ft-size", type=int, default=128, help="fine-tuning patch size (px)")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -261,7 +265,7 @@ def main() -> int:
 
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    folder = make_project(data, args.work)
+    folder = make_project(data, args.work, args.limit)
     results: dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
         f"(torch/BLAS threads: {args.threads})",

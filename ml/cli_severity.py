@@ -73,9 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.add_argument(
         "--fine-tune-blocks", type=int, default=2, metavar="N", help="last blocks tuned (1-4)"
     )
-    train.add_argument("--epochs", type=int, default=12, metavar="E", help="fine-tuning epochs")
+    train.add_argument("--epochs", type=int, default=6, metavar="E", help="fine-tuning epochs")
     train.add_argument(
-        "--input-size", type=int, default=160, metavar="PX", help="fine-tuning patch size"
+        "--input-size", type=int, default=128, metavar="PX", help="fine-tuning patch size"
     )
     train.add_argument("--json", action="store_true", help="print the summary as JSON")
     train.set_defaults(func=run_train)

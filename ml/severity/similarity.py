@@ -36,7 +36,7 @@ MAX_BATCH = 64  # triplets per batch grow with its cube (128: 10x slower)
 class SimilarityConfig:
     dim: int = 64
     hidden: int = 256
-    steps: int = 400
+    steps: int = 200
     margin: float = 0.2  # per grade step of difference between anchor and negative
     lr: float = 1e-3
     weight_decay: float = 1e-4

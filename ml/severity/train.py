@@ -169,7 +169,8 @@ def train_severity(
             scale.name,
             config.backbone,
             config.weights,
-            augment=config.augment,
+            # Fine-tuning flips its cached maps instead of 5x the rows (finetune.py).
+            augment=None if front is not None else config.augment,
             folds=config.folds,
             what="training",
             progress=progress,
