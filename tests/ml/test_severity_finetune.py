@@ -63,7 +63,9 @@ def test_one_block_tunes_only_the_last_block(front: Lite0Front) -> None:
     one = Lite0Front(config, model=copy.deepcopy(front.model))
     model = copy.deepcopy(one.model)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    fine_tune(model, one.extract(_crops(8)), one.shape, np.linspace(0, 1, 8, dtype=np.float32), config)
+    fine_tune(
+        model, one.extract(_crops(8)), one.shape, np.linspace(0, 1, 8, dtype=np.float32), config
+    )
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and not any(k.startswith("_blocks.14.") for k in changed)
 
@@ -98,11 +100,13 @@ def test_a_stored_tail_loads_back_and_a_wrong_one_is_refused(front: Lite0Front) 
     state = tail_state(model, config.start)
     fresh = copy.deepcopy(front.model)
     load_tail(fresh, state, config.start)
-    x = torch.from_numpy(np.random.default_rng(2).normal(size=(2, 3, SIZE, SIZE)).astype(np.float32))
+    x = torch.from_numpy(
+        np.random.default_rng(2).normal(size=(2, 3, SIZE, SIZE)).astype(np.float32)
+    )
     with torch.inference_mode():
         assert torch.allclose(fresh.features(x), model.features(x))
     state.pop(next(iter(state)))
     with pytest.raises(ModelError, match="1 missing"):
         load_tail(fresh, state, config.start)
     with pytest.raises(ModelError, match="1 to 4"):
-        FineTuneConfig(blocks=9).start
+        _ = FineTuneConfig(blocks=9).start

@@ -9,14 +9,14 @@ import pytest
 pytest.importorskip("skimage.data")
 pytest.importorskip("torch")
 
-from core.cli import main as cli  # noqa: E402
-from core.store import Project  # noqa: E402
-from ml.severity.finetune import NAME as TUNED  # noqa: E402
-from ml.severity.finetune import FineTuneConfig  # noqa: E402
-from ml.severity.similarity import SimilarityConfig  # noqa: E402
-from ml.severity.synthetic import make_project  # noqa: E402
-from ml.severity.train import TrainConfig, train_severity  # noqa: E402
-from ml.severity.train_variants import VariantConfig  # noqa: E402
+from core.cli import main as cli
+from core.store import Project
+from ml.severity.finetune import NAME as TUNED
+from ml.severity.finetune import FineTuneConfig
+from ml.severity.similarity import SimilarityConfig
+from ml.severity.synthetic import make_project
+from ml.severity.train import TrainConfig, train_severity
+from ml.severity.train_variants import VariantConfig
 
 GRADES = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0]
 
@@ -86,3 +86,16 @@ def test_fine_tuning_needs_lite0_and_a_known_grader(
     assert "EfficientNet-Lite0" in capsys.readouterr().err
     assert cli([*argv, "--fine-tune", "--grader", "similarity"]) == 2
     assert "not supported yet" in capsys.readouterr().err
+
+
+def test_the_worker_reads_the_grader_and_fine_tuning_from_a_train_request() -> None:
+    from core.errors import ClinLensError
+    from ml.severity_worker import variant_of
+
+    assert variant_of({"scale": "acne4"}).fine_tune is None
+    v = variant_of({"fine_tune": {"blocks": 1, "epochs": 2}, "grader": "regression"})
+    assert v.fine_tune is not None and (v.fine_tune.blocks, v.fine_tune.epochs) == (1, 2)
+    assert variant_of({"fine_tune": True}).fine_tune == FineTuneConfig()
+    assert variant_of({"grader": "similarity"}).grader == "similarity"
+    with pytest.raises(ClinLensError, match="lr"):
+        variant_of({"fine_tune": {"lr": 1}})
