@@ -390,6 +390,7 @@ class SeverityController(QObject):
         if self.project is None or not scale:
             return None
         folder, worker, backbone = self.project.folder, self.worker, self.train_backbone
+        options = self.panel.train_options()
 
         def run(progress: Any, cancel: Any) -> Any:
             from ml import registry
@@ -397,7 +398,12 @@ class SeverityController(QObject):
             # Features and training in the severity process; it only reads the project,
             # so the model's checksum is recorded here (a static check, nothing runs).
             done = worker.request(
-                "train", scale=scale, backbone=backbone, progress=progress, cancel=cancel
+                "train",
+                scale=scale,
+                backbone=backbone,
+                progress=progress,
+                cancel=cancel,
+                **options,
             )
             if done.get("model"):
                 registry.confirm_import(folder, registry.ModelInfo.from_dict(done["model"]))

@@ -67,6 +67,31 @@ class SeverityPanel(QWidget):
         self.references.setToolTip("Similar faces already graded: click one to compare")
         self.references.itemActivated.connect(self._on_reference)
         self.references.itemClicked.connect(self._on_reference)
+        # How the next training grades (benchmarks/RESULTS.md, issue 16: on the ACNE04
+        # development photos the three are within fold noise of each other; ridge on the
+        # frozen features is the default because it is the cheapest).
+        self.grader_kind = QComboBox()
+        for text, kind, tip in (
+            ("Ridge on features", "regression", "Ordinal ridge on the frozen backbone's features"),
+            (
+                "Ridge, fine-tuned",
+                "finetune",
+                "Fine-tunes the backbone's last blocks first (minutes on a CPU)",
+            ),
+            (
+                "Most similar faces",
+                "similarity",
+                "Grades by the nearest graded faces in a learned (triplet-loss) space",
+            ),
+        ):
+            self.grader_kind.addItem(text, kind)
+            self.grader_kind.setItemData(
+                self.grader_kind.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
+            )
+        self.grader_kind.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.grader_kind.setMinimumContentsLength(14)
         self.train_button = QPushButton("Train the grader…")
         self.train_button.setToolTip("Train the grader on the project's graded photos")
         self.train_button.clicked.connect(lambda: self.train_requested.emit(self.current_scale()))
@@ -90,9 +115,19 @@ class SeverityPanel(QWidget):
         lay.addWidget(self.overlay)
         lay.addWidget(QLabel("Similar graded faces:"))
         lay.addWidget(self.references)
+        train_form = QFormLayout()
+        train_form.addRow("Grader", self.grader_kind)
+        lay.addLayout(train_form)
         lay.addWidget(self.train_button)
         lay.addWidget(self.train_hint)
         lay.addStretch(1)
+
+    def train_options(self) -> dict[str, object]:
+        """The worker's ``train`` request options for the chosen grader."""
+        kind = str(self.grader_kind.currentData())
+        if kind == "finetune":
+            return {"grader": "regression", "fine_tune": True}
+        return {"grader": kind}
 
     def set_scales(self, scales) -> None:  # type: ignore[no-untyped-def]
         """The project's scales by title (as the Grades tab names them). A new project
