@@ -92,7 +92,7 @@ class ActiveLearningUI:
         self.review_next.setEnabled(project is not None)
         self._update_auto_text()
         if project is not None:
-            self.window.images.model.set_scores(self.queue.scores())
+            self.queue.invalidate()  # the list's scores, read off the GUI thread
             self.queue.refresh_scores()  # idle lane: only what the active version lacks
 
     def _on_models_changed(self) -> None:

@@ -226,8 +226,11 @@ def _phantom_images(
         boxes = []
         for _ in range(count):
             cls = 0 if kind == "source" else int(rng.integers(0, 2))
+            # Sizes relative to the image (at 64 px: keys 10-19 px, buckles 19-29 x 12).
             bw, bh = (
-                (int(rng.integers(10, 20)),) * 2 if cls == 0 else (int(rng.integers(24, 36)), 14)
+                (int(rng.integers(size * 0.16, size * 0.30)),) * 2
+                if cls == 0
+                else (int(rng.integers(size * 0.30, size * 0.45)), int(size * 0.19))
             )
             x, y = int(rng.integers(2, size - bw - 2)), int(rng.integers(2, size - bh - 2))
             boxes.append(PhantomBox(x, y, x + bw, y + bh, cls))
@@ -242,13 +245,36 @@ def _phantom_images(
     return items, truth
 
 
+# Training knobs of the simulation (``--det-lr``): ultralytics accumulates gradients up to
+# a nominal batch of 64 (``nbs``), i.e. one optimiser step per 8 batches of 8: on a pool of
+# 60-120 small images that is one step an epoch, and the tiny model never leaves its
+# start in the epochs a CPU allows. ``nbs`` = the batch: a step per batch.
+TRAIN_KNOBS: dict[str, Any] = {"lr0": 0.002, "nbs": 8}  # nbs: keep equal to BATCH
+
+
+BATCH = 8
+VAL_FRACTION = 0.15  # the recipe's default: that share of the labelled images validates
+
+
+def epochs_for(labelled: int, steps: int) -> int:
+    """Epochs giving about ``steps`` optimiser steps on ``labelled`` images (one step a
+    batch: ``nbs`` = the batch)."""
+    n_val = max(1, round(labelled * VAL_FRACTION)) if labelled > 1 else 0
+    batches = max(1, -(-(labelled - n_val) // BATCH))
+    return max(1, -(-steps // batches))
+
+
 def _recipe(cfg: Path, size: int, epochs: int, scratch: bool) -> Any:
     from ml.training.recipe import preset
 
+    knobs = dict(TRAIN_KNOBS)
+    if not scratch:  # fine-tuning a trained model: no warm-up (its bias lr of 0.1 undoes it)
+        knobs["warmup_epochs"] = 0
     return preset(
-        "xray", epochs=epochs, imgsz=size, tile_size=size, tiles=0, batch=8, device="cpu",
-        arch=str(cfg), start="scratch" if scratch else "active", val_every=100,
-        augment_copies=0, min_images=1, min_boxes=1, seed=0,
+        "xray", epochs=epochs, imgsz=size, tile_size=size, tiles=0, batch=BATCH, device="cpu",
+        arch=str(cfg), start="scratch" if scratch else "active", val_every=1000,
+        augment_copies=0, min_images=1, min_boxes=1, seed=0, lr0=knobs.pop("lr0"),
+        patience=1000, extra_args=knobs,
     )  # fmt: skip
 
 
@@ -295,13 +321,18 @@ def detection_task(
     *,
     pool: int,
     test: int,
-    epochs0: int,
-    epochs: int,
-    size: int = 128,
-    pretrain: int = 48,
+    steps0: int,
+    steps: int,
+    size: int = 64,
+    pretrain: int = 0,
     pretrain_epochs: int = 30,
-    full_epochs: int | None = None,
+    full_steps: int | None = None,
 ) -> tuple[Task, Callable[[], float]]:
+    """Rounds train for a number of optimiser *steps* (``steps0`` from scratch, ``steps``
+    fine-tuning the previous round's model), turned into epochs for the labelled count:
+    a fixed number of epochs gives 8 labelled images one step an epoch and 80 ten, so
+    the early rounds would never learn. The full-pool model gets as many steps as the
+    loop's rounds add up to (``full_steps``)."""
     from core.annotations import builtin_label_set
     from core.store import Project
     from tests.ml.conftest import TINY_CLASSES, TINY_YAML
@@ -346,7 +377,8 @@ def detection_task(
         reveal(labelled)
         first = previous is None
         start = source if first else previous
-        recipe = _recipe(cfg, size, epochs0 if first else epochs, start is None)
+        n_epochs = epochs_for(len(labelled), steps0 if first else steps)
+        recipe = _recipe(cfg, size, n_epochs, start is None)
         module = None if start is None else start.loaded.model.float()
         return _train_once(project, recipe, split, work, module)
 
@@ -360,6 +392,7 @@ def detection_task(
     def score(det: Any, unlabelled: list[int], variant: str) -> tuple[np.ndarray, np.ndarray]:
         from core.imaging import read
         from ml.active.detection import score_rgb, scoring_mode
+        from ml.active.scores import STRATEGIES
 
         scores, feats = [], []
         with scoring_mode(det) as (threshold, tap):
@@ -371,7 +404,7 @@ def detection_task(
                     rgb,
                     threshold,
                     tap,
-                    flip="off" if variant == "uncertainty" else "all",
+                    flip="all" if STRATEGIES[variant][1] else "off",
                     strategy=variant,
                 )
                 scores.append(s)
@@ -381,7 +414,7 @@ def detection_task(
     def full_pool() -> float:
         # The whole pool from the same start, with as many epochs as a loop's rounds add up to.
         reveal(list(range(pool)))
-        recipe = _recipe(cfg, size, full_epochs or epochs0, source is None)
+        recipe = _recipe(cfg, size, epochs_for(pool, full_steps or steps0), source is None)
         module = None if source is None else source.loaded.model.float()
         return evaluate(_train_once(project, recipe, split, work, module))
 
@@ -392,13 +425,19 @@ def detection_task(
         train,
         evaluate,
         score,
-        {
-            "queue (unc+flip+count)": "uncertainty+flip+count",
-            "queue (unc+flip+count, k-center)": "uncertainty+flip+count+diversity",
-            "uncertainty only": "uncertainty",
-        },
+        detection_strategies(),
     )
     return task, full_pool
+
+
+def detection_strategies() -> dict[str, str]:
+    """Display name -> score variant: every weighting of ``ml.active.scores.STRATEGIES``
+    and the product's default with k-center batches."""
+    from ml.active.scores import DEFAULT_DETECTION, STRATEGIES
+
+    out = {f"queue: {v}" + (" (default)" if v == DEFAULT_DETECTION else ""): v for v in STRATEGIES}
+    out[f"queue: {DEFAULT_DETECTION}, k-center"] = f"{DEFAULT_DETECTION}+diversity"
+    return out
 
 
 def _accepted(box: Any) -> Any:
@@ -684,6 +723,44 @@ def table(title: str, rows: list[dict[str, Any]], full: float, metric: str) -> s
     return "\n".join(lines)
 
 
+def merge(files: Sequence[Path], out: Path | None, plot_to: Path | None) -> dict[str, Any]:
+    """One report from the ``--json`` files of runs of the same parts (e.g. the main
+    strategies and an ablation run side by side): the runs of a part are pooled, the
+    full-pool quality is the one measured (a run made with ``--det-no-full`` has none)."""
+    parts: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for f in files:
+        data = json.loads(Path(f).read_text(encoding="utf-8"))
+        notes += [n for n in data.get("notes", []) if n not in notes]
+        for name, part in data["parts"].items():
+            into = parts.setdefault(name, {**part, "runs": []})
+            into["runs"] += part["runs"]
+            if not np.isfinite(into["full"]) and np.isfinite(part["full"]):
+                into["full"] = part["full"]
+    md, curves = [], {}
+    for name, part in parts.items():
+        runs = [Run(**r) for r in part["runs"]]
+        strategies = list(dict.fromkeys(r.strategy for r in runs))
+        # random and file order last, as in a single run
+        strategies = [s for s in strategies if s not in ("random", "file order")] + [
+            s for s in ("random", "file order") if s in strategies
+        ]
+        rows = summarise(runs, part["full"], strategies)
+        part["rows"] = rows
+        seeds = sorted({r.seed for r in runs})
+        metric = "F1" if name == "detection" else "accuracy"
+        curves[name] = (runs, part["full"], metric)
+        md.append(table(f"{name}: pool {part['pool']}, N0 {part['n0']}, K {part['k']}, "
+                        f"{part['rounds']} rounds, seeds {seeds}", rows, part["full"], metric))  # fmt: skip
+    text = f"Notes: {'; '.join(notes) or '-'}\n\n" + "\n\n".join(md) + "\n"
+    print(text)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    if plot_to and curves:
+        plot(curves, plot_to)
+    return {"parts": parts}
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", default="detection,severity,speed")
@@ -694,20 +771,40 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, help="also write the runs as JSON")
     ap.add_argument("--speed-images", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--det-pool", type=int, default=64)
-    ap.add_argument("--det-test", type=int, default=32)
-    ap.add_argument("--det-rounds", type=int, default=2)
-    ap.add_argument("--det-k", type=int, default=8)
-    ap.add_argument("--det-epochs0", type=int, default=6, help="first round")
-    ap.add_argument("--det-epochs", type=int, default=4, help="later rounds, from the previous")
-    ap.add_argument("--det-pretrain", type=int, default=40, help="source-domain images (0: none)")
+    ap.add_argument("--det-pool", type=int, default=60)
+    ap.add_argument("--det-test", type=int, default=30)
+    ap.add_argument("--det-size", type=int, default=64, help="phantom side = imgsz (px)")
+    ap.add_argument("--det-rounds", type=int, default=4)
+    ap.add_argument("--det-n0", type=int, default=6)
+    ap.add_argument("--det-k", type=int, default=6)
+    ap.add_argument("--det-steps0", type=int, default=120, help="first round, from scratch")
+    ap.add_argument("--det-steps", type=int, default=60, help="later rounds, from the previous")
+    ap.add_argument("--det-pretrain", type=int, default=0, help="source-domain images (0: none)")
     ap.add_argument("--det-pretrain-epochs", type=int, default=30)
     ap.add_argument(
         "--det-strategies",
-        default="queue (unc+flip+count)",
-        help="comma-separated queue strategies besides random and file order",
+        default="default",
+        help="comma-separated score variants (ml.active.scores.STRATEGIES, '+diversity' "
+        "for k-center; 'default': the product's) besides random and file order "
+        "('none': only those two)",
+    )
+    ap.add_argument("--det-baselines", default="random,file order")
+    ap.add_argument("--det-lr", type=float, default=TRAIN_KNOBS["lr0"])
+    ap.add_argument(
+        "--det-no-full",
+        action="store_true",
+        help="skip the full-pool model (a second process running more strategies: --merge)",
+    )
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="only report: tables and plot from the --json files of several runs",
     )
     args = ap.parse_args(argv)
+    TRAIN_KNOBS["lr0"] = args.det_lr
+    if args.merge:
+        return merge(args.merge, args.out, args.plot)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -719,6 +816,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     md: list[str] = []
     curves: dict[str, tuple[list[Run], float, str]] = {}
     base = ["random", "file order"]
+    det_base = base
     try:
         tasks: list[tuple[Task, Callable[[], float], int, int, int]] = []
         if "severity" in parts:
@@ -737,20 +835,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 work,
                 pool=args.det_pool,
                 test=args.det_test,
-                epochs0=args.det_epochs0,
-                epochs=args.det_epochs,
+                size=args.det_size,
+                steps0=args.det_steps0,
+                steps=args.det_steps,
                 pretrain=args.det_pretrain,
                 pretrain_epochs=args.det_pretrain_epochs,
-                full_epochs=args.det_epochs0 + args.det_rounds * args.det_epochs,
+                full_steps=args.det_steps0 + args.det_rounds * args.det_steps,
             )
-            chosen = [s for s in args.det_strategies.split(",") if s]
-            det.strategies = {s: det.strategies[s] for s in chosen}
-            tasks.append((det, full, args.det_k, args.det_k, args.det_rounds))
+            from ml.active.scores import DEFAULT_DETECTION
+
+            wanted = [
+                DEFAULT_DETECTION if v == "default" else v
+                for v in args.det_strategies.split(",")
+                if v and v != "none"
+            ]
+            det.strategies = {n: v for n, v in det.strategies.items() if v in wanted}
+            det_base = [b for b in args.det_baselines.split(",") if b]
+            tasks.append((det, full, args.det_n0, args.det_k, args.det_rounds))
         for task, full_fn, n0, k, rounds in tasks:
-            strategies = [*task.strategies, *base]
+            strategies = [*task.strategies, *(det_base if task.name == "detection" else base)]
             t = time.perf_counter()
             runs = simulate(task, strategies, seeds, n0, k, rounds)
-            full: float = full_fn()
+            skip_full = task.name == "detection" and args.det_no_full
+            full: float = float("nan") if skip_full else full_fn()
             rows = summarise(runs, full, strategies)
             report["parts"][task.name] = {
                 "full": full,

@@ -25,6 +25,7 @@ from core.jobs import check_cancel
 KIND = "detector"
 UNREVIEWED = ("new", "in_progress", "to_review")
 CHANNEL = "active:score"
+LOAD_CHANNEL = "active:load-scores"
 SCORE_CHUNK = 4  # images per request to the shared detector process
 
 
@@ -64,6 +65,7 @@ class ReviewQueueController(QObject):
 
     def set_project(self, project: Any) -> None:
         self.runner.cancel_channel(CHANNEL)
+        self.runner.cancel_channel(LOAD_CHANNEL)
         self.project = project
         self._model, self._scores = None, None
 
@@ -81,8 +83,29 @@ class ReviewQueueController(QObject):
         return self._scores
 
     def invalidate(self) -> None:
+        """Drop the cached scores; they are read again by a background job (20,000 rows
+        and their reasons: a few hundred ms, never on the GUI thread), then
+        ``scores_changed``. Review next itself never needs them (``next_image``)."""
         self._scores = None
-        self.scores_changed.emit()
+        model = self.model()
+        if self.project is None or model is None or self.runner is None:
+            self.scores_changed.emit()
+            return
+        project = self.project
+
+        def load(progress: Any, cancel: Any) -> Any:
+            return project, model, project.scores.scores(KIND, model)
+
+        job = self.runner.submit(
+            load, title="Read review scores", channel=LOAD_CHANNEL, visible=False
+        )
+        job.succeeded.connect(self._on_loaded)
+
+    def _on_loaded(self, got: tuple[Any, str, dict[int, Any]]) -> None:
+        project, model, scores = got
+        if project is self.project and self._scores is None:
+            self._model, self._scores = model, scores
+            self.scores_changed.emit()
 
     def _filters(self) -> dict[str, Any] | None:
         """The image list's filters with the status narrowed to unreviewed ones (None:

@@ -34,7 +34,9 @@ import numpy as np
 # How each strategy weighs the terms (uncertainty, flip, count gate on/off).
 STRATEGIES: dict[str, tuple[float, float, bool]] = {
     "uncertainty": (1.0, 0.0, False),
+    "flip": (0.0, 1.0, False),
     "uncertainty+flip": (0.5, 0.5, False),
+    "uncertainty+count": (1.0, 0.0, True),
     "uncertainty+flip+count": (0.5, 0.5, True),
 }
 DEFAULT_DETECTION = "uncertainty+flip+count"

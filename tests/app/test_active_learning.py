@@ -262,7 +262,8 @@ def test_the_window_has_review_next_on_n_and_the_list_sorts_by_informativeness(
         [StoredScore(i, 0.9 if i == best else 0.1, ("2 uncertain boxes",)) for i in train],
     )
     monkeypatch.setattr("app.controllers.review_queue.active_detector_ref", lambda f: "det:1")
-    ui.queue.invalidate()
+    with qtbot.waitSignal(ui.queue.scores_changed, timeout=10000):
+        ui.queue.invalidate()  # read by a background job
     for i in ids:
         if roles[i] == "heldout":  # the held-out quota is met
             for scale in project.definitions.scales():
