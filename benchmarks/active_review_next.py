@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/active_review_next.py [--images 20000] [--runs 3]
 
-One project of ``--images`` images (30 % reviewed, a fifth held out by the store's own
-split, a stored score for every training image, reviewed ones included, as a real
-project keeps them) and, per way of answering, ``--runs`` fresh processes: each opens the
+Two projects of ``--images`` images (30 % reviewed: a fresh version; 98 % reviewed: a
+long-running project, where the best scores belong to reviewed images), a fifth held out
+by the store's own split, a stored score for every training image, reviewed ones
+included, as a real project keeps them and, per way of answering, ``--runs`` fresh processes: each opens the
 project (a fresh SQLite connection, empty SQLite page cache; the OS file cache is not
 dropped) and answers once (*cold*), then five more times (*warm*, the median). Ways:
 
@@ -40,7 +41,7 @@ MODEL = "det:1"
 WAYS = ("ClinLens (next_from_store)", "before (all scores + build_queue)", "baseline (file order)")
 
 
-def build(folder: Path, n: int) -> None:
+def build(folder: Path, n: int, done_share: float = 0.3) -> None:
     import numpy as np
 
     from core.annotations import builtin_label_set
@@ -52,7 +53,7 @@ def build(folder: Path, n: int) -> None:
             [NewImage(str(folder / f"img{i:05d}.png"), 64, 64) for i in range(n)]
         )
         rng = np.random.default_rng(0)
-        done = [i for i in ids if rng.random() < 0.3]
+        done = [i for i in ids if rng.random() < done_share]
         with project.batch():
             for i in done:
                 project.set_review_status(i, "done")
@@ -131,45 +132,52 @@ def probe(folder: Path, way: str) -> dict[str, Any]:
     }
 
 
+SHARES = (0.3, 0.98)  # reviewed share: a fresh version / a long-running project
+
+
 def measure(work: Path, n: int = 20_000, runs: int = 3) -> list[dict[str, Any]]:
-    folder = work / "review-next"
-    t = time.perf_counter()
-    build(folder, n)
-    print(f"review next: {n} images built in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     rows = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for way in WAYS:
-        got = []
-        for _ in range(runs):
-            out = subprocess.run(
-                [sys.executable, __file__, "--probe", str(folder), way],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
+    for share in SHARES:
+        folder = work / f"review-next-{share}"
+        t = time.perf_counter()
+        build(folder, n, share)
+        print(f"review next: {n} images built in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        for way in WAYS:
+            got = []
+            for _ in range(runs):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--probe", str(folder), way],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=True,
+                )
+                got.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            rows.append(
+                {
+                    "way": f"{way}, {share:.0%} reviewed",
+                    "share": share,
+                    "cold_ms": statistics.median(g["cold_ms"] for g in got),
+                    "cold_max_ms": max(g["cold_ms"] for g in got),
+                    "warm_ms": statistics.median(g["warm_ms"] for g in got),
+                    "open_ms": statistics.median(g["open_ms"] for g in got),
+                    "answer": got[0]["answer"],
+                }
             )
-            got.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        rows.append(
-            {
-                "way": way,
-                "cold_ms": statistics.median(g["cold_ms"] for g in got),
-                "cold_max_ms": max(g["cold_ms"] for g in got),
-                "warm_ms": statistics.median(g["warm_ms"] for g in got),
-                "open_ms": statistics.median(g["open_ms"] for g in got),
-                "answer": got[0]["answer"],
-            }
-        )
+        mine = [r for r in rows if r["share"] == share]
+        assert mine[0]["answer"] == mine[1]["answer"], "the new query answers as before"
     return rows
 
 
 def table(rows: list[dict[str, Any]], n: int) -> str:
-    base = next(r for r in rows if r["way"].startswith("baseline"))
     lines = [
         f"| review next, {n:,} images (fresh process each) | cold ms (median / max) | "
         "warm ms (median) | cold vs baseline | project open ms |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
+        base = next(b for b in rows if b["way"].startswith("baseline") and b["share"] == r["share"])
         lines.append(
             f"| {r['way']} | {r['cold_ms']:.1f} / {r['cold_max_ms']:.1f} | {r['warm_ms']:.2f} | "
             f"{r['cold_ms'] / max(base['cold_ms'], 1e-6):.1f}x | {r['open_ms']:.0f} |"

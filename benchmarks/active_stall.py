@@ -72,6 +72,43 @@ def make_project(folder: Path, n: int, reviewed: int) -> Path:
     return folder
 
 
+class Watchdog:
+    """``--watchdog``: a thread that samples the GUI thread's stack whenever the probe's
+    heartbeat is older than ``after`` seconds: where a stall was spent (the probe only says
+    how long)."""
+
+    def __init__(self, probe: Any, after: float = 0.06) -> None:
+        import threading
+
+        self.probe, self.after = probe, after
+        self.main = threading.main_thread().ident
+        self.samples: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import traceback
+
+        while not self._stop.wait(0.01):
+            last = self.probe.last
+            if last and time.perf_counter() - last > self.after:
+                frame = sys._current_frames().get(self.main)
+                if frame is not None:
+                    stack = traceback.extract_stack(frame)[-6:]
+                    key = " <- ".join(
+                        f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack)
+                    )
+                    self.samples[key] = self.samples.get(key, 0) + 1
+
+    def report(self, top: int = 8) -> str:
+        rows = sorted(self.samples.items(), key=lambda kv: -kv[1])[:top]
+        return "\n".join(f"{n * 10:>5} ms  {k}" for k, n in rows)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def _run_until(done: Any, timeout: float) -> None:
     """Run the event loop (no processEvents polling) until ``done()`` or the timeout."""
     from PySide6.QtCore import QEventLoop, QTimer
@@ -98,6 +135,8 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=300, help="unreviewed images to score")
     ap.add_argument("--reviewed", type=int, default=19_700, help="reviewed rows with scores")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--watchdog", action="store_true", help="print where stalls were spent")
+    ap.add_argument("--no-before", action="store_true", help="skip the 'before' run")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -177,16 +216,20 @@ def main() -> int:
             _sleep(1.0)
             presses.stop()
             stall = probe.stop()
+            probe.last = 0.0  # the watchdog samples only while the probe runs
             n = len(project.scores.scores("detector", model))
             return stall, seconds, n
 
         probe = StallProbe()
+        dog = Watchdog(probe) if args.watchdog else None
         rows: list[tuple[str, float, float]] = []
         # Warm the detector process (its start and torch import are the suggestion
         # benchmark's; here the steady state).
         stall, seconds, n = score(False)
         print(f"warm-up scoring: {seconds:.0f} s, {n} scores, stall {stall * 1000:.0f} ms",
               file=sys.stderr)  # fmt: skip
+        if dog is not None:
+            dog.samples.clear()  # the detector process's start is the suggestion benchmark's
         stall, seconds, n = score(False)
         rows.append(("scoring (user idle)", stall, seconds))
         stall, seconds, _ = score(True)
@@ -195,14 +238,22 @@ def main() -> int:
         t0 = time.perf_counter()
         _sleep(rows[0][2])
         rows.append(("idle baseline, nothing running", probe.stop(), time.perf_counter() - t0))
+        probe.last = 0.0
+        if dog is not None:
+            print("GUI thread stack during stalls over 60 ms (sampled every 10 ms):\n"
+                  + dog.report(), file=sys.stderr)  # fmt: skip
+            dog.stop()
         # Before: the end of the job re-read every score on the GUI thread.
         old = queue._on_scored
         queue._on_scored = lambda done: (done.pop("scores", None), old(done))  # type: ignore[method-assign]
-        try:
-            stall, seconds, _ = score(False)
-        finally:
-            queue._on_scored = old  # type: ignore[method-assign]
-        rows.append(("before: every score re-read on the GUI thread at the end", stall, seconds))
+        if not args.no_before:
+            try:
+                stall, seconds, _ = score(False)
+            finally:
+                queue._on_scored = old  # type: ignore[method-assign]
+            rows.append(
+                ("before: every score re-read on the GUI thread at the end", stall, seconds)
+            )
         assert "torch" not in sys.modules, "torch was imported in the GUI process"
         window.close()
         QApplication.processEvents()

@@ -15,6 +15,7 @@ suggestions) and the ``queue`` command. Machine-made data, recomputable: no audi
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -65,15 +66,32 @@ class NextPick:
 # A candidate: passes the image list's filters (``{cond}`` over ``images``), is not the
 # image on screen, and (for the training picks) is not held out.
 _HELD = "SELECT 1 FROM image_split sp WHERE sp.image_id = {col} AND sp.role = 'heldout'"
-_BEST = (
-    # The rank index (kind, model, score) read backwards: SQLite stops at the first row
-    # that passes the correlated checks (primary-key lookups), so this costs the rows
-    # above the answer, not the table.
+# The best-scored candidate, two ways. ``_BEST_TOP``: the rank index (kind, model, score)
+# read backwards, each row checked by primary-key lookups, SQLite stopping at the first
+# that passes; bounded to the best ``WINDOW`` scores (``score > ?``, the window's last
+# score). Quick when candidates are among the best scores (a fresh version, most images
+# unreviewed). ``_BEST_ALL``: from the candidates' side (images, then the score's primary
+# key), every candidate's score compared: quick when few candidates remain among many
+# scored, reviewed images (a long-running project), where the first way would read
+# thousands of reviewed rows above the answer.
+WINDOW = 2000
+_BEST_TOP = (
     "SELECT s.image_id, i.path, s.score, s.reasons FROM active_scores s "
     "JOIN images i ON i.id = s.image_id "
-    "WHERE s.kind = ? AND s.model = ? AND s.image_id != ? "
+    "WHERE s.kind = ? AND s.model = ? AND s.score > ? AND s.image_id != ? "
     "AND EXISTS (SELECT 1 FROM images WHERE images.id = s.image_id AND ({cond})) "
     "AND NOT EXISTS (" + _HELD.format(col="s.image_id") + ") "
+    "ORDER BY s.score DESC, s.image_id LIMIT 1"
+)
+_WINDOW_END = (
+    "SELECT score FROM active_scores WHERE kind = ? AND model = ? "
+    "ORDER BY score DESC LIMIT 1 OFFSET ?"
+)
+_BEST_ALL = (
+    "SELECT s.image_id, i.path, s.score, s.reasons FROM images i "
+    "CROSS JOIN active_scores s ON s.kind = ? AND s.model = ? AND s.image_id = i.id "
+    "WHERE i.id != ? AND ({cond}) "
+    "AND NOT EXISTS (" + _HELD.format(col="i.id") + ") "
     "ORDER BY s.score DESC, s.image_id LIMIT 1"
 )
 _FIRST = (
@@ -165,7 +183,17 @@ class ScoresRepository:
             ).fetchone()
             best = None
             if model is not None:
-                row = conn.execute(_BEST.format(cond=cond), (kind, model, skip, *params)).fetchone()
+                end = conn.execute(_WINDOW_END, (kind, model, WINDOW - 1)).fetchone()
+                floor = -math.inf if end is None else float(end[0])
+                row = conn.execute(
+                    _BEST_TOP.format(cond=cond), (kind, model, floor, skip, *params)
+                ).fetchone()
+                # None within the window (ties at its edge excluded, so an answer found is
+                # exact): every candidate's score, from the candidates' side.
+                if row is None and end is not None:
+                    row = conn.execute(
+                        _BEST_ALL.format(cond=cond), (kind, model, skip, *params)
+                    ).fetchone()
                 if row is not None:
                     best = (int(row[0]), str(row[1]), float(row[2]), tuple(json.loads(row[3])))
             first_train = first_held = None

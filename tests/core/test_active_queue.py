@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from core.active.diversity import k_center
 from core.active.queue import build_queue
@@ -105,11 +106,18 @@ def test_k_center_does_not_pick_near_duplicates() -> None:
     assert sum(1 for it in q.items if it.image_id < 5) == 1
 
 
-def test_review_next_from_the_store_is_the_first_item_of_the_full_queue(tmp_path: Path) -> None:
+@pytest.mark.parametrize("window", [2000, 3])
+def test_review_next_from_the_store_is_the_first_item_of_the_full_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
     """``next_from_store`` (a few LIMIT-1 queries) answers what ``build_queue`` over every
     candidate and score answers, across statuses, filters, ties, held-out rate, exclusion."""
     from core.active.queue import next_from_store
     from core.annotations import builtin_label_set
+
+    # A window of 3 of the best scores sends most answers the candidates' way (and ties
+    # across the window's edge): both ways must answer what build_queue answers.
+    monkeypatch.setattr("core.store.scores.WINDOW", window)
 
     # No grading scales: "done" needs no grade here.
     project = Project.create(tmp_path / "p", label_set=builtin_label_set("xray"), scales=[])
