@@ -768,6 +768,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", default="detection,severity,speed")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first .. first + n - 1")
     ap.add_argument("--tiny", action="store_true", help="a few seconds: for the test suite")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--plot", type=Path)
@@ -812,7 +813,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     torch.set_num_threads(args.threads)
     parts = set(args.part.split(","))
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     work = Path(tempfile.mkdtemp(prefix="clinlens-al-"))
     os.environ.setdefault("CLINLENS_DATA_DIR", str(work / "appdata"))
     report: dict[str, Any] = {"seeds": seeds, "parts": {}, "notes": []}
