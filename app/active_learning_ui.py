@@ -71,6 +71,8 @@ class ActiveLearningUI:
         q.error.connect(w.show_error)
         q.navigate_to.connect(lambda i: w.images.select_image(i))
         q.scores_changed.connect(lambda: w.images.model.set_scores(q.scores()))
+        # New scores: repaint the visible rows (not dataChanged over 20,000 rows).
+        w.images.model.scores_replaced.connect(w.images.view.viewport().update)
         lp.status.connect(self.status_label.setText)
         lp.message.connect(lambda text, ms: w.statusBar().showMessage(text, ms))
         w.annotations.image_changed.connect(lp.on_reviewed)
@@ -92,7 +94,7 @@ class ActiveLearningUI:
         self.review_next.setEnabled(project is not None)
         self._update_auto_text()
         if project is not None:
-            self.window.images.model.set_scores(self.queue.scores())
+            self.queue.invalidate()  # the list's scores, read off the GUI thread
             self.queue.refresh_scores()  # idle lane: only what the active version lacks
 
     def _on_models_changed(self) -> None:

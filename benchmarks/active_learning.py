@@ -1,6 +1,6 @@
 """Active learning (#12): labels the review queue saves against random and file order.
 
-    .venv/bin/python benchmarks/active_learning.py [--part detection,severity,speed]
+    .venv/bin/python benchmarks/active_learning.py [--part detection,severity,speed,next]
         [--seeds 3] [--tiny] [--out benchmarks/RESULTS-active.md]
         [--plot benchmarks/active_learning.png] [--speed-images 6]
 
@@ -10,19 +10,25 @@ strategy of that seed), then rounds of train -> score the rest -> "review" ``K``
 (their labels revealed) until the budget is spent. Every strategy of a seed gets the
 same start, the same rounds and the same budget; the random order is drawn from the seed.
 
-* **Detection** (synthetic phantoms: ``tests.ml.conftest.make_phantom``, 128 x 128 16-bit,
-  0-3 metal objects of two classes, a third of them faint, 40 % empty; the file order
+* **Detection** (synthetic phantoms: ``tests.ml.conftest.make_phantom``, 64 x 64 16-bit
+  (``--det-size``), 0-3 metal objects of two classes sized relative to the image (keys
+  10-19 px, buckles 19-29 x 12 at 64 px), a third of them faint, 40 % empty; the file order
   comes in acquisition "sessions": the first third mostly empty images). The labels live
   in a real project: revealing an image stores its boxes as accepted and marks it done;
   each round builds the training folder with ``ml.training.dataset.build_dataset``, trains
   with ``ml.training.runner.train`` (what the training worker runs: from scratch in the
-  first round, then a few epochs *from the previous version*), measures the new version
-  with ``ml.training.gate.evaluate_detector`` on a fixed test set (the benchmark's
-  held-out images, never in the pool; F1 at the best-F1 threshold, which becomes the
-  operating threshold the scores are judged against), and scores the unreviewed pool with
-  ``ml.active.detection.score_rgb`` (image + mirror); the queue is
-  ``core.active.queue.build_queue``. Model: the tiny YOLOv8 config of the tests (1/8 of
-  yolov8n's widths) at 128 px: CPU time is the limit here.
+  first round, then fine-tuning *the previous version*, no warm-up), for a number of
+  optimiser steps rather than epochs (``--det-steps0`` / ``--det-steps``; ultralytics'
+  nominal batch set to the batch, one step a batch: with its default of 64 a pool this
+  small got one step an epoch and never learned — every F1 was 0 before), measures the
+  new version with ``ml.training.gate.evaluate_detector`` on a fixed test set (the
+  benchmark's held-out images, never in the pool; F1 at the best-F1 threshold, which
+  becomes the operating threshold the scores are judged against), and scores the
+  unreviewed pool with ``ml.active.detection.score_rgb`` (image + mirror when the
+  weighting uses it); the queue is ``core.active.queue.build_queue``. Model: the tiny
+  YOLOv8 config of the tests (1/8 of yolov8n's widths): CPU time is the limit here.
+  ``--det-strategies`` picks the weightings of ``ml.active.scores.STRATEGIES`` (the
+  ablation); ``--merge`` pools the ``--json`` of several such runs into one report.
 * **Severity** (ACNE04 development photos in ``/work/shared/data/acne04-dev`` when the
   folder exists, grade from the file name, and synthetic faces from
   ``ml.severity.synthetic``): patch features once (``ml.severity.dataset.build_dataset``,
@@ -31,8 +37,10 @@ same start, the same rounds and the same budget; the random order is drawn from 
   and accuracy on a fixed, stratified test set.
 * **Speed**: images per second scoring 1500 x 1216 phantoms (``core.demo``) with a
   YOLOv8n (``yolov8n.yaml``, briefly trained on phantoms) against plain suggestion
-  (``Detector.predict_raw``) on the same images in the same run; and the time of "review
-  next" from stored scores of 20,000 images.
+  (``Detector.predict_raw``) on the same images in the same run; and (``next``, also run
+  with ``speed``) the time of "review next" from stored scores of 20,000 images, cold and
+  warm, beside file-order next (``benchmarks/active_review_next.py``). The GUI stall
+  while scoring runs: ``benchmarks/active_stall.py``.
 
 Reported: labels needed to reach 90 % of the full-pool quality (the same model trained on
 the whole pool, same recipe), per strategy: the mean over seeds, and how many seeds
@@ -60,6 +68,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ACNE_DIR = Path("/work/shared/data/acne04-dev")
 TARGET = 0.9  # of the full-pool quality
@@ -176,6 +185,8 @@ def summarise(runs: list[Run], full: float, strategies: Sequence[str]) -> list[d
         rows.append(
             {
                 "strategy": s,
+                "labels": [int(n) for n in mine[0].labels],
+                "mean_curve": [float(q) for q in curves.mean(axis=0)],
                 "labels_to_target": float(np.mean(counted)),
                 "reached": f"{sum(n is not None for n in reached)}/{len(mine)}",
                 "final": float(curves[:, -1].mean()),
@@ -226,8 +237,11 @@ def _phantom_images(
         boxes = []
         for _ in range(count):
             cls = 0 if kind == "source" else int(rng.integers(0, 2))
+            # Sizes relative to the image (at 64 px: keys 10-19 px, buckles 19-29 x 12).
             bw, bh = (
-                (int(rng.integers(10, 20)),) * 2 if cls == 0 else (int(rng.integers(24, 36)), 14)
+                (int(rng.integers(size * 0.16, size * 0.30)),) * 2
+                if cls == 0
+                else (int(rng.integers(size * 0.30, size * 0.45)), int(size * 0.19))
             )
             x, y = int(rng.integers(2, size - bw - 2)), int(rng.integers(2, size - bh - 2))
             boxes.append(PhantomBox(x, y, x + bw, y + bh, cls))
@@ -242,13 +256,36 @@ def _phantom_images(
     return items, truth
 
 
+# Training knobs of the simulation (``--det-lr``): ultralytics accumulates gradients up to
+# a nominal batch of 64 (``nbs``), i.e. one optimiser step per 8 batches of 8: on a pool of
+# 60-120 small images that is one step an epoch, and the tiny model never leaves its
+# start in the epochs a CPU allows. ``nbs`` = the batch: a step per batch.
+TRAIN_KNOBS: dict[str, Any] = {"lr0": 0.002, "nbs": 8}  # nbs: keep equal to BATCH
+
+
+BATCH = 8
+VAL_FRACTION = 0.15  # the recipe's default: that share of the labelled images validates
+
+
+def epochs_for(labelled: int, steps: int) -> int:
+    """Epochs giving about ``steps`` optimiser steps on ``labelled`` images (one step a
+    batch: ``nbs`` = the batch)."""
+    n_val = max(1, round(labelled * VAL_FRACTION)) if labelled > 1 else 0
+    batches = max(1, -(-(labelled - n_val) // BATCH))
+    return max(1, -(-steps // batches))
+
+
 def _recipe(cfg: Path, size: int, epochs: int, scratch: bool) -> Any:
     from ml.training.recipe import preset
 
+    knobs = dict(TRAIN_KNOBS)
+    if not scratch:  # fine-tuning a trained model: no warm-up (its bias lr of 0.1 undoes it)
+        knobs["warmup_epochs"] = 0
     return preset(
-        "xray", epochs=epochs, imgsz=size, tile_size=size, tiles=0, batch=8, device="cpu",
-        arch=str(cfg), start="scratch" if scratch else "active", val_every=100,
-        augment_copies=0, min_images=1, min_boxes=1, seed=0,
+        "xray", epochs=epochs, imgsz=size, tile_size=size, tiles=0, batch=BATCH, device="cpu",
+        arch=str(cfg), start="scratch" if scratch else "active", val_every=1000,
+        augment_copies=0, min_images=1, min_boxes=1, seed=0, lr0=knobs.pop("lr0"),
+        patience=1000, extra_args=knobs,
     )  # fmt: skip
 
 
@@ -295,13 +332,18 @@ def detection_task(
     *,
     pool: int,
     test: int,
-    epochs0: int,
-    epochs: int,
-    size: int = 128,
-    pretrain: int = 48,
+    steps0: int,
+    steps: int,
+    size: int = 64,
+    pretrain: int = 0,
     pretrain_epochs: int = 30,
-    full_epochs: int | None = None,
+    full_steps: int | None = None,
 ) -> tuple[Task, Callable[[], float]]:
+    """Rounds train for a number of optimiser *steps* (``steps0`` from scratch, ``steps``
+    fine-tuning the previous round's model), turned into epochs for the labelled count:
+    a fixed number of epochs gives 8 labelled images one step an epoch and 80 ten, so
+    the early rounds would never learn. The full-pool model gets as many steps as the
+    loop's rounds add up to (``full_steps``)."""
     from core.annotations import builtin_label_set
     from core.store import Project
     from tests.ml.conftest import TINY_CLASSES, TINY_YAML
@@ -346,7 +388,8 @@ def detection_task(
         reveal(labelled)
         first = previous is None
         start = source if first else previous
-        recipe = _recipe(cfg, size, epochs0 if first else epochs, start is None)
+        n_epochs = epochs_for(len(labelled), steps0 if first else steps)
+        recipe = _recipe(cfg, size, n_epochs, start is None)
         module = None if start is None else start.loaded.model.float()
         return _train_once(project, recipe, split, work, module)
 
@@ -360,6 +403,7 @@ def detection_task(
     def score(det: Any, unlabelled: list[int], variant: str) -> tuple[np.ndarray, np.ndarray]:
         from core.imaging import read
         from ml.active.detection import score_rgb, scoring_mode
+        from ml.active.scores import STRATEGIES
 
         scores, feats = [], []
         with scoring_mode(det) as (threshold, tap):
@@ -371,7 +415,7 @@ def detection_task(
                     rgb,
                     threshold,
                     tap,
-                    flip="off" if variant == "uncertainty" else "all",
+                    flip="all" if STRATEGIES[variant][1] else "off",
                     strategy=variant,
                 )
                 scores.append(s)
@@ -381,7 +425,7 @@ def detection_task(
     def full_pool() -> float:
         # The whole pool from the same start, with as many epochs as a loop's rounds add up to.
         reveal(list(range(pool)))
-        recipe = _recipe(cfg, size, full_epochs or epochs0, source is None)
+        recipe = _recipe(cfg, size, epochs_for(pool, full_steps or steps0), source is None)
         module = None if source is None else source.loaded.model.float()
         return evaluate(_train_once(project, recipe, split, work, module))
 
@@ -392,13 +436,19 @@ def detection_task(
         train,
         evaluate,
         score,
-        {
-            "queue (unc+flip+count)": "uncertainty+flip+count",
-            "queue (unc+flip+count, k-center)": "uncertainty+flip+count+diversity",
-            "uncertainty only": "uncertainty",
-        },
+        detection_strategies(),
     )
     return task, full_pool
+
+
+def detection_strategies() -> dict[str, str]:
+    """Display name -> score variant: every weighting of ``ml.active.scores.STRATEGIES``
+    and the product's default with k-center batches."""
+    from ml.active.scores import DEFAULT_DETECTION, STRATEGIES
+
+    out = {f"queue: {v}" + (" (default)" if v == DEFAULT_DETECTION else ""): v for v in STRATEGIES}
+    out[f"queue: {DEFAULT_DETECTION}, k-center"] = f"{DEFAULT_DETECTION}+diversity"
+    return out
 
 
 def _accepted(box: Any) -> Any:
@@ -608,33 +658,7 @@ def speed_rows(work: Path, n_images: int) -> list[tuple[str, float, float]]:
         rows.append((name, n_images / (time.perf_counter() - t)))
     base = rows[0][1]
     out = [(name, ips, ips / base) for name, ips in rows]
-    out.append(("review next from 20,000 stored scores (ms)", *_review_next_ms(work)))
     return out
-
-
-def _review_next_ms(work: Path) -> tuple[float, float]:
-    from core.active.queue import build_queue
-    from core.annotations import builtin_label_set
-    from core.store import NewImage, Project
-    from core.store.scores import StoredScore
-
-    folder = work / "queue-speed"
-    n = 20_000
-    with Project.create(folder, label_set=builtin_label_set("xray"), scales=[]) as project:
-        ids = project.add_images([NewImage(str(folder / f"{i}.png"), 64, 64) for i in range(n)])
-        rng = np.random.default_rng(0)
-        project.scores.put(
-            "detector", "m:1", [StoredScore(i, float(rng.random()), ("r",)) for i in ids]
-        )
-        roles = project.heldout.roles()
-        cands = [(i, str(i)) for i in ids]
-        times = []
-        for _ in range(5):
-            t = time.perf_counter()
-            scores = project.scores.scores("detector", "m:1")
-            build_queue(cands, roles, scores, 1, model="m:1")
-            times.append((time.perf_counter() - t) * 1000)
-    return float(np.median(times)), float(min(times))
 
 
 # --- report -----------------------------------------------------------------------------
@@ -681,44 +705,122 @@ def table(title: str, rows: list[dict[str, Any]], full: float, metric: str) -> s
             f"| {r['strategy']} | {r['labels_to_target']:.1f} | {ratio} | {r['reached']} | "
             f"{r['final']:.3f} | {r['area']:.3f} |"
         )
+    if random is not None and "mean_curve" in random:
+        # Censoring-proof comparison: when random never reaches the target within the
+        # budget its "labels to 90 %" is only the budget; the labels a strategy needs for
+        # random's *final* quality (over the seeds' mean curves) bound the saving from below.
+        goal, spent = random["mean_curve"][-1], random["labels"][-1]
+        lines += [
+            "",
+            f"Labels to reach random's final mean {metric} ({goal:.3f} with {spent} labels):",
+        ]
+        for r in rows:
+            if r is random:
+                continue
+            pairs = zip(r["labels"], r["mean_curve"], strict=True)
+            n = next((n for n, q in pairs if q >= goal), None)
+            if n is None:
+                lines.append(f"- {r['strategy']}: not within {r['labels'][-1]}")
+            else:
+                lines.append(f"- {r['strategy']}: {n} ({1 - n / spent:.0%} fewer than random)")
     return "\n".join(lines)
+
+
+def merge(files: Sequence[Path], out: Path | None, plot_to: Path | None) -> dict[str, Any]:
+    """One report from the ``--json`` files of runs of the same parts (e.g. the main
+    strategies and an ablation run side by side): the runs of a part are pooled, the
+    full-pool quality is the one measured (a run made with ``--det-no-full`` has none)."""
+    parts: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for f in files:
+        data = json.loads(Path(f).read_text(encoding="utf-8"))
+        notes += [n for n in data.get("notes", []) if n not in notes]
+        for name, part in data["parts"].items():
+            into = parts.setdefault(name, {**part, "runs": []})
+            into["runs"] += part["runs"]
+            if not np.isfinite(into["full"]) and np.isfinite(part["full"]):
+                into["full"] = part["full"]
+    md, curves = [], {}
+    for name, part in parts.items():
+        runs = [Run(**r) for r in part["runs"]]
+        strategies = list(dict.fromkeys(r.strategy for r in runs))
+        # random and file order last, as in a single run
+        strategies = [s for s in strategies if s not in ("random", "file order")] + [
+            s for s in ("random", "file order") if s in strategies
+        ]
+        rows = summarise(runs, part["full"], strategies)
+        part["rows"] = rows
+        seeds = sorted({r.seed for r in runs})
+        metric = "F1" if name == "detection" else "accuracy"
+        curves[name] = (runs, part["full"], metric)
+        md.append(table(f"{name}: pool {part['pool']}, N0 {part['n0']}, K {part['k']}, "
+                        f"{part['rounds']} rounds, seeds {seeds}", rows, part["full"], metric))  # fmt: skip
+    text = f"Notes: {'; '.join(notes) or '-'}\n\n" + "\n\n".join(md) + "\n"
+    print(text)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    if plot_to and curves:
+        plot(curves, plot_to)
+    return {"parts": parts}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", default="detection,severity,speed")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first .. first + n - 1")
     ap.add_argument("--tiny", action="store_true", help="a few seconds: for the test suite")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", type=Path, help="also write the runs as JSON")
     ap.add_argument("--speed-images", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--det-pool", type=int, default=64)
-    ap.add_argument("--det-test", type=int, default=32)
-    ap.add_argument("--det-rounds", type=int, default=2)
-    ap.add_argument("--det-k", type=int, default=8)
-    ap.add_argument("--det-epochs0", type=int, default=6, help="first round")
-    ap.add_argument("--det-epochs", type=int, default=4, help="later rounds, from the previous")
-    ap.add_argument("--det-pretrain", type=int, default=40, help="source-domain images (0: none)")
+    ap.add_argument("--det-pool", type=int, default=60)
+    ap.add_argument("--det-test", type=int, default=30)
+    ap.add_argument("--det-size", type=int, default=64, help="phantom side = imgsz (px)")
+    ap.add_argument("--det-rounds", type=int, default=4)
+    ap.add_argument("--det-n0", type=int, default=6)
+    ap.add_argument("--det-k", type=int, default=6)
+    ap.add_argument("--det-steps0", type=int, default=120, help="first round, from scratch")
+    ap.add_argument("--det-steps", type=int, default=60, help="later rounds, from the previous")
+    ap.add_argument("--det-pretrain", type=int, default=0, help="source-domain images (0: none)")
     ap.add_argument("--det-pretrain-epochs", type=int, default=30)
     ap.add_argument(
         "--det-strategies",
-        default="queue (unc+flip+count)",
-        help="comma-separated queue strategies besides random and file order",
+        default="default",
+        help="comma-separated score variants (ml.active.scores.STRATEGIES, '+diversity' "
+        "for k-center; 'default': the product's) besides random and file order "
+        "('none': only those two)",
+    )
+    ap.add_argument("--det-baselines", default="random,file order")
+    ap.add_argument("--det-lr", type=float, default=TRAIN_KNOBS["lr0"])
+    ap.add_argument(
+        "--det-no-full",
+        action="store_true",
+        help="skip the full-pool model (a second process running more strategies: --merge)",
+    )
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="only report: tables and plot from the --json files of several runs",
     )
     args = ap.parse_args(argv)
+    TRAIN_KNOBS["lr0"] = args.det_lr
+    if args.merge:
+        return merge(args.merge, args.out, args.plot)
     import torch
 
     torch.set_num_threads(args.threads)
     parts = set(args.part.split(","))
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     work = Path(tempfile.mkdtemp(prefix="clinlens-al-"))
     os.environ.setdefault("CLINLENS_DATA_DIR", str(work / "appdata"))
     report: dict[str, Any] = {"seeds": seeds, "parts": {}, "notes": []}
     md: list[str] = []
     curves: dict[str, tuple[list[Run], float, str]] = {}
     base = ["random", "file order"]
+    det_base = base
     try:
         tasks: list[tuple[Task, Callable[[], float], int, int, int]] = []
         if "severity" in parts:
@@ -737,20 +839,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 work,
                 pool=args.det_pool,
                 test=args.det_test,
-                epochs0=args.det_epochs0,
-                epochs=args.det_epochs,
+                size=args.det_size,
+                steps0=args.det_steps0,
+                steps=args.det_steps,
                 pretrain=args.det_pretrain,
                 pretrain_epochs=args.det_pretrain_epochs,
-                full_epochs=args.det_epochs0 + args.det_rounds * args.det_epochs,
+                full_steps=args.det_steps0 + args.det_rounds * args.det_steps,
             )
-            chosen = [s for s in args.det_strategies.split(",") if s]
-            det.strategies = {s: det.strategies[s] for s in chosen}
-            tasks.append((det, full, args.det_k, args.det_k, args.det_rounds))
+            from ml.active.scores import DEFAULT_DETECTION
+
+            wanted = [
+                DEFAULT_DETECTION if v == "default" else v
+                for v in args.det_strategies.split(",")
+                if v and v != "none"
+            ]
+            det.strategies = {n: v for n, v in det.strategies.items() if v in wanted}
+            det_base = [b for b in args.det_baselines.split(",") if b]
+            tasks.append((det, full, args.det_n0, args.det_k, args.det_rounds))
         for task, full_fn, n0, k, rounds in tasks:
-            strategies = [*task.strategies, *base]
+            strategies = [*task.strategies, *(det_base if task.name == "detection" else base)]
             t = time.perf_counter()
             runs = simulate(task, strategies, seeds, n0, k, rounds)
-            full: float = full_fn()
+            skip_full = task.name == "detection" and args.det_no_full
+            full: float = float("nan") if skip_full else full_fn()
             rows = summarise(runs, full, strategies)
             report["parts"][task.name] = {
                 "full": full,
@@ -772,11 +883,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 "| scoring speed (1500 x 1216, YOLOv8n, 256-px tiles, CPU) | images/s (ms for the last row) | vs suggestion |",
                 "| --- | ---: | ---: |",
             ]
-            for name, v, ratio in rows_s[:-1]:
+            for name, v, ratio in rows_s:
                 lines.append(f"| {name} | {v:.2f} | {ratio:.2f} |")
-            name, med, low = rows_s[-1]
-            lines.append(f"| {name} | {med:.1f} median, {low:.1f} min | |")
             md.append("\n".join(lines))
+        if ("speed" in parts or "next" in parts) and not args.tiny:
+            # Review next from stored scores: fresh processes, beside file-order next.
+            import active_review_next
+
+            rows_n = active_review_next.measure(work)
+            report["review_next"] = rows_n
+            md.append(active_review_next.table(rows_n, 20_000))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     header = (

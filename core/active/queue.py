@@ -111,3 +111,46 @@ def build_queue(
     if not candidates:
         notes.append("every image is reviewed: nothing left to review")
     return Queue(items, model, notes)
+
+
+def next_from_store(
+    project: Any,
+    kind: str,
+    model: str | None,
+    filters: Mapping[str, Any],
+    *,
+    exclude: int | None = None,
+) -> Queue:
+    """The first item of :func:`build_queue` over the unreviewed images passing
+    ``filters`` (``Project.images`` filters; ``status`` must be unreviewed ones), read
+    straight from the store: a few indexed queries with LIMIT 1 instead of every score and
+    every candidate in Python (review next at 20,000 images: ``benchmarks/active_learning.py``).
+    ``model`` None: no active model, file order."""
+    pick = project.scores.next(
+        kind, model, lambda conn: project.filter_sql(conn, **filters), exclude=exclude
+    )
+    notes: list[str] = []
+    ranked: QueueItem | None = None
+    if model is None:
+        notes.append("no active model: images in file order")
+        if pick.first_train is not None:
+            i, p = pick.first_train
+            ranked = QueueItem(i, p, None, ("file order (no active model)",))
+    elif pick.best is not None:
+        i, p, score, reasons = pick.best
+        ranked = QueueItem(i, p, score, reasons)
+    elif pick.first_train is not None:
+        notes.append(f"{pick.unscored} image(s) not scored yet: they follow in file order")
+        i, p = pick.first_train
+        ranked = QueueItem(i, p, None, ("not scored yet",))
+    done_train, done_held = pick.reviewed
+    due = done_held < project.heldout.fraction() * (done_train + done_held + 1)
+    items: list[QueueItem] = []
+    if pick.first_heldout is not None and (due or ranked is None):
+        i, p = pick.first_heldout
+        items.append(QueueItem(i, p, None, (HELDOUT_REASON,), heldout=True))
+    elif ranked is not None:
+        items.append(ranked)
+    else:
+        notes.append("every image is reviewed: nothing left to review")
+    return Queue(items, model, notes)

@@ -256,6 +256,21 @@ class ImagesMixin(ProjectBase):
                 int(r[0]) for r in conn.execute(f"SELECT id FROM images{where} ORDER BY id", params)
             ]
 
+    def filter_sql(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        status: str | Sequence[str] | None = None,
+        label: str | None = None,
+        search: str | None = None,
+        grade: GradeFilter | None = None,
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The condition (over the ``images`` table, unqualified columns; "1" for none) and
+        parameters of ``images(...)``'s filters, for a query that needs them inside a
+        larger one (review next: one query with LIMIT, ``core.store.scores``)."""
+        where, params = self._filters(conn, status, label, search, grade)
+        return (where.removeprefix(" WHERE ") or "1"), params
+
     def image_ids(self) -> list[int]:
         with self._read() as conn:
             return [int(r[0]) for r in conn.execute("SELECT id FROM images ORDER BY id")]

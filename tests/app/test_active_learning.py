@@ -220,13 +220,22 @@ def test_review_next_answers_within_100_ms_from_stored_scores(
     project.scores.put("detector", "det:1", [StoredScore(i, (i * 7919 % 1000) / 1000) for i in ids])
     monkeypatch.setattr("app.controllers.review_queue.active_detector_ref", lambda f: "det:1")
     c = _queue_controller(runner, project)
-    c.review_next()  # the first call fills the score cache
-    times = []
-    for _ in range(5):
+
+    def every_score(*a: Any, **k: Any) -> Any:
+        raise AssertionError("review next read every stored score")
+
+    # It answers from the store with LIMIT queries, never from all the scores (what took
+    # 0.7 s at 20,000 images): the first answer, from a cold controller, is as quick.
+    monkeypatch.setattr(project.scores, "scores", every_score)
+    times, got = [], []
+    for _ in range(6):
         start = time.perf_counter()
-        c.review_next()
+        got.append(c.review_next())
         times.append(time.perf_counter() - start)
-    assert min(times) < 0.1, times
+    roles = project.heldout.roles()
+    best = max((i for i in ids if roles[i] == "train"), key=lambda i: (i * 7919 % 1000, -i))
+    assert got[0] in (best, min(i for i in ids if roles[i] == "heldout")), "best or held-out"
+    assert times[0] < 0.1 and sorted(times)[3] < 0.1, times
     project.close()
 
 
@@ -253,7 +262,8 @@ def test_the_window_has_review_next_on_n_and_the_list_sorts_by_informativeness(
         [StoredScore(i, 0.9 if i == best else 0.1, ("2 uncertain boxes",)) for i in train],
     )
     monkeypatch.setattr("app.controllers.review_queue.active_detector_ref", lambda f: "det:1")
-    ui.queue.invalidate()
+    with qtbot.waitSignal(ui.queue.scores_changed, timeout=10000):
+        ui.queue.invalidate()  # read by a background job
     for i in ids:
         if roles[i] == "heldout":  # the held-out quota is met
             for scale in project.definitions.scales():

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from core.active.diversity import k_center
 from core.active.queue import build_queue
-from core.store import Project
+from core.store import NewImage, Project
 from core.store.schema import latest_version
 from core.store.scores import StoredScore
 from tests.core.conftest import add_image, open_test_project
@@ -103,3 +104,71 @@ def test_k_center_does_not_pick_near_duplicates() -> None:
     s = {i: _S(scores[i], features=feats[i]) for i in range(8)}
     q = build_queue(cands, {}, s, 3, fraction=0.0, diversity=True)
     assert sum(1 for it in q.items if it.image_id < 5) == 1
+
+
+@pytest.mark.parametrize("window", [2000, 3])
+def test_review_next_from_the_store_is_the_first_item_of_the_full_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """``next_from_store`` (a few LIMIT-1 queries) answers what ``build_queue`` over every
+    candidate and score answers, across statuses, filters, ties, held-out rate, exclusion."""
+    from core.active.queue import next_from_store
+    from core.annotations import builtin_label_set
+
+    # A window of 3 of the best scores sends most answers the candidates' way (and ties
+    # across the window's edge): both ways must answer what build_queue answers.
+    monkeypatch.setattr("core.store.scores.WINDOW", window)
+
+    # No grading scales: "done" needs no grade here.
+    project = Project.create(tmp_path / "p", label_set=builtin_label_set("xray"), scales=[])
+    try:
+        ids = project.add_images(
+            [NewImage(str(project.folder / f"{'ab'[i % 2]}{i}.png"), 10, 10) for i in range(60)]
+        )
+        rng = np.random.default_rng(3)
+        statuses = ("new", "in_progress", "to_review", "done")
+        unreviewed = ["new", "in_progress", "to_review"]
+        for trial in range(25):
+            for i in ids:
+                project.set_review_status(i, statuses[int(rng.integers(0, 4))])
+            model = None if trial % 5 == 0 else f"det:{trial}"
+            if model is not None:
+                chosen = [i for i in ids if rng.random() < 0.7]
+                # Coarse values: ties must break by file order as in build_queue.
+                project.scores.put(
+                    "detector",
+                    model,
+                    [StoredScore(i, float(rng.integers(0, 5)) / 4, (f"r{i}",)) for i in chosen],
+                )
+            filters: dict[str, object] = {"status": unreviewed}
+            if trial % 3 == 1:
+                filters["search"] = "a"
+            if trial % 4 == 2:
+                filters["status"] = ["to_review"]
+            exclude = ids[int(rng.integers(0, len(ids)))] if trial % 2 else None
+            roles = project.heldout.roles()
+            summary = project.heldout.summary()
+            done = project.image_count(status="done")
+            cands = [
+                (i, project.image(i).path)
+                for i in project.image_ids_where(**filters)  # type: ignore[arg-type]
+                if i != exclude
+            ]
+            scores = None if model is None else project.scores.scores("detector", model)
+            want = build_queue(
+                cands,
+                roles,
+                scores,
+                1,
+                model=model,
+                fraction=project.heldout.fraction(),
+                reviewed=(done - summary["reviewed"], summary["reviewed"]),
+            )
+            got = next_from_store(project, "detector", model, filters, exclude=exclude)
+            assert [it.image_id for it in got.items] == [it.image_id for it in want.items], trial
+            assert [it.reasons for it in got.items] == [it.reasons for it in want.items], trial
+            assert [it.heldout for it in got.items] == [it.heldout for it in want.items], trial
+            for note in ("no active model", "every image is reviewed"):
+                assert any(note in n for n in got.notes) == any(note in n for n in want.notes)
+    finally:
+        project.close()
