@@ -15,6 +15,7 @@ active_ref, epochs, best_epoch, seconds, device}``.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -168,7 +169,19 @@ def _candidate_detector(weights: Path, recipe: Any) -> Any:
     return Detector(loaded, device=recipe.device, tiling=TilingSpec.from_dict(recipe.tiling()))
 
 
+TRAINING_NICE = 5  # niceness added to the training child (POSIX)
+
+
+def _lower_priority() -> None:
+    """A training is background work: on a machine with few cores its torch threads must
+    not take the CPU from the annotator's event loop (a late GUI tick is a stall)."""
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(TRAINING_NICE)
+
+
 def run(folder: str | Path) -> int:
+    _lower_priority()
     requests, replies = protocol_streams()
     from core.store import Project
 
