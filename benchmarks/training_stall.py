@@ -76,8 +76,11 @@ class StackWatchdog:
                 continue
             names = {t.ident: t.name for t in threading.enumerate()}
             me = threading.get_ident()
-            if self._current is None:
-                self._current = {}
+            # The GUI thread's beat may close this stall meanwhile (sets _current to None):
+            # fill a local dict, attached to the stall being sampled.
+            current = self._current
+            if current is None:
+                current = self._current = {}
             for ident, frame in sys._current_frames().items():
                 if ident == me:
                     continue
@@ -89,7 +92,7 @@ class StackWatchdog:
                 )
                 if not main:
                     text = f"    [{names.get(ident, ident)}]\n{text}"
-                self._current[text] = self._current.get(text, 0) + 1
+                current[text] = current.get(text, 0) + 1
 
     def start(self) -> None:
         self.beat = self.t0 = time.perf_counter()
@@ -129,7 +132,9 @@ def _run_until(app: Any, done: Any, timeout: float) -> None:
         raise TimeoutError("benchmark step timed out")
 
 
-def _peer(app: Any, args: Any, tmp: Path, overrides: dict, probe: Any, results: dict) -> None:
+def _peer(
+    app: Any, args: Any, tmp: Path, overrides: dict, probe: Any, results: dict, results_over: dict
+) -> None:
     """The same recipe trained by ultralytics in a Python thread of the GUI process."""
     from core.store import Project
     from ml.training import runner as train_runner
@@ -159,6 +164,7 @@ def _peer(app: Any, args: Any, tmp: Path, overrides: dict, probe: Any, results: 
         probe.stop(),
         time.perf_counter() - t,
     )
+    results_over["peer: ultralytics in a thread of the GUI process"] = probe.over
     if errors:
         raise errors[0]
 
@@ -201,7 +207,23 @@ def main() -> int:
             "seed": 0,
             "val_every": 1,
         }
-        probe = StallProbe()
+
+        class CountingProbe(StallProbe):  # type: ignore[misc, valid-type]
+            """Also counts the gaps over the target: one 60 ms gap in a minute on a machine
+            at load 15 is the scheduler's; one per epoch would be ours."""
+
+            def start(self) -> None:
+                self.over = 0
+                super().start()
+
+            def _tick(self) -> None:
+                now = time.perf_counter()
+                if self.last and now - self.last > TARGET_S:
+                    self.over += 1
+                super()._tick()
+
+        probe = CountingProbe()
+        over: dict[str, int] = {}
         results: dict[str, tuple[float, float]] = {}
 
         # --- ClinLens: controller -> job runner -> training worker child --------------
@@ -247,6 +269,7 @@ def main() -> int:
             max(probe.stop(), start_s),
             time.perf_counter() - t,
         )
+        over["ClinLens: training worker child + live plot"] = probe.over
         assert finished == ["succeeded"], finished
         seconds = results["ClinLens: training worker child + live plot"][1]
         runner.cancel_all()
@@ -258,11 +281,12 @@ def main() -> int:
         t = time.perf_counter()
         _run_until(app, lambda: time.perf_counter() - t > seconds, seconds + 30)
         results["baseline: idle window, nothing running"] = (probe.stop(), seconds)
+        over["baseline: idle window, nothing running"] = probe.over
         results["(click) opening the train form: counts + refusal check"] = form
 
         # --- peer: ultralytics in a thread of the GUI process -------------------------
         if not args.no_peer:
-            _peer(app, args, tmp, overrides, probe, results)
+            _peer(app, args, tmp, overrides, probe, results, over)
 
     import torch
 
@@ -277,12 +301,13 @@ def main() -> int:
         f"Tiny YOLOv8 config, {args.epochs} epochs on 64-px tiles of the reviewed phantoms, "
         "validation every epoch; a 5 ms QTimer measures the longest gap between its ticks.",
         "",
-        "| run | longest stall | run time | within 50 ms |",
-        "|---|---:|---:|:---:|",
+        "| run | longest stall | gaps over 50 ms | run time | within 50 ms |",
+        "|---|---:|---:|---:|:---:|",
     ]
     for name, (stall, secs) in results.items():
         ok = "yes" if stall <= TARGET_S else "no"
-        lines.append(f"| {name} | {stall * 1000:.0f} ms | {secs:.1f} s | {ok} |")
+        gaps = over.get(name, "")
+        lines.append(f"| {name} | {stall * 1000:.0f} ms | {gaps} | {secs:.1f} s | {ok} |")
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.out:
