@@ -4,12 +4,19 @@ Three runs in one process, each watched by the same 5 ms QTimer probe (``gui.Sta
 
 * baseline: the window idle for as long as a training takes, nothing running;
 * ClinLens: Model > Train detector's path — ``TrainingController`` through the job runner to
-  the training worker child (torch never in this process), the Training dock's live plot
-  fed per epoch (pyqtgraph is imported at the first epoch, on the GUI thread);
+  the training worker child (torch never in this process, the child at +10 niceness), the
+  Training dock's live plot (two QPainter charts) fed per epoch; the click's own time
+  (``start``) is counted too;
 * peer: the same recipe trained by ultralytics in a Python thread of the GUI process (what
   an annotator that "trains in the background" without a child process does).
 
-Usage: ``.venv/bin/python benchmarks/training_stall.py [--epochs 6] [--out FILE]``.
+Also measured apart: what the train form does as it opens (counts, refusal check; a
+click's cost before any training). ``--watchdog`` prints the Python stacks of every thread
+during each stall over 40 ms of the ClinLens run (see ``StackWatchdog``); ``--no-peer``
+skips the peer.
+
+Usage: ``.venv/bin/python benchmarks/training_stall.py [--epochs 6] [--watchdog] [--no-peer]
+[--out FILE]``.
 """
 
 from __future__ import annotations
@@ -297,7 +304,8 @@ def main() -> int:
         f"{torch.__version__}, Python {platform.python_version()}, {platform.system()}, "
         f"offscreen Qt. Date {date.today().isoformat()}. Load average at the end: "
         f"{os.getloadavg()[0]:.1f}.",
-        f"Command: `.venv/bin/python benchmarks/training_stall.py --epochs {args.epochs}`. "
+        f"Command: `.venv/bin/python benchmarks/training_stall.py --epochs {args.epochs}"
+        f"{' --watchdog' if args.watchdog else ''}{' --no-peer' if args.no_peer else ''}`. "
         f"Tiny YOLOv8 config, {args.epochs} epochs on 64-px tiles of the reviewed phantoms, "
         "validation every epoch; a 5 ms QTimer measures the longest gap between its ticks.",
         "",
