@@ -45,6 +45,9 @@ def trainable_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setenv("CLINLENS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CLINLENS_DEVICE", "cpu")
+    # The child's lower priority has its own test; here the training's time is bounded,
+    # which on a machine loaded by other work would measure the scheduler instead.
+    monkeypatch.setenv("CLINLENS_TRAINING_NICE", "0")
     make_reviewed_project(tmp_path / "proj")
     cfg = tiny_config(tmp_path)
     project = Project.open(tmp_path / "proj", read_only=False)
@@ -117,8 +120,7 @@ def test_a_real_tiny_training_registers_a_version_and_feeds_the_plot(
     if not torch_before:
         assert "torch" not in sys.modules and "ultralytics" not in sys.modules
     print(f"GUI training took {seconds:.1f} s")
-    # ~15 s on an idle 2-core machine; the bound leaves room for a loaded one (the child
-    # runs at a lower priority than the GUI, so it gives way to everything else).
+    # ~15 s on an idle 2-core machine; 35-45 s measured at load 12 (other work on it).
     assert seconds < 90
 
 
