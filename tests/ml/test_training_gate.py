@@ -147,3 +147,24 @@ def test_the_xray_preset_hands_ultralytics_the_studys_recipe(tmp_path: Path) -> 
         preset("acne"), "m.yaml", tmp_path / "data.yaml", tmp_path, device="cpu", amp=False
     )
     assert acne["imgsz"] == 640 and acne["hsv_v"] == 0.3  # photos keep colour jitter
+
+
+def test_a_time_budget_reaches_ultralytics_and_is_checked(tmp_path: Path) -> None:
+    """``--hours`` (CPU runs sized to the time there is): ultralytics' ``time`` re-plans the
+    epochs; without it no ``time`` is passed and ``epochs`` rules."""
+    from core.errors import ClinLensError
+    from ml.training.recipe import Recipe, preset
+    from ml.training.runner import ultralytics_args
+
+    budget = preset("acne", hours=1.25, epochs=60)
+    args = ultralytics_args(
+        budget, "m.yaml", tmp_path / "d.yaml", tmp_path, device="cpu", amp=False
+    )
+    assert args["time"] == 1.25 and args["epochs"] == 60
+    assert Recipe.from_dict(budget.to_dict()).hours == 1.25  # travels to the worker
+    plain = ultralytics_args(
+        preset("acne"), "m.yaml", tmp_path / "d.yaml", tmp_path, device="cpu", amp=False
+    )
+    assert "time" not in plain
+    with pytest.raises(ClinLensError, match="--hours"):
+        preset("acne", hours=-1.0)
