@@ -68,6 +68,28 @@ def make_project(folder: Path, source: Path) -> tuple[int, dict[int, int]]:
     return len(photos), grades
 
 
+def grade_mean_baseline(folder: Path) -> dict:
+    """Count errors of predicting, for each held-out photo, its grade's mean training count."""
+    from core.store import Project
+    from ml.evaluation import count_error_stats
+    from ml.training.dataset import HELDOUT, reviewed_images
+
+    with Project.open(folder, read_only=True) as project:
+        grades = {i: g for i, gs in project.grades_by_image().items() for g in gs[:1]}
+        images = reviewed_images(project)
+    train: dict[int, list[int]] = {}
+    held: list[tuple[int, int]] = []
+    for im in images:
+        grade = int(grades[im.image_id].value)
+        if im.role == HELDOUT:
+            held.append((grade, len(im.boxes)))
+        else:
+            train.setdefault(grade, []).append(len(im.boxes))
+    means = {g: sum(c) / len(c) for g, c in train.items()}
+    pred = [round(means.get(g, 0.0)) for g, _ in held]
+    return count_error_stats(pred, [c for _, c in held], [g for g, _ in held]).to_dict()
+
+
 def _num(value: object) -> str:
     """A metric, or "—" where it is undefined (e.g. precision with no predicted box)."""
     return "—" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
@@ -99,6 +121,7 @@ def main() -> int:
     ap.add_argument("--hours", type=float, help="wall-time budget; epochs are fitted to it")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, help="also write the markdown here")
+    ap.add_argument("--keep", type=Path, help="copy the trained project here (to re-evaluate)")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"no development photos at {args.data}: nothing to measure (see the README)")
@@ -137,6 +160,12 @@ def main() -> int:
         # The same model at a low score threshold: where the operating one keeps (almost)
         # nothing, this says whether the lesions are found at all, only with low scores.
         low = cli("model", "evaluate", str(project), "--conf", "0.05", "--json", env=env)
+        base = grade_mean_baseline(project)
+        if args.keep:
+            import shutil
+
+            shutil.copytree(project, args.keep, dirs_exist_ok=True)
+            shutil.copytree(tmp / "appdata", args.keep / "_appdata", dirs_exist_ok=True)
 
     held = trained["heldout"]
     count = report.get("count") or {}
@@ -165,26 +194,28 @@ def main() -> int:
         f"| acne-detection study (pretrained, full ACNE04 training split) | | | | {STUDY_AP50} |",
         "",
     ]
-    thresholds = count.get("thresholds") or {}
-    if thresholds:
-        lines += [
-            "Lesion-count error on the held-out photos (predicted - human count per photo):",
-            "",
-            "| score threshold | grade | photos | MAE | RMSE | mean | SD |",
-            "|---|---|---:|---:|---:|---:|---:|",
-        ]
 
-        def cells(row: dict) -> str:
-            sd = row.get("std")
-            return (
-                f"{row['n']} | {row['mae']:.1f} | {row['rmse']:.1f} | {row['mean']:+.1f} | "
-                f"{'' if sd is None else f'{sd:.1f}'}"
-            )
+    def cells(row: dict) -> str:
+        sd = row.get("std")
+        return (
+            f"{row['n']} | {row['mae']:.1f} | {row['rmse']:.1f} | {row['mean']:+.1f} | "
+            f"{'' if sd is None else f'{sd:.1f}'}"
+        )
 
-        for thr, errors in sorted(thresholds.items()):
-            lines.append(f"| {thr} | all | {cells(errors)} |")
-            for grade, row in sorted((errors.get("by_grade") or {}).items()):
-                lines.append(f"| {thr} | {grade} | {cells(row)} |")
+    lines += [
+        "Lesion-count error on the held-out photos (predicted - human count per photo; the "
+        "baseline predicts each grade's mean training count, knowing the grade):",
+        "",
+        "| counted by | score threshold | grade | photos | MAE | RMSE | mean | SD |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for who, rep in (("model", count), ("model", low.get("count") or {}), ("baseline", base)):
+        if not rep:
+            continue
+        thr = "—" if rep.get("threshold") is None else f"{float(rep['threshold']):.3f}"
+        lines.append(f"| {who} | {thr} | all | {cells(rep)} |")
+        for grade, row in sorted((rep.get("by_grade") or {}).items()):
+            lines.append(f"| {who} | {thr} | {grade} | {cells(row)} |")
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     sys.stdout.write(
