@@ -68,21 +68,46 @@ def make_project(folder: Path, source: Path) -> tuple[int, dict[int, int]]:
     return len(photos), grades
 
 
+def grade_mean_baseline(folder: Path) -> dict:
+    """Count errors of predicting, for each held-out photo, its grade's mean training count."""
+    from core.store import Project
+    from ml.evaluation import count_error_stats
+    from ml.training.dataset import HELDOUT, reviewed_images
+
+    with Project.open(folder, read_only=True) as project:
+        grades = {i: g for i, gs in project.grades_by_image().items() for g in gs[:1]}
+        images = reviewed_images(project)
+    train: dict[int, list[int]] = {}
+    held: list[tuple[int, int]] = []
+    for im in images:
+        grade = int(grades[im.image_id].value)
+        if im.role == HELDOUT:
+            held.append((grade, len(im.boxes)))
+        else:
+            train.setdefault(grade, []).append(len(im.boxes))
+    means = {g: sum(c) / len(c) for g, c in train.items()}
+    pred = [round(means.get(g, 0.0)) for g, _ in held]
+    return count_error_stats(pred, [c for _, c in held], [g for g, _ in held]).to_dict()
+
+
 def _num(value: object) -> str:
     """A metric, or "—" where it is undefined (e.g. precision with no predicted box)."""
     return "—" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
 
 
-def cli(*args: str, env: dict[str, str]) -> dict:
+def cli(*args: str, env: dict[str, str], progress: bool = False) -> dict:
+    """One CLI call's JSON; with ``progress`` its stderr (per-epoch lines) goes to ours, so a
+    long run can be followed in its log."""
     res = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=None if progress else subprocess.PIPE,
         text=True,
         env=env,
         timeout=6 * 3600,
     )
     if res.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:2])} failed: {res.stderr.strip()[-600:]}")
+        raise SystemExit(f"{' '.join(args[:2])} failed: {(res.stderr or '').strip()[-600:]}")
     return json.loads(res.stdout)
 
 
@@ -92,8 +117,11 @@ def main() -> int:
     ap.add_argument("--imgsz", type=int, default=640)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--patience", type=int, help="early-stopping patience (preset's default)")
+    ap.add_argument("--hours", type=float, help="wall-time budget; epochs are fitted to it")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, help="also write the markdown here")
+    ap.add_argument("--keep", type=Path, help="copy the trained project here (to re-evaluate)")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"no development photos at {args.data}: nothing to measure (see the README)")
@@ -121,11 +149,23 @@ def main() -> int:
             str(args.batch),
             "--device",
             args.device,
+            *(["--patience", str(args.patience)] if args.patience else []),
+            *(["--hours", str(args.hours)] if args.hours else []),
             "--json",
             env=env,
+            progress=True,
         )
         train_s = time.perf_counter() - t
         report = cli("model", "evaluate", str(project), "--json", env=env)
+        # The same model at a low score threshold: where the operating one keeps (almost)
+        # nothing, this says whether the lesions are found at all, only with low scores.
+        low = cli("model", "evaluate", str(project), "--conf", "0.05", "--json", env=env)
+        base = grade_mean_baseline(project)
+        if args.keep:
+            import shutil
+
+            shutil.copytree(project, args.keep, dirs_exist_ok=True)
+            shutil.copytree(tmp / "appdata", args.keep / "_appdata", dirs_exist_ok=True)
 
     held = trained["heldout"]
     count = report.get("count") or {}
@@ -136,7 +176,10 @@ def main() -> int:
         f"{trained.get('device')}, Python {platform.python_version()}. Date "
         f"{date.today().isoformat()}. Load average at the end: {os.getloadavg()[0]:.1f}.",
         f"Command: `.venv/bin/python benchmarks/acne_detection.py --epochs {args.epochs} "
-        f"--imgsz {args.imgsz} --batch {args.batch} --device {args.device}`.",
+        f"--imgsz {args.imgsz} --batch {args.batch} --device {args.device}"
+        + (f" --patience {args.patience}" if args.patience else "")
+        + (f" --hours {args.hours}" if args.hours else "")
+        + "`.",
         f"{n} photos (grades 0-3: {', '.join(str(grades.get(g, 0)) for g in range(4))}), "
         f"boxes as untyped `lesion`; acne preset, YOLOv8n config from scratch (no pretrained "
         f"weights ship), {trained['epochs']} epochs in {train_s / 60:.1f} min; "
@@ -146,32 +189,38 @@ def main() -> int:
         "|---|---:|---:|---:|---:|",
         f"| ClinLens `{trained['model']}` | {_num(held.get('precision'))} | "
         f"{_num(held.get('recall'))} | {_num(held.get('f1'))} | {_num(held.get('ap50'))} |",
+        f"| same model at score >= 0.05 | {_num(low.get('precision'))} | "
+        f"{_num(low.get('recall'))} | {_num(low.get('f1'))} | {_num(low.get('ap50'))} |",
         f"| acne-detection study (pretrained, full ACNE04 training split) | | | | {STUDY_AP50} |",
         "",
     ]
-    thresholds = count.get("thresholds") or {}
-    if thresholds:
-        lines += [
-            "Lesion-count error on the held-out photos (predicted - human count per photo):",
-            "",
-            "| score threshold | grade | photos | MAE | RMSE | mean | SD |",
-            "|---|---|---:|---:|---:|---:|---:|",
-        ]
 
-        def cells(row: dict) -> str:
-            sd = row.get("std")
-            return (
-                f"{row['n']} | {row['mae']:.1f} | {row['rmse']:.1f} | {row['mean']:+.1f} | "
-                f"{'' if sd is None else f'{sd:.1f}'}"
-            )
+    def cells(row: dict) -> str:
+        sd = row.get("std")
+        return (
+            f"{row['n']} | {row['mae']:.1f} | {row['rmse']:.1f} | {row['mean']:+.1f} | "
+            f"{'' if sd is None else f'{sd:.1f}'}"
+        )
 
-        for thr, errors in sorted(thresholds.items()):
-            lines.append(f"| {thr} | all | {cells(errors)} |")
-            for grade, row in sorted((errors.get("by_grade") or {}).items()):
-                lines.append(f"| {thr} | {grade} | {cells(row)} |")
+    lines += [
+        "Lesion-count error on the held-out photos (predicted - human count per photo; the "
+        "baseline predicts each grade's mean training count, knowing the grade):",
+        "",
+        "| counted by | score threshold | grade | photos | MAE | RMSE | mean | SD |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for who, rep in (("model", count), ("model", low.get("count") or {}), ("baseline", base)):
+        if not rep:
+            continue
+        thr = "—" if rep.get("threshold") is None else f"{float(rep['threshold']):.3f}"
+        lines.append(f"| {who} | {thr} | all | {cells(rep)} |")
+        for grade, row in sorted((rep.get("by_grade") or {}).items()):
+            lines.append(f"| {who} | {thr} | {grade} | {cells(row)} |")
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
-    sys.stdout.write(json.dumps({"train": trained, "evaluate": report}, default=str)[:4000] + "\n")
+    sys.stdout.write(
+        json.dumps({"train": trained, "evaluate": report, "low": low}, default=str)[:6000] + "\n"
+    )
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     return 0

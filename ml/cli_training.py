@@ -70,6 +70,9 @@ def register_actions(actions: argparse._SubParsersAction) -> None:  # type: igno
     tr.add_argument("--seed", type=int)
     tr.add_argument("--patience", type=int)
     tr.add_argument(
+        "--hours", type=float, metavar="H", help="wall-time budget; epochs are fitted to it"
+    )
+    tr.add_argument(
         "--arch", metavar="CONFIG", help="model config for --from scratch (default yolov8n.yaml)"
     )
     tr.add_argument("--name", help=f"model name (default '{_default_name()}')")
@@ -135,6 +138,7 @@ def _recipe(args: argparse.Namespace) -> Any:
         device=args.device,
         seed=args.seed,
         patience=args.patience,
+        hours=args.hours,
         arch=args.arch,
     )
 

@@ -15,6 +15,7 @@ active_ref, epochs, best_epoch, seconds, device}``.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -168,7 +169,23 @@ def _candidate_detector(weights: Path, recipe: Any) -> Any:
     return Detector(loaded, device=recipe.device, tiling=TilingSpec.from_dict(recipe.tiling()))
 
 
+TRAINING_NICE = 10  # niceness added to the training child (POSIX; CLINLENS_TRAINING_NICE)
+
+
+def _lower_priority() -> None:
+    """A training is background work: on a machine with few cores its torch threads must
+    not take the CPU from the annotator's event loop (a late GUI tick is a stall)."""
+    try:
+        step = int(os.environ.get("CLINLENS_TRAINING_NICE", TRAINING_NICE))
+    except ValueError:
+        step = TRAINING_NICE
+    if hasattr(os, "nice") and step > 0:
+        with contextlib.suppress(OSError):
+            os.nice(step)
+
+
 def run(folder: str | Path) -> int:
+    _lower_priority()
     requests, replies = protocol_streams()
     from core.store import Project
 

@@ -134,6 +134,7 @@ class TrainingController(QObject):
         self.project: Any = None
         self.job: Any = None
         self.last_result: dict[str, Any] | None = None
+        self._versions: list[Any] | None = None  # fresh from a job; None: read when asked
         self._event_from_job.connect(self._on_event)
 
     # --- state ----------------------------------------------------------------------------
@@ -142,6 +143,7 @@ class TrainingController(QObject):
             self.cancel()
         self.project = project
         self.last_result = None
+        self._versions = None
         self.models_changed.emit()
 
     @property
@@ -151,6 +153,8 @@ class TrainingController(QObject):
     def versions(self) -> list[Any]:
         if self.project is None:
             return []
+        if self._versions is not None:  # read by the training job as it ended
+            return list(self._versions)
         try:
             return registered_versions(self.project.folder)
         except ClinLensError as exc:
@@ -221,7 +225,7 @@ class TrainingController(QObject):
                     )
                 emit_event(dict(event))
 
-            return run_training(
+            result = run_training(
                 project.folder,
                 recipe,
                 # This process holds the writer: the result is registered through it.
@@ -231,6 +235,9 @@ class TrainingController(QObject):
                 progress=progress,
                 cancel=cancel,
             )
+            # The version list the window shows next, read here: the registry's files are
+            # not read on the GUI thread when the training ends.
+            return result, registered_versions(project.folder)
 
         self.last_result = None
         self.job = self.runner.submit(
@@ -256,10 +263,17 @@ class TrainingController(QObject):
         elif kind == "note":
             self.message.emit(f"Training: {event.get('text')}", 5000)
 
-    def _on_done(self, result: dict[str, Any]) -> None:
+    def _on_done(self, payload: tuple[dict[str, Any], list[Any]]) -> None:
+        result, versions = payload
         self.last_result = result
+        # Only for the listeners of this models_changed (direct, same thread): any later
+        # ask reads the registry again, so an import elsewhere is never hidden.
+        self._versions = versions
         self.trained.emit(result)
-        self.models_changed.emit()
+        try:
+            self.models_changed.emit()
+        finally:
+            self._versions = None
         self.stopped.emit("succeeded")
         self.message.emit(f"Trained {result['model']} ({result['status']})", 8000)
 
@@ -289,6 +303,7 @@ class TrainingController(QObject):
             return None
         if self.last_result is not None and self.last_result.get("model") == new.ref:
             self.last_result = {**self.last_result, "status": new.status}
+        self._versions = None
         self.models_changed.emit()
         self.message.emit(f"{new.ref} is now the active detector", 6000)
         return new
@@ -313,6 +328,7 @@ class TrainingController(QObject):
         except ClinLensError as exc:
             self.error.emit(f"Cannot roll back: {exc}")
             return None
+        self._versions = None
         self.models_changed.emit()
         self.message.emit(f"Rolled back: {old.ref} retired, {new.ref} is active again", 8000)
         return new

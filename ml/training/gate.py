@@ -72,6 +72,16 @@ def truth_remap(info: Any, names: dict[int, str], label_set: Any) -> ClassRemap:
     return ClassRemap("map", dict(names), by_label)
 
 
+def human_grade(grades: Any) -> int | str | None:
+    """The image's first human grade (the project's first scale that has one), for the
+    lesion-count error per grade; whole values as ints (grade 2, not 2.0)."""
+    for g in grades:
+        if g.source == "human":
+            value = float(g.value)
+            return int(value) if value.is_integer() else f"{value:g}"
+    return None
+
+
 def evaluate_detector(
     project: Any,
     detector: Any,
@@ -94,6 +104,7 @@ def evaluate_detector(
     default = project.default_filter_settings()
     evals: list[ImageEval] = []
     boxes = project.boxes_by_image()
+    grades = project.grades_by_image()
     from ml.training.dataset import TRUTH_STATUSES
 
     for done, image_id in enumerate(image_ids, 1):
@@ -120,6 +131,7 @@ def evaluate_detector(
                 true_boxes=[(b.x1, b.y1, b.x2, b.y2) for b, _ in truth],
                 true_classes=[cid for _, cid in truth],
                 image_id=image_id,
+                grade=human_grade(grades.get(image_id, ())),
             )
         )
         if progress is not None:

@@ -58,6 +58,7 @@ SCORE_LOWEST = "f1 below 0.25"
 class Recipe:
     preset: str = "xray"
     epochs: int = 50
+    hours: float = 0.0  # > 0: a wall-time budget (ultralytics' ``time``), epochs fit to it
     imgsz: int = 512
     batch: int = 8
     tiles: int = 4  # random positive tiles per image; 0 = whole images
@@ -114,6 +115,8 @@ class Recipe:
             raise ClinLensError(f"--batch must be between 1 and 1024, not {self.batch}")
         if not 0 <= self.tiles <= 1000:
             raise ClinLensError(f"--tiles must be between 0 and 1000, not {self.tiles}")
+        if not 0 <= self.hours <= 1000:
+            raise ClinLensError(f"--hours must be between 0 and 1000, not {self.hours}")
         if self.val_every < 1:
             raise ClinLensError("validation must run at least every epoch")
 

@@ -101,6 +101,10 @@ def ultralytics_args(
         "close_mosaic": 0,
         "warmup_epochs": 0 if recipe.epochs < 5 else 3,
     }
+    if getattr(recipe, "hours", 0):
+        # ultralytics re-plans its epochs (and the LR schedule) after each epoch so that the
+        # run ends within this many hours; --epochs is then only the first plan.
+        args["time"] = float(recipe.hours)
     if recipe.preset == "xray":
         args.update(
             hsv_h=0.0, hsv_s=0.0, hsv_v=0.0, translate=0.0, scale=0.0, erasing=0.0, mixup=0.0

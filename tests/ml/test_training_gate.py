@@ -147,3 +147,48 @@ def test_the_xray_preset_hands_ultralytics_the_studys_recipe(tmp_path: Path) -> 
         preset("acne"), "m.yaml", tmp_path / "data.yaml", tmp_path, device="cpu", amp=False
     )
     assert acne["imgsz"] == 640 and acne["hsv_v"] == 0.3  # photos keep colour jitter
+
+
+def test_a_time_budget_reaches_ultralytics_and_is_checked(tmp_path: Path) -> None:
+    """``--hours`` (CPU runs sized to the time there is): ultralytics' ``time`` re-plans the
+    epochs; without it no ``time`` is passed and ``epochs`` rules."""
+    from core.errors import ClinLensError
+    from ml.training.recipe import Recipe, preset
+    from ml.training.runner import ultralytics_args
+
+    budget = preset("acne", hours=1.25, epochs=60)
+    args = ultralytics_args(
+        budget, "m.yaml", tmp_path / "d.yaml", tmp_path, device="cpu", amp=False
+    )
+    assert args["time"] == 1.25 and args["epochs"] == 60
+    assert Recipe.from_dict(budget.to_dict()).hours == 1.25  # travels to the worker
+    plain = ultralytics_args(
+        preset("acne"), "m.yaml", tmp_path / "d.yaml", tmp_path, device="cpu", amp=False
+    )
+    assert "time" not in plain
+    with pytest.raises(ClinLensError, match="--hours"):
+        preset("acne", hours=-1.0)
+
+
+def test_the_count_error_is_split_by_the_images_human_grade(tmp_path: Path) -> None:
+    """``model evaluate`` reports the lesion-count error per grade: the gate hands each
+    held-out image's human grade to the evaluation (the model's own grade is not one)."""
+    from core.annotations import Grade
+    from core.annotations.scales import builtin_scale
+    from core.store import Project
+    from ml.training.gate import human_grade
+
+    assert human_grade([Grade("acne4", 2.0, source="model"), Grade("acne4", 3.0)]) == 3
+    assert human_grade([Grade("x", 1.5)]) == "1.5" and human_grade([]) is None
+
+    project_dir = tmp_path / "p"
+    make_reviewed_project(project_dir, n_images=6)
+    remap = training_remap("agnostic", builtin_label_set("xray"))
+    with Project.open(project_dir, read_only=False) as project:
+        project.add_scale(builtin_scale("acne4"))
+        ids = project.image_ids()[:4]
+        for image_id, grade in zip(ids, (0, 0, 2, 2), strict=True):
+            project.set_grade(image_id, "acne4", float(grade))
+        blank = evaluate_detector(project, _Blank(), ids, remap)
+    by_grade = blank.report["count"]["by_grade"]
+    assert set(by_grade) == {"0", "2"} and by_grade["0"]["n"] == by_grade["2"]["n"] == 2
