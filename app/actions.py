@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
 from app.canvas import Canvas
 from app.controllers.annotations import AnnotationController
+from app.controllers.model_evaluation import ModelEvaluationController
 from app.controllers.project import ProjectController
 from app.controllers.reading_room import ReadingRoom
 from app.controllers.relocate import RelocateController
@@ -39,6 +40,7 @@ class ActionHost(Protocol):
     suggestions: SuggestionController
     severity: SeverityController
     training: TrainingController
+    model_evaluation: ModelEvaluationController
     reading_room: ReadingRoom
     canvas: Canvas
     grades: GradePanel
@@ -138,6 +140,7 @@ def build_actions(window: QMainWindow, w: ActionHost) -> dict[str, QAction]:
     a["suggest_batch"] = act("Suggest for all unreviewed images", w.suggestions.suggest_unreviewed)
     a["import_model"] = act("Import a model…", w.import_model_dialog)
     a["train_detector"] = act("Train detector…", w.training.open_dialog)
+    a["evaluate_detector"] = act("Evaluate the detector…", w.model_evaluation.evaluate)
     # --- View
     a["fit"] = act("Fit image", w.canvas.fit, "Ctrl+F")
     a["one_to_one"] = act("1:1 (actual pixels)", w.canvas.one_to_one, "Ctrl+0")
@@ -218,6 +221,7 @@ def _menus(window: QMainWindow, w: ActionHost, a: dict[str, QAction]) -> None:
             None,
             "import_model",
             "train_detector",
+            "evaluate_detector",
         ),
     )
     if "agreement" in a:

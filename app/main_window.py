@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QVBoxLayo
 from app.actions import build_actions
 from app.canvas import Canvas
 from app.controllers.annotations import AnnotationController
+from app.controllers.model_evaluation import ModelEvaluationController
 from app.controllers.project import ProjectController
 from app.controllers.project_session import ProjectSession
 from app.controllers.qt_prompts import QtPrompts
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
             self.runner, self.severity_panel, self.canvas, self.annotations, self
         )
         self.training = TrainingController(self.runner, self.prompts, self._ask_train_request, self)
+        self.model_evaluation = ModelEvaluationController(self.runner, self, parent=self)
         self.projects = ProjectController(
             self.session,
             self.runner,
@@ -241,6 +243,9 @@ class MainWindow(QMainWindow):
         t.stopped.connect(panel.training_stopped)
         t.models_changed.connect(self.suggestions.refresh_status)
         t.models_changed.connect(self._show_versions)
+        ev = self.model_evaluation
+        ev.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        ev.error.connect(self.show_error)
         self.model_panel.roll_back.connect(t.roll_back)
         panel.cancel_requested.connect(t.cancel)
         panel.promote_requested.connect(
@@ -299,6 +304,7 @@ class MainWindow(QMainWindow):
         self.annotations.set_project(project)
         self.suggestions.set_project(project)
         self.training.set_project(project)
+        self.model_evaluation.set_project(project)
         self.severity.set_project(project)
         self.images.set_project(project)
         self.canvas.clear_image()

@@ -4,7 +4,7 @@
         [--from active|scratch|NAME:V] [--remap none|agnostic|sizes|binary|score|FILE]
         [--tiles N --tile-size S] [--imgsz S] [--batch B] [--device auto|cpu|cuda]
         [--seed N] [--arch CONFIG.yaml] [--name NAME] [--json]
-    python main.py model evaluate DIR [--model NAME:V] [--conf C] [--iou T] [--json]
+    python main.py model evaluate DIR [--model NAME:V] [--conf C] [--iou T] [--json [--curves]]
     python main.py model promote DIR NAME:V
     python main.py model rollback DIR [--kind detector]
 
@@ -91,6 +91,11 @@ def register_actions(actions: argparse._SubParsersAction) -> None:  # type: igno
     ev.add_argument("--iou", type=float, metavar="T", default=0.5)
     ev.add_argument("--device", choices=DEVICES, default="auto")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument(
+        "--curves",
+        action="store_true",
+        help="with --json: add the confusion matrix and each class's precision-recall curve",
+    )
     ev.set_defaults(func=run_evaluate)
 
     pr = actions.add_parser("promote", help="make a model version the active one")
@@ -258,6 +263,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
             iou=args.iou,
         )
     payload = {"model": info.ref, **score.report}
+    if args.curves:
+        from ml.evaluation.views import evaluation_views
+
+        payload.update(evaluation_views(score.evals, score.names, conf=conf, iou=args.iou))
     if args.json:
         sys.stdout.write(json.dumps(payload, default=str) + "\n")
     else:

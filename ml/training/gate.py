@@ -14,7 +14,7 @@ and a higher AP50. With no active version the first becomes active.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import ClinLensError
@@ -34,6 +34,10 @@ class HeldoutScore:
     ap50: float | None
     threshold: float | None
     report: dict[str, Any]  # DetectionReport.to_dict() at the threshold
+    # The per-image predictions and truths it was computed from (Model > Evaluate draws
+    # the confusion matrix and the PR curves from them); not part of any summary.
+    evals: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    names: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -150,6 +154,8 @@ def evaluate_detector(
         ap50=report.ap50,
         threshold=float(threshold),
         report=report.to_dict(),
+        evals=tuple(evals),
+        names=dict(names),
     )
 
 

@@ -94,6 +94,16 @@ def test_evaluate_promote_and_rollback(trained: dict) -> None:
     report = json.loads(ev.stdout)
     assert report["model"] == "detector:1"
     assert {"images", "precision", "recall", "f1", "ap50", "per_class", "count"} <= set(report)
+    # --curves: what Model > Evaluate draws (every true box is in one true row, found or not)
+    ev = _cli("model", "evaluate", str(project), "--json", "--curves", env_dir=data)
+    assert ev.returncode == 0, ev.stderr
+    views = json.loads(ev.stdout)
+    labels, matrix = views["confusion"]["labels"], views["confusion"]["matrix"]
+    assert labels[-1] == "background" and len(matrix) == len(labels) == len(matrix[0])
+    assert sum(sum(row) for row in matrix[:-1]) == views["tp"] + views["fn"]
+    for curve in views["pr_curves"].values():
+        assert len(curve["recall"]) == len(curve["precision"]) <= 200
+        assert all(0.0 <= v <= 1.0 for v in curve["recall"] + curve["precision"])
 
     pr = _cli("model", "promote", str(project), "detector:2", "--json", env_dir=data)
     assert pr.returncode == 0, pr.stderr
