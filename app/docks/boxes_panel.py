@@ -81,6 +81,9 @@ class BoxesPanel(QWidget):
             spin = CornerSpin()
             spin.setRange(-1e6, 1e6)
             spin.setDecimals(1)
+            # Its hint is as wide as "-1000000.0": two of them side by side made the panel
+            # wider than a dock on a 1280 x 800 screen. Coordinates are rarely over 5 digits.
+            spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance("00000.0") + 28)
             spin.setKeyboardTracking(False)  # saved on Enter / leaving the field, not per key
             spin.setToolTip(f"{name} of the selected box, image pixels; type and press Enter")
             spin.valueChanged.connect(self._on_corner)
