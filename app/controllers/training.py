@@ -163,15 +163,50 @@ class TrainingController(QObject):
 
     # --- start ----------------------------------------------------------------------------
     def open_dialog(self) -> Any:
-        """Model ▸ Train detector…: the form, then the job."""
-        if not self._can_start():
+        """Model ▸ Train detector…: the counts, the form, the refusal check, then the job.
+
+        The counts (every reviewed box) and the refusal check (the first use of
+        ``ml.training`` in the process) run as jobs: on the GUI thread they stalled the
+        click by 70-414 ms (benchmarks/training_stall.py). Returns the counting job.
+        """
+        if not self._can_start() or self.ask_request is None:
             return None
-        if self.ask_request is None:
-            return None
-        request = self.ask_request(self.project, training_data(self.project))
+        project = self.project
+        job = self.runner.submit(
+            lambda _progress, _cancel: training_data(project),
+            title="Count the reviewed images for training",
+            channel=f"{CHANNEL}:form",
+        )
+        job.succeeded.connect(lambda data: self._ask(project, data))
+        job.failed.connect(lambda text: self.error.emit(f"Cannot train: {text}"))
+        return job
+
+    def _ask(self, project: Any, data: TrainingData) -> None:
+        if project is not self.project or self.ask_request is None:
+            return  # the project changed while counting
+        request = self.ask_request(project, data)
         if request is None:
-            return None
-        return self.start(request)
+            return
+        try:
+            request.recipe()
+        except ClinLensError as exc:
+            self.error.emit(f"Cannot train: {exc}")
+            return
+        check = self.runner.submit(
+            lambda _progress, _cancel: refusal(project, request),
+            title="Check the training data",
+            channel=f"{CHANNEL}:check",
+        )
+        check.succeeded.connect(lambda why: self._start_checked(project, request, why))
+        check.failed.connect(lambda text: self.error.emit(f"Cannot train: {text}"))
+
+    def _start_checked(self, project: Any, request: TrainRequest, why: str | None) -> None:
+        if project is not self.project:
+            return
+        if why is not None:
+            self.error.emit(f"Cannot train: {why}")
+            return
+        self.start(request, checked=True)
 
     def _can_start(self) -> bool:
         if self.project is None:
@@ -187,7 +222,8 @@ class TrainingController(QObject):
             return False
         return True
 
-    def start(self, request: TrainRequest) -> Any:
+    def start(self, request: TrainRequest, *, checked: bool = False) -> Any:
+        """Start the training job; ``checked``: ``refusal`` already said yes (in a job)."""
         if not self._can_start():
             return None
         try:
@@ -195,7 +231,7 @@ class TrainingController(QObject):
         except ClinLensError as exc:
             self.error.emit(f"Cannot train: {exc}")
             return None
-        why = refusal(self.project, request)
+        why = None if checked else refusal(self.project, request)
         if why is not None:
             self.error.emit(f"Cannot train: {why}")
             return None

@@ -217,8 +217,11 @@ def test_the_model_menu_trains_through_the_form_and_refuses_too_few_images(
 
     monkeypatch.setattr(window.training, "ask_request", fake_form)
     action.trigger()
-    assert seen and seen[0].train_images == 0  # nothing reviewed in the window's project
-    assert window.statusBar().currentMessage().startswith("Cannot train:")
+    qtbot.waitUntil(lambda: bool(seen), timeout=10000)  # the counts come from a job
+    assert seen[0].train_images == 0  # nothing reviewed in the window's project
+    qtbot.waitUntil(
+        lambda: window.statusBar().currentMessage().startswith("Cannot train:"), timeout=10000
+    )
     assert not window.training.running
     assert window.model_panel.versions.count() == 0
     assert not window.model_panel.rollback_button.isEnabled()
@@ -245,3 +248,42 @@ def test_the_versions_shown_when_a_training_ends_come_from_the_job(
     assert seen == [from_job] and reads == []
     assert controller.last_result == result
     assert controller.versions() == [] and len(reads) == 1  # afterwards: read again
+
+
+def test_the_train_form_counts_and_checks_off_the_gui_thread(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Model > Train detector...: the counts of every reviewed box and the refusal check
+    run as jobs (on the GUI thread they stalled the click by 70-414 ms); the form itself
+    opens on the GUI thread."""
+    import threading
+
+    import app.controllers.training as training
+    from app.controllers.training import TrainRequest
+
+    threads: dict[str, str] = {}
+    real_counts, real_refusal = training.training_data, training.refusal
+
+    def counts(project: Any) -> Any:
+        threads["counts"] = threading.current_thread().name
+        return real_counts(project)
+
+    def refusal(project: Any, request: Any) -> Any:
+        threads["refusal"] = threading.current_thread().name
+        return real_refusal(project, request)
+
+    def form(project: Any, data: Any) -> Any:
+        threads["form"] = threading.current_thread().name
+        return TrainRequest(epochs=1)
+
+    monkeypatch.setattr(training, "training_data", counts)
+    monkeypatch.setattr(training, "refusal", refusal)
+    monkeypatch.setattr(window.training, "ask_request", form)
+    job = window.training.open_dialog()
+    assert job is not None
+    qtbot.waitUntil(lambda: "refusal" in threads, timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.statusBar().currentMessage().startswith("Cannot train:"), timeout=10000
+    )
+    main = threading.main_thread().name
+    assert threads["form"] == main
+    assert threads["counts"] != main and threads["refusal"] != main
+    assert not window.training.running
