@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,19 +116,7 @@ def test_a_gui_start_to_the_first_png_on_screen_imports_none_of_the_deferred(tmp
         app.exec()
         """
     )
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CLINLENS_DATA_DIR=str(tmp_path / "data"))
-    make = (
-        "from pathlib import Path; from tests.app.conftest import make_project; "
-        f"make_project(Path({str(tmp_path / 'proj')!r})).close()"
-    )
-    # The project is made in another interpreter: the start's must begin with nothing loaded.
-    subprocess.run([sys.executable, "-c", make], cwd=ROOT, env=env, check=True, timeout=120)
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    loaded = set(_start_in_a_fresh_interpreter(tmp_path, code))
     assert "app.main_window" in loaded  # the start really ran
     early = sorted(
         m for m in loaded if any(m == d or m.startswith(d + ".") for d in DEFERRED_AT_START)
@@ -177,18 +166,7 @@ def test_the_window_is_shown_before_numpy_opencv_or_a_model_module_loads(tmp_pat
         app.exec()
         """
     )
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CLINLENS_DATA_DIR=str(tmp_path / "data"))
-    make = (
-        "from pathlib import Path; from tests.app.conftest import make_project; "
-        f"make_project(Path({str(tmp_path / 'proj')!r})).close()"
-    )
-    subprocess.run([sys.executable, "-c", make], cwd=ROOT, env=env, check=True, timeout=120)
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = _start_in_a_fresh_interpreter(tmp_path, code)
     visible, opened, rows = out["shown"]
     assert visible and opened and rows > 0  # the project is open and listed at that point
     at_show = set(out["at_show"])
@@ -230,3 +208,21 @@ def test_the_heap_is_settled_once_the_first_image_is_shown_or_after_the_fallback
         assert len(calls) == 2  # the shown window's fallback did nothing more
     finally:
         launch.settle_heap = real  # type: ignore[assignment]
+
+
+def _start_in_a_fresh_interpreter(tmp_path: Path, code: str) -> Any:
+    """Make a project in one interpreter, run ``code`` (a start of the window that prints
+    one JSON line last) in another, and return that JSON: the start must begin with
+    nothing loaded."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CLINLENS_DATA_DIR=str(tmp_path / "data"))
+    make = (
+        "from pathlib import Path; from tests.app.conftest import make_project; "
+        f"make_project(Path({str(tmp_path / 'proj')!r})).close()"
+    )
+    subprocess.run([sys.executable, "-c", make], cwd=ROOT, env=env, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
