@@ -23,6 +23,7 @@ torch is imported inside functions only.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -183,18 +184,11 @@ class Lite0Front:
         return f"{self.name}-{self.input_size}-{self.weights_sha[:16]}"
 
     def extract(self, crops: list[np.ndarray]) -> np.ndarray:
-        import torch
+        def forward(batch: Any) -> np.ndarray:
+            maps = front_forward(self.model, batch, self.start)
+            return maps.reshape(maps.shape[0], -1).float().numpy()
 
-        if not crops:
-            return np.zeros((0, self.dim), np.float32)
-        out = []
-        for i in range(0, len(crops), self.batch_size):
-            with torch.inference_mode():
-                maps = front_forward(
-                    self.model, _to_tensor(crops[i : i + self.batch_size]), self.start
-                )
-            out.append(maps.reshape(maps.shape[0], -1).float().numpy())
-        return np.concatenate(out).astype(np.float32)
+        return _batched(crops, self.batch_size, self.dim, forward)
 
 
 class TunedLite0Features:
@@ -222,15 +216,24 @@ class TunedLite0Features:
         return f"{self.name}-{self.input_size}-{self.digest[:16]}"
 
     def extract(self, crops: list[np.ndarray]) -> np.ndarray:
-        import torch
+        return _batched(
+            crops, self.batch_size, self.dim, lambda batch: self.model.features(batch).numpy()
+        )
 
-        if not crops:
-            return np.zeros((0, self.dim), np.float32)
-        out = []
-        for i in range(0, len(crops), self.batch_size):
-            with torch.inference_mode():
-                out.append(self.model.features(_to_tensor(crops[i : i + self.batch_size])).numpy())
-        return np.concatenate(out).astype(np.float32)
+
+def _batched(
+    crops: list[np.ndarray], batch_size: int, dim: int, forward: Callable[[Any], np.ndarray]
+) -> np.ndarray:
+    """``forward`` over ``crops`` in batches, without autograd: (N, dim) float32."""
+    import torch
+
+    if not crops:
+        return np.zeros((0, dim), np.float32)
+    out = []
+    for i in range(0, len(crops), batch_size):
+        with torch.inference_mode():
+            out.append(forward(_to_tensor(crops[i : i + batch_size])))
+    return np.concatenate(out).astype(np.float32)
 
 
 # --- training ----------------------------------------------------------------------------------
