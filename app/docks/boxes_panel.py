@@ -71,8 +71,11 @@ class BoxesPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
+        # Every column as wide as its contents, the last one filling what is left: a
+        # stretched Label column got only the remainder and showed "…" in a narrow dock,
+        # while the label is what a reader looks for; the table scrolls sideways instead.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(LABEL, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemChanged.connect(self._on_item_changed)
         self.corners: dict[str, CornerSpin] = {}

@@ -145,3 +145,27 @@ def test_at_1280x800_no_dock_form_is_cut_off_on_the_right(qtbot, monkeypatch, ke
             area.viewport().width(),
         )
     w.close()
+
+
+def test_a_narrow_boxes_panel_shows_whole_labels(qtbot):
+    """The label is what a reader looks for: at a dock's width on a 1280 x 800 screen the
+    Label column keeps its text whole (it used to shrink to "…") and the table scrolls
+    sideways for the other columns."""
+    from app.docks.boxes_panel import LABEL, BoxesPanel
+    from core.annotations import Box
+    from core.annotations.measure import Calibration
+
+    panel = BoxesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(280, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    boxes = [
+        Box(10.0, 20.0, 140.0, 61.0, "belt buckle", id=1),
+        Box(5.0, 5.0, 60.0, 48.0, "surgical implant", id=2),
+    ]
+    panel.set_boxes(boxes, Calibration(spacing=(0.143, 0.143), source="PixelSpacing"), None)
+    table = panel.table
+    for row in range(table.rowCount()):
+        text = table.item(row, LABEL).text()
+        assert table.columnWidth(LABEL) >= table.fontMetrics().horizontalAdvance(text), text
